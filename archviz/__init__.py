@@ -1,0 +1,22 @@
+"""archviz: exact numbers and pictures of convolutional networks from a YAML description."""
+
+from archviz.analysis import Analysis, LayerRecord, Totals
+from archviz.errors import ArchvizError, GraphError, ShapeError, SpecError
+from archviz.network import Network, load
+from archviz.spec.document import builtin_names
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Analysis",
+    "ArchvizError",
+    "GraphError",
+    "LayerRecord",
+    "Network",
+    "ShapeError",
+    "SpecError",
+    "Totals",
+    "__version__",
+    "builtin_names",
+    "load",
+]

@@ -1,0 +1,90 @@
+"""The public Network object: a loaded spec, its graph, and analysis at any input shape."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from archviz.analysis import Analysis, analyze_layers
+from archviz.errors import ShapeError
+from archviz.graph import build_graph, topological_layers
+from archviz.spec.document import Document, read_document
+from archviz.spec.expand import LayerDef, Spec, expand
+from archviz.shapes import Shape
+
+
+@dataclass(frozen=True)
+class Network:
+    """A validated network. Analysing it again never re-reads or re-parses its YAML."""
+
+    spec: Spec
+    graph: nx.DiGraph
+    ordered: tuple[LayerDef, ...]
+
+    @property
+    def name(self) -> str:
+        return self.spec.document.name
+
+    @property
+    def description(self) -> str:
+        return self.spec.document.description
+
+    @property
+    def reference(self) -> str:
+        return self.spec.document.reference
+
+    @property
+    def document(self) -> Document:
+        return self.spec.document
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.spec.input_shape
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        return self.spec.variables
+
+    @property
+    def layers(self) -> tuple[LayerDef, ...]:
+        return self.ordered
+
+    def analyze(self, input_shape: Sequence[int] | None = None, batch: int = 1) -> Analysis:
+        """Shapes, params, MACs, FLOPs, memory and receptive fields of every layer.
+
+        >>> import archviz
+        >>> archviz.load("vgg16").analyze().totals.params
+        138357544
+        """
+        shape = tuple(input_shape) if input_shape is not None else self.spec.input_shape
+        if len(shape) != len(self.spec.input_shape):
+            raise ShapeError(
+                f"input must have {len(self.spec.input_shape)} dimensions like the spec's "
+                f"{list(self.spec.input_shape)}. Received: {list(shape)}",
+                hint="give channels x height x width, e.g. --input 3x224x224",
+            )
+        return analyze_layers(self.name, self.document.file, self.ordered, shape, batch, self.spec.variables)
+
+    def with_variables(self, **variables: Any) -> Network:
+        """The same document expanded with other variable values (no file is read)."""
+        merged = {**self.spec.variables, **variables}
+        return network_from_document(self.document, merged)
+
+
+def network_from_document(document: Document, variables: dict[str, Any] | None = None) -> Network:
+    spec = expand(document, variables or {})
+    graph = build_graph(spec.layers)
+    return Network(spec=spec, graph=graph, ordered=topological_layers(graph, spec.layers))
+
+
+def load(spec: str | Path, **variables: Any) -> Network:
+    """Load a spec file or a built-in (``"vgg16"``) with optional variable overrides.
+
+    >>> load("vgg16", num_classes=10).analyze().totals.output_shape
+    (10,)
+    """
+    return network_from_document(read_document(spec), variables)

@@ -1,0 +1,65 @@
+"""Elementwise layers: activations, softmax, dropout, identity (one op per element, or none)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from archviz.ops.base import Attribute, Cost, Op, numel, register
+from archviz.shapes import Shape
+
+
+class Elementwise(Op):
+    """Shape-preserving; elementwise_ops = output elements * ops_per_element."""
+
+    family = "activation"
+    input_rank = None
+    ops_per_element = 1
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return inputs[0]
+
+    def cost(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Cost:
+        return Cost(elementwise_ops=numel(output) * batch * self.ops_per_element)
+
+
+def activation(op_name: str, text: str, attributes: dict[str, Attribute] | None = None) -> type[Elementwise]:
+    """Make and register one activation op; each differs only in name, docs and attributes."""
+    cls = type(
+        op_name.title().replace("_", ""),
+        (Elementwise,),
+        {"name": op_name, "summary": text, "attributes": attributes or {}, "__doc__": text},
+    )
+    return register(cls)
+
+
+activation("relu", "max(x, 0).")
+activation("relu6", "min(max(x, 0), 6).")
+activation("leaky_relu", "x if x > 0 else slope * x.", {"slope": Attribute("float", "Negative slope.", default=0.01)})
+activation("elu", "x if x > 0 else alpha * (exp(x) - 1).", {"alpha": Attribute("float", "Scale.", default=1.0)})
+activation("gelu", "x * Phi(x).")
+activation("silu", "x * sigmoid(x) (swish).")
+activation("sigmoid", "1 / (1 + exp(-x)).")
+activation("tanh", "Hyperbolic tangent.")
+activation("softmax", "Softmax over the channel / feature axis (one op per element, by convention).")
+
+
+@register
+class Dropout(Elementwise):
+    """No cost at inference, which is what archviz counts."""
+
+    name = "dropout"
+    family = "regularization"
+    summary = "Dropout; the identity at inference."
+    attributes = {"rate": Attribute("float", "Drop probability.", default=0.5, minimum=0, maximum=1)}
+    ops_per_element = 0
+
+    def label(self) -> str:
+        return "dropout"
+
+
+@register
+class Identity(Elementwise):
+    name = "identity"
+    family = "shape"
+    summary = "Passes its input through; useful as a named shortcut in residual blocks."
+    ops_per_element = 0

@@ -1,0 +1,162 @@
+"""Pooling: windowed max/average, global and adaptive."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from archviz.errors import ShapeError, SpecError
+from archviz.ops.base import GLOBAL, Attribute, Cost, FieldRule, Op, Window, as_pair, numel, register, resolve_padding
+from archviz.shapes import Shape, window_output_length
+
+
+class WindowPool(Op):
+    """elementwise_ops = output elements * window area (one compare or add per window element)."""
+
+    family = "pool"
+    attributes = {
+        "kernel": Attribute("pair", "Window size: k or [kh, kw].", minimum=1),
+        "stride": Attribute("pair", "Stride; defaults to the kernel size.", default=None, minimum=1),
+        "padding": Attribute(
+            "padding", "p, [ph, pw], [[top, bottom], [left, right]], 'valid' or 'same' (TF rule).", default=0
+        ),
+        "ceil_mode": Attribute("bool", "Round the output length up (PyTorch ceil_mode; Caffe's rule).", default=False),
+    }
+    torch_notes = (
+        "PyTorch requires explicit padding <= kernel/2; 'same' with stride > 1 is padded explicitly "
+        "(with -inf for max pooling, excluded from the average for average pooling)."
+    )
+    keras_notes = "Keras pooling has no ceil_mode and defaults to 'valid' (floor): 227 -> 113."
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int] | None
+    padding: object
+    ceil_mode: bool
+
+    def validate(self) -> None:
+        if isinstance(self.padding, tuple):
+            kernel = as_pair(self.kernel)
+            for axis in range(2):
+                if max(self.padding[axis]) * 2 > kernel[axis]:
+                    raise SpecError(
+                        f"padding must be at most half the kernel. Received: padding={list(map(list, self.padding))}, "
+                        f"kernel={list(kernel)}",
+                        hint="PyTorch and Keras reject larger pooling padding; use a larger kernel",
+                    )
+
+    def strides(self) -> tuple[int, int]:
+        return as_pair(self.stride if self.stride is not None else self.kernel)
+
+    def pads(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
+        return resolve_padding(self.padding, (shape[1], shape[2]), as_pair(self.kernel), self.strides())  # type: ignore[arg-type]
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        self.check_input_rank(inputs)
+        channels, height, width = inputs[0]
+        kernel, stride, pads = as_pair(self.kernel), self.strides(), self.pads(inputs[0])
+        out = []
+        for axis, size in enumerate((height, width)):
+            length = window_output_length(size, kernel[axis], stride[axis], pads[axis], 1, self.ceil_mode)
+            if length < 1:
+                raise ShapeError(
+                    f"pooling window {kernel[axis]} is larger than the input ({size} + padding "
+                    f"{sum(pads[axis])}) along {('height', 'width')[axis]}. Received: input shape={list(inputs[0])}",
+                    hint="use a larger input (--input CxHxW) or fewer pooling layers",
+                )
+            out.append(length)
+        return (channels, out[0], out[1])
+
+    def cost(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Cost:
+        kernel = as_pair(self.kernel)
+        return Cost(elementwise_ops=numel(output) * batch * kernel[0] * kernel[1])
+
+    def field_rule(self, inputs: Sequence[Shape]) -> Window:
+        pads = self.pads(inputs[0])
+        return Window(as_pair(self.kernel), self.strides(), (pads[0][0], pads[1][0]))
+
+
+@register
+class MaxPool2d(WindowPool):
+    name = "max_pool2d"
+    summary = "2-D max pooling."
+
+    def label(self) -> str:
+        return "maxpool"
+
+
+@register
+class AvgPool2d(WindowPool):
+    name = "avg_pool2d"
+    summary = "2-D average pooling (padding excluded from the divisor only matters numerically)."
+
+    def label(self) -> str:
+        return "avgpool"
+
+
+class GlobalPool(Op):
+    """(C, H, W) -> (C,); elementwise_ops = input elements (one compare or add each)."""
+
+    family = "pool"
+    attributes = {}
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        self.check_input_rank(inputs)
+        return (inputs[0][0],)
+
+    def cost(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Cost:
+        return Cost(elementwise_ops=numel(inputs[0]) * batch)
+
+    def field_rule(self, inputs: Sequence[Shape]) -> FieldRule:
+        return GLOBAL
+
+
+@register
+class GlobalAvgPool2d(GlobalPool):
+    name = "global_avg_pool2d"
+    summary = "Average over all spatial positions; output is flat (channels,), as Keras GlobalAveragePooling2D."
+    torch_notes = "nn.AdaptiveAvgPool2d(1) followed by flatten."
+
+    def label(self) -> str:
+        return "global avgpool"
+
+
+@register
+class GlobalMaxPool2d(GlobalPool):
+    name = "global_max_pool2d"
+    summary = "Maximum over all spatial positions; output is flat (channels,)."
+    torch_notes = "nn.AdaptiveMaxPool2d(1) followed by flatten."
+
+    def label(self) -> str:
+        return "global maxpool"
+
+
+@register
+class AdaptiveAvgPool2d(Op):
+    """PyTorch's adaptive windows; elementwise_ops = input elements (each summed once, when windows tile)."""
+
+    name = "adaptive_avg_pool2d"
+    family = "pool"
+    summary = "Average pooling to a fixed output size (torchvision's VGG has one, to 7x7, before the classifier)."
+    attributes = {"output_size": Attribute("pair", "Output size: s or [sh, sw].", minimum=1)}
+    keras_notes = "No Keras equivalent; identical to an identity when the input already has the output size."
+
+    output_size: tuple[int, int]
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        self.check_input_rank(inputs)
+        size = as_pair(self.output_size)
+        return (inputs[0][0], size[0], size[1])
+
+    def cost(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Cost:
+        return Cost(elementwise_ops=numel(inputs[0]) * batch)
+
+    def field_rule(self, inputs: Sequence[Shape]) -> FieldRule:
+        size = as_pair(self.output_size)
+        spatial = inputs[0][1:]
+        if all(spatial[axis] % size[axis] == 0 for axis in range(2)):
+            kernel = (spatial[0] // size[0], spatial[1] // size[1])
+            return Window(kernel, kernel, (0, 0))
+        return GLOBAL
+
+    def label(self) -> str:
+        size = as_pair(self.output_size)
+        return f"adaptive avgpool {size[0]}x{size[1]}"

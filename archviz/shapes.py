@@ -1,0 +1,72 @@
+"""Pure shape arithmetic shared by the ops: output lengths, padding rules, receptive fields.
+
+Conventions (see docs/conventions.md): shapes are channels first without the batch axis;
+padding is a (before, after) pair per spatial axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+Shape = tuple[int, ...]
+Pad = tuple[int, int]
+
+
+def effective_kernel(kernel: int, dilation: int) -> int:
+    """Span of a dilated kernel: d*(k-1)+1."""
+    return dilation * (kernel - 1) + 1
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> Pad:
+    """TensorFlow/Keras ``same``: output = ceil(size/stride); the odd pixel goes after.
+
+    For stride 1 this equals PyTorch's ``padding='same'``.
+    """
+    out = ceil(size / stride)
+    total = max((out - 1) * stride + effective_kernel(kernel, dilation) - size, 0)
+    return (total // 2, total - total // 2)
+
+
+def window_output_length(
+    size: int, kernel: int, stride: int, pad: Pad, dilation: int = 1, ceil_mode: bool = False
+) -> int:
+    """Number of window positions along one axis, as PyTorch computes it.
+
+    floor((size + pad - d*(k-1) - 1) / stride) + 1; with ``ceil_mode`` the division rounds up,
+    but a last window that would start inside the right padding is dropped (PyTorch's rule).
+    """
+    span = size + pad[0] + pad[1] - effective_kernel(kernel, dilation)
+    if span < 0:
+        return 0
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    if (out - 1) * stride >= size + pad[0]:
+        out -= 1
+    return out
+
+
+@dataclass(frozen=True)
+class Field:
+    """Receptive field of one output position along one axis, in input pixels.
+
+    ``size`` is the field's extent, ``stride`` the distance between neighbouring outputs'
+    fields, ``padding`` how far the first output's field reaches before pixel 0 (the
+    TensorFlow receptive_field library's effective padding).
+    """
+
+    size: int
+    stride: int
+    padding: int
+
+    def through(self, kernel: int, stride: int, pad_before: int, dilation: int = 1) -> Field:
+        """Compose with one more windowed layer (kernel/stride/padding along this axis)."""
+        return Field(
+            size=self.size + (effective_kernel(kernel, dilation) - 1) * self.stride,
+            stride=self.stride * stride,
+            padding=self.padding + pad_before * self.stride,
+        )
+
+
+IDENTITY_FIELD = Field(1, 1, 0)

@@ -1,0 +1,244 @@
+"""Reading a spec file: keys, ``extends``, variables, blocks, expectations.
+
+The result is a :class:`Document`, the merged raw description. Expanding it into layers
+(which depends on variable values) is :mod:`archviz.spec.expand`'s job, so a document can be
+expanded many times without reading YAML again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from archviz.errors import Location, SpecError
+from archviz.spec.yamlio import LocatedDict, key_location, location_of, parse_yaml, read_text
+from archviz.suggest import did_you_mean
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "specs"
+TOP_LEVEL_KEYS = (
+    "archviz", "name", "description", "reference", "extends", "abstract", "input", "variables",
+    "blocks", "layers", "expect",
+)
+NOT_INHERITED = ("name", "description", "expect", "abstract")
+EXPECT_KEYS = ("input", "params", "params_millions", "trainable_params", "buffers", "macs", "flops",
+               "output_shape", "layers")
+EXPECT_LAYER_KEYS = ("output_shape", "params", "buffers", "macs", "flops", "receptive_field",
+                     "effective_stride", "effective_padding")
+MAX_EXTENDS_DEPTH = 8
+LANGUAGE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Block:
+    """A reusable, parametrised list of layer entries."""
+
+    name: str
+    args: dict[str, Any]  # default per argument; REQUIRED_ARG where it must be given
+    layers: list[Any]
+    location: Location
+
+
+REQUIRED_ARG = object()
+
+
+@dataclass
+class Document:
+    """A spec file after ``extends`` is merged, before expansion."""
+
+    path: str  # what the user gave (file path or built-in name)
+    file: str  # display name for messages
+    name: str
+    description: str
+    reference: str
+    abstract: bool
+    input: Any
+    variables: dict[str, Any]
+    variable_locations: dict[str, Location]
+    blocks: dict[str, Block]
+    layers: list[Any]
+    expect: LocatedDict | None
+    location: Location
+    key_locations: dict[str, Location] = field(default_factory=dict)
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in specs that describe networks (abstract bases left out)."""
+    names = []
+    for path in sorted(BUILTIN_DIR.glob("*.yaml")):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(raw, dict) and not raw.get("abstract"):
+            names.append(path.stem)
+    return names
+
+
+def resolve_path(spec: str | Path) -> tuple[Path, str]:
+    """A file path, or a built-in name such as ``vgg16``; returns (path, display name)."""
+    path = Path(spec)
+    text = str(spec)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in text or "\\" in text:
+        return path, text
+    builtin = BUILTIN_DIR / f"{text}.yaml"
+    if builtin.is_file():
+        return builtin, text
+    hint = did_you_mean(text, builtin_names()) or "give a path to a .yaml file or see 'archviz list'"
+    raise SpecError("no such file or built-in spec", location=Location(text), hint=hint)
+
+
+def read_document(spec: str | Path) -> Document:
+    path, display = resolve_path(spec)
+    return _read(path, display, depth=0, seen=())
+
+
+def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...]) -> Document:
+    raw = parse_yaml(read_text(path, display), display)
+    here = raw.location
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            raise SpecError(f"unknown top-level key {key!r}", location=key_location(raw, key, here),
+                            hint=did_you_mean(key, TOP_LEVEL_KEYS) or f"allowed: {', '.join(TOP_LEVEL_KEYS)}")
+    version = raw.get("archviz", LANGUAGE_VERSION)
+    if version != LANGUAGE_VERSION:
+        raise SpecError(f"unsupported spec language version. Received: archviz={version!r}",
+                        location=key_location(raw, "archviz", here), hint=f"write 'archviz: {LANGUAGE_VERSION}'")
+
+    parent: Document | None = None
+    if "extends" in raw:
+        parent = _read_parent(raw, path, display, depth, seen)
+
+    def text(key: str, inherit: bool = False) -> str:
+        value = raw.get(key)
+        if value is None:
+            return getattr(parent, key) if inherit and parent is not None else ""
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return "\n".join(value)
+        if not isinstance(value, (str, int, float)):
+            raise SpecError(f"{key} must be text. Received: {type(value).__name__}",
+                            location=key_location(raw, key, here))
+        return str(value)
+
+    variables: dict[str, Any] = dict(parent.variables) if parent else {}
+    variable_locations = dict(parent.variable_locations) if parent else {}
+    if "variables" in raw:
+        declared = _mapping(raw, "variables", here)
+        for name, value in declared.items():
+            where = key_location(declared, name, here)
+            _check_identifier(name, "variable", where)
+            if not isinstance(value, (int, float, bool, str)):
+                raise SpecError(f"variable {name!r} must be a number, true/false or text. Received: {value!r}",
+                                location=where)
+            variables[name] = value
+            variable_locations[name] = where
+
+    blocks: dict[str, Block] = dict(parent.blocks) if parent else {}
+    if "blocks" in raw:
+        for name, body in _mapping(raw, "blocks", here).items():
+            blocks[name] = _block(name, body, key_location(raw["blocks"], name, here))
+
+    layers = raw.get("layers", parent.layers if parent else None)
+    abstract = bool(raw.get("abstract", False))
+    if layers is None and not abstract:
+        raise SpecError("the spec has no 'layers'", location=here,
+                        hint="add a 'layers:' list, or 'extends:' a spec that has one")
+    if layers is not None and not isinstance(layers, list):
+        raise SpecError(f"'layers' must be a list. Received: {type(layers).__name__}",
+                        location=key_location(raw, "layers", here))
+    name = text("name")
+    if not name and not abstract:
+        raise SpecError("the spec has no 'name'", location=here, hint="add 'name: my-network'")
+
+    expect = raw.get("expect")
+    if expect is not None:
+        _check_expect(expect, key_location(raw, "expect", here))
+
+    return Document(
+        path=str(path), file=display, name=name, description=text("description"),
+        reference=text("reference", inherit=True), abstract=abstract,
+        input=raw.get("input", parent.input if parent else None),
+        variables=variables, variable_locations=variable_locations, blocks=blocks,
+        layers=layers or [], expect=expect, location=here, key_locations=dict(raw.key_locations),
+    )
+
+
+def _read_parent(raw: LocatedDict, path: Path, display: str, depth: int, seen: tuple[Path, ...]) -> Document:
+    here = key_location(raw, "extends", raw.location)
+    target = raw["extends"]
+    if not isinstance(target, str) or not target:
+        raise SpecError(f"extends must be a file name. Received: {target!r}", location=here)
+    if depth >= MAX_EXTENDS_DEPTH:
+        raise SpecError(f"extends is nested deeper than {MAX_EXTENDS_DEPTH} files", location=here)
+    folder = path.resolve().parent
+    candidate = (folder / target).resolve()
+    if Path(target).is_absolute() or not candidate.is_relative_to(folder):
+        raise SpecError(f"extends may only name a file in the spec's own folder or below. Received: {target!r}",
+                        location=here, hint="copy the base spec next to this one")
+    if candidate in seen or candidate == path.resolve():
+        raise SpecError(f"extends forms a cycle through {target!r}", location=here)
+    parent_display = str(Path(display).parent / target) if "/" in display or display.endswith((".yaml", ".yml")) \
+        else target
+    return _read(candidate, parent_display, depth + 1, (*seen, path.resolve()))
+
+
+def _mapping(raw: LocatedDict, key: str, here: Location) -> LocatedDict:
+    value = raw[key]
+    if not isinstance(value, dict):
+        raise SpecError(f"{key!r} must be a mapping. Received: {type(value).__name__}",
+                        location=key_location(raw, key, here))
+    return value  # type: ignore[return-value]
+
+
+def _check_identifier(name: str, what: str, where: Location) -> None:
+    if not name.isidentifier():
+        raise SpecError(f"{what} name {name!r} is not a valid identifier", location=where,
+                        hint="use letters, digits and underscores, starting with a letter")
+
+
+def _block(name: str, body: Any, where: Location) -> Block:
+    _check_identifier(name, "block", where)
+    from archviz.ops import ALIASES, OP_REGISTRY
+
+    if name in OP_REGISTRY or name in ALIASES:
+        raise SpecError(f"block {name!r} has the name of an op", location=where, hint="rename the block")
+    if not isinstance(body, dict) or "layers" not in body:
+        raise SpecError(f"block {name!r} must be a mapping with 'layers' (and optional 'args')", location=where)
+    for key in body:
+        if key not in ("args", "layers", "description"):
+            raise SpecError(f"unknown key {key!r} in block {name!r}", location=key_location(body, key, where),
+                            hint=did_you_mean(key, ("args", "layers", "description")))
+    args_raw = body.get("args") or {}
+    if not isinstance(args_raw, dict):
+        raise SpecError(f"args of block {name!r} must be a mapping of name: default (null = required)",
+                        location=location_of(args_raw, where))
+    args: dict[str, Any] = {}
+    for arg, default in args_raw.items():
+        _check_identifier(arg, "argument", key_location(args_raw, arg, where))
+        args[arg] = REQUIRED_ARG if default is None else default
+    if not isinstance(body["layers"], list):
+        raise SpecError(f"layers of block {name!r} must be a list", location=key_location(body, "layers", where))
+    return Block(name=name, args=args, layers=body["layers"], location=where)
+
+
+def _check_expect(expect: Any, where: Location) -> None:
+    if not isinstance(expect, dict):
+        raise SpecError("'expect' must be a mapping", location=where)
+    for key, value in expect.items():
+        key_where = key_location(expect, key, where)
+        if key not in EXPECT_KEYS:
+            raise SpecError(f"unknown expectation {key!r}", location=key_where,
+                            hint=did_you_mean(key, EXPECT_KEYS) or f"allowed: {', '.join(EXPECT_KEYS)}")
+        if key == "layers":
+            if not isinstance(value, dict):
+                raise SpecError("'expect.layers' must map layer names to expectations", location=key_where)
+            for layer, checks in value.items():
+                if not isinstance(checks, dict):
+                    raise SpecError(f"expectations for layer {layer!r} must be a mapping", location=key_where)
+                for check in checks:
+                    if check not in EXPECT_LAYER_KEYS:
+                        raise SpecError(f"unknown layer expectation {check!r}",
+                                        location=key_location(checks, check, key_where),
+                                        hint=did_you_mean(check, EXPECT_LAYER_KEYS))

@@ -1,0 +1,148 @@
+"""A small, safe evaluator for the arithmetic written in specs (``64 * width``).
+
+It parses with :mod:`ast` and walks a whitelist of node types; there is no ``eval``, no
+attribute access, no subscripts and no calls but a few pure functions. Sizes are bounded so
+an expression cannot exhaust memory or time.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from archviz.errors import ExpressionError
+from archviz.suggest import did_you_mean
+
+MAX_LENGTH = 500
+MAX_MAGNITUDE = 10**30
+
+Scalar = int | float | bool | str
+
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": round,
+    "int": int,
+    "floor": math.floor,
+    "ceil": math.ceil,
+}
+
+
+def evaluate(text: str, names: Mapping[str, Any]) -> Scalar:
+    """Evaluate ``text`` with ``names`` bound; raise ExpressionError on anything else.
+
+    >>> evaluate("64 * width", {"width": 2})
+    128
+    """
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        raise ExpressionError(f"cannot read the expression {text!r}",
+                              hint="write arithmetic such as '64 * width' or 'num_classes'") from None
+    return _Evaluator(text, names).visit(tree.body)
+
+
+class _Evaluator:
+    def __init__(self, text: str, names: Mapping[str, Any]) -> None:
+        self.text = text
+        self.names = names
+
+    def fail(self, what: str, hint: str | None = None) -> ExpressionError:
+        return ExpressionError(f"{what} in expression {self.text!r}", hint=hint)
+
+    def visit(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
+            return self.check(node.value)
+        if isinstance(node, ast.Name):
+            if node.id in ("true", "True"):
+                return True
+            if node.id in ("false", "False"):
+                return False
+            if node.id not in self.names:
+                raise self.fail(f"unknown name {node.id!r}", did_you_mean(node.id, self.names))
+            return self.names[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            left, right = self.number(node.left), self.number(node.right)
+            if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 2**64):
+                raise self.fail("power too large")
+            try:
+                return self.check(_BINARY[type(node.op)](left, right))
+            except ZeroDivisionError:
+                raise self.fail("division by zero") from None
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return not self.visit(node.operand)
+            if isinstance(node.op, ast.USub):
+                return -self.number(node.operand)
+            if isinstance(node.op, ast.UAdd):
+                return +self.number(node.operand)
+        if isinstance(node, ast.BoolOp):
+            values = [self.visit(v) for v in node.values]
+            if isinstance(node.op, ast.And):
+                return all(values)
+            return any(values)
+        if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+            left = self.visit(node.left)
+            for op, comparator in zip(node.ops, node.comparators):
+                right = self.visit(comparator)
+                try:
+                    if not _COMPARE[type(op)](left, right):
+                        return False
+                except TypeError:
+                    raise self.fail(f"cannot compare {left!r} with {right!r}") from None
+                left = right
+            return True
+        if isinstance(node, ast.IfExp):
+            return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+            function = FUNCTIONS.get(node.func.id)
+            if function is None:
+                raise self.fail(f"unknown function {node.func.id!r}",
+                                f"available: {', '.join(sorted(FUNCTIONS))}")
+            args = [self.number(a) for a in node.args]
+            try:
+                return self.check(function(*args))
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise self.fail(f"{node.func.id}() failed: {exc}") from None
+        raise self.fail(f"{type(node).__name__} is not allowed",
+                        "only numbers, variable names, + - * / // % **, comparisons, 'and/or/not', "
+                        "'x if c else y' and min/max/abs/round/int/floor/ceil")
+
+    def number(self, node: ast.AST) -> int | float:
+        value = self.visit(node)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(f"expected a number, got {value!r}")
+        return value
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise self.fail("result is not a finite number")
+            if abs(value) > MAX_MAGNITUDE:
+                raise self.fail("number too large")
+        if isinstance(value, str) and len(value) > MAX_LENGTH:
+            raise self.fail("string too long")
+        return value

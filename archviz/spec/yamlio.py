@@ -1,0 +1,163 @@
+"""Safe YAML reading that keeps source locations.
+
+Only plain data is accepted: mappings, sequences and scalars. Tags that would build objects,
+duplicate keys, alias bombs, binary or oversized files and deep nesting are errors that name
+the file, line and column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from archviz.errors import Location, SpecError
+
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:timestamp",
+}
+
+
+class LocatedDict(dict[str, Any]):
+    """A mapping read from YAML, with the location of itself and of each key."""
+
+    location: Location
+    key_locations: dict[str, Location]
+
+
+class LocatedList(list[Any]):
+    """A sequence read from YAML, with the location of itself and of each item."""
+
+    location: Location
+    item_locations: list[Location]
+
+
+def location_of(value: Any, default: Location) -> Location:
+    return getattr(value, "location", default)
+
+
+def key_location(mapping: Any, key: str, default: Location) -> Location:
+    locations = getattr(mapping, "key_locations", None)
+    if locations and key in locations:
+        return locations[key]  # type: ignore[no-any-return]
+    return location_of(mapping, default)
+
+
+def read_text(path: Path, display: str) -> str:
+    try:
+        if path.is_dir():
+            raise SpecError("is a folder, not a spec file", location=Location(display),
+                            hint="pass a .yaml file or a built-in name (see 'archviz list')")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError("no such file", location=Location(display),
+                        hint="check the path, or use a built-in name (see 'archviz list')") from None
+    except OSError as exc:
+        raise SpecError(f"cannot read the file: {exc.strerror}", location=Location(display)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise SpecError(f"file is too large for a spec ({len(data):,} bytes; the limit is {MAX_FILE_BYTES:,})",
+                        location=Location(display), hint="use blocks and repeat instead of writing layers out")
+    if b"\x00" in data:
+        raise SpecError("is a binary file, not YAML text", location=Location(display),
+                        hint="pass a spec written in YAML (see docs/spec.md)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"is not UTF-8 text (byte {exc.start})", location=Location(display),
+                        hint="save the spec as UTF-8") from None
+
+
+def parse_yaml(text: str, display: str) -> LocatedDict:
+    """Parse one YAML document into located plain data; the top level must be a mapping."""
+    if not text.strip():
+        raise SpecError("file is empty", location=Location(display),
+                        hint="a spec needs at least 'name' and 'layers' (see docs/spec.md)")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        tab = "\\t" in problem or "tab" in problem
+        hint = "indent with spaces; YAML does not allow tabs" if tab else "fix the YAML syntax at that position"
+        raise SpecError(f"invalid YAML: {problem}",
+                        location=Location(display, mark.line + 1, mark.column + 1) if mark else Location(display),
+                        hint=hint) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"invalid YAML: {exc}", location=Location(display)) from None
+    except RecursionError:
+        raise SpecError("YAML is nested too deeply", location=Location(display)) from None
+    if node is None:
+        raise SpecError("file holds no YAML document", location=Location(display))
+    budget = [MAX_NODES]
+    value = _convert(node, display, budget, 0)
+    if not isinstance(value, LocatedDict):
+        kind = "a list" if isinstance(value, list) else "a single value"
+        raise SpecError(f"the top level must be a mapping of keys (name, layers, ...). Received: {kind}",
+                        location=Location(display, node.start_mark.line + 1, node.start_mark.column + 1),
+                        hint="start the file with 'name: ...' and 'layers:' (see docs/spec.md)")
+    return value
+
+
+def _where(node: yaml.Node, display: str) -> Location:
+    return Location(display, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _convert(node: yaml.Node, display: str, budget: list[int], depth: int) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise SpecError(f"YAML expands to more than {MAX_NODES:,} values (an alias bomb?)",
+                        location=_where(node, display), hint="remove the repeated aliases; use blocks and repeat")
+    if depth > MAX_DEPTH:
+        raise SpecError(f"YAML is nested deeper than {MAX_DEPTH} levels", location=_where(node, display))
+    if node.tag not in _PLAIN_TAGS:
+        raise SpecError(f"YAML tag {node.tag!r} is not allowed; specs hold plain data only",
+                        location=_where(node, display), hint="remove the '!' tag")
+    if isinstance(node, yaml.MappingNode):
+        result = LocatedDict()
+        result.location = _where(node, display)
+        result.key_locations = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise SpecError("YAML merge keys ('<<') are not supported", location=_where(key_node, display),
+                                hint="use 'extends:' or blocks to share definitions")
+            key = _convert(key_node, display, budget, depth + 1)
+            if not isinstance(key, str):
+                key = str(key).lower() if isinstance(key, bool) else str(key)
+            if key in result:
+                raise SpecError(f"duplicate key {key!r} (first at line {result.key_locations[key].line})",
+                                location=_where(key_node, display), hint="remove one of the two entries")
+            result.key_locations[key] = _where(key_node, display)
+            result[key] = _convert(value_node, display, budget, depth + 1)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        items = LocatedList()
+        items.location = _where(node, display)
+        items.item_locations = []
+        for item in node.value:
+            items.item_locations.append(_where(item, display))
+            items.append(_convert(item, display, budget, depth + 1))
+        return items
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        return node.value
+    constructor = yaml.SafeLoader.yaml_constructors[node.tag]
+    return constructor(_SCALAR_LOADER, node)
+
+
+class _ScalarLoader(yaml.SafeLoader):
+    def __init__(self) -> None:  # a constructor only, never reads a stream
+        yaml.SafeLoader.__init__(self, "")
+
+
+_SCALAR_LOADER = _ScalarLoader()
