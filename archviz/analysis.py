@@ -42,6 +42,7 @@ class LayerRecord:
     flops: int
     bias_adds: int
     elementwise_ops: int
+    input_elements: int
     output_elements: int
     activation_bytes: int
     receptive_field: tuple[int, int] | None
@@ -171,6 +172,7 @@ def analyze_layers(
                 flops=2 * cost.macs,
                 bias_adds=cost.bias_adds,
                 elementwise_ops=cost.elementwise_ops,
+                input_elements=sum(numel(shape) for shape in in_shapes) * batch,
                 output_elements=out_elements * batch,
                 activation_bytes=out_elements * batch * BYTES_PER_VALUE["float32"],
                 receptive_field=(field[0].size, field[1].size) if field else None,
