@@ -1,0 +1,92 @@
+"""The rich terminal table of a summary (reads an Analysis; computes nothing)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import sys
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from archviz.analysis import Analysis
+from archviz.render.columns import Column, cell_text
+from archviz.render.facts import summary_facts
+from archviz.render import units
+
+NUMERIC = ("count", "percent", "field", "bytes")
+
+
+def summary_table(analysis: Analysis, columns: list[Column], human_units: bool = True) -> Table:
+    table = Table(
+        title=Text(f"{analysis.name}", style="bold"),
+        caption=None,
+        box=box.SIMPLE_HEAD,
+        show_footer=False,
+        header_style="bold",
+        pad_edge=False,
+    )
+    for column in columns:
+        numeric = column.kind in NUMERIC
+        table.add_column(column.header, justify="right" if numeric else "left",
+                         no_wrap=numeric or column.kind == "shape", overflow="fold")
+    stages = analysis.stage_totals()
+    subtotal = {stage: sums for stage, sums in stages}
+    current = object()
+    for index, record in enumerate(analysis.layers):
+        if record.stage != current:
+            current = record.stage
+        table.add_row(*(Text(cell_text(c, record, analysis, human_units)) for c in columns))
+        last_of_stage = index + 1 == len(analysis.layers) or analysis.layers[index + 1].stage != record.stage
+        if last_of_stage and record.stage is not None and len(stages) > 1:
+            sums = subtotal[record.stage]
+            cells = []
+            for column in columns:
+                if column.key == "name":
+                    cells.append(Text(f"{record.stage} total", style="italic"))
+                elif column.key in ("params", "macs", "flops", "buffers"):
+                    value = sums[column.key]
+                    cells.append(Text(units.human(value) if human_units else units.exact(value), style="italic"))
+                elif column.key == "params_pct":
+                    cells.append(Text(units.percent(sums["params"], analysis.totals.params), style="italic"))
+                elif column.key == "macs_pct":
+                    cells.append(Text(units.percent(sums["macs"], analysis.totals.macs), style="italic"))
+                else:
+                    cells.append(Text(""))
+            table.add_row(*cells, style="dim", end_section=True)
+    return table
+
+
+def facts_table(analysis: Analysis, convention_line: tuple[str, int] | None = None) -> Table:
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("what", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for label, value in summary_facts(analysis, convention_line):
+        table.add_row(Text(label), Text(value))
+    return table
+
+
+def render_summary(
+    analysis: Analysis,
+    columns: list[Column],
+    human_units: bool = True,
+    convention_line: tuple[str, int] | None = None,
+    width: int | None = None,
+    color: bool | None = None,
+) -> str:
+    """Render to text. Piped output gets no colour and the table's full natural width."""
+    table = summary_table(analysis, columns, human_units)
+    facts = facts_table(analysis, convention_line)
+    is_tty = sys.stdout.isatty() if color is None else color
+    if width is None:
+        probe = Console(width=10_000, file=io.StringIO())
+        natural = probe.measure(table).maximum
+        terminal = shutil.get_terminal_size((100, 24)).columns
+        width = terminal if is_tty else max(natural, 80)
+    console = Console(width=width, file=io.StringIO(), force_terminal=is_tty, color_system="auto" if is_tty else None,
+                      no_color=not is_tty, highlight=False, emoji=False, markup=False, soft_wrap=False)
+    console.print(table)
+    console.print(facts)
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
