@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from archviz.analysis import Analysis, analyze_layers
 from archviz.errors import ShapeError
@@ -16,14 +15,21 @@ from archviz.spec.document import Document, read_document
 from archviz.spec.expand import LayerDef, Spec, expand
 from archviz.shapes import Shape
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 
 @dataclass(frozen=True)
 class Network:
     """A validated network. Analysing it again never re-reads or re-parses its YAML."""
 
     spec: Spec
-    graph: nx.DiGraph
     ordered: tuple[LayerDef, ...]
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """The layer graph (networkx DiGraph; node ``input`` plus one node per layer)."""
+        return build_graph(self.spec.layers)
 
     @property
     def name(self) -> str:
@@ -77,8 +83,7 @@ class Network:
 
 def network_from_document(document: Document, variables: dict[str, Any] | None = None) -> Network:
     spec = expand(document, variables or {})
-    graph = build_graph(spec.layers)
-    return Network(spec=spec, graph=graph, ordered=topological_layers(graph, spec.layers))
+    return Network(spec=spec, ordered=topological_layers(spec.layers))
 
 
 def load(spec: str | Path, **variables: Any) -> Network:
