@@ -1,4 +1,134 @@
+"""archviz check: the CI gate comparing each spec's analysis with its ``expect`` block."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import sys
+
 import typer
 
+from archviz.cli.common import clean_errors
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def default_specs() -> list[str]:
+    """Every spec in ./specs (when present) and every built-in, each file once."""
+    from archviz.spec.document import BUILTIN_DIR, builtin_names
+
+    chosen: list[str] = []
+    seen: set[Path] = set()
+    local = Path("specs")
+    if local.is_dir():
+        for path in sorted(local.glob("*.yaml")):
+            import yaml
+
+            try:
+                raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError):
+                raw = {}
+            if isinstance(raw, dict) and raw.get("abstract"):
+                continue
+            seen.add(path.resolve())
+            chosen.append(str(path))
+    for name in builtin_names():
+        if (BUILTIN_DIR / f"{name}.yaml").resolve() not in seen:
+            chosen.append(name)
+    return chosen
+
+
+def check(
+    specs: Annotated[list[str] | None, typer.Argument(help="Spec files or built-in names (default: specs/ and "
+                                                      "the built-ins).", show_default=False)] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+) -> None:
+    """Compare each spec's params, MACs, shapes and receptive fields with its 'expect' block.
+
+    Exit code 1 if any expectation fails, 0 when all hold. Specs without expectations are listed
+    as unchecked, not as passing.
+
+    Examples:
+
+      archviz check
+
+      archviz check specs/vgg16.yaml my-net.yaml
+    """
+    import json
+
+    from archviz.expectations import check_expectations
+    from archviz.network import load
+
+    names = specs or default_specs()
+    results = []
+    for name in names:
+        network = load(name)
+        results.append((name, network.name, check_expectations(network)))
+    failed = any(not e.holds for _, _, expectations in results for e in expectations)
+    if format is Format.json:
+        payload = [
+            {"spec": spec, "name": net, "status": _status(exp),
+             "expectations": [{"quantity": e.quantity, "expected": e.expected, "got": e.got, "holds": e.holds,
+                               "difference": e.difference, "line": e.line} for e in exp]}
+            for spec, net, exp in results
+        ]
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        _print_table(results)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _status(expectations: list) -> str:  # type: ignore[type-arg]
+    if not expectations:
+        return "unchecked"
+    return "pass" if all(e.holds for e in expectations) else "FAIL"
+
+
+def _print_table(results: list) -> None:  # type: ignore[type-arg]
+    from rich.table import Table
+    from rich.text import Text
+
+    from archviz.render.units import exact
+
+    def show(value: object) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return exact(value)
+        if isinstance(value, list):
+            return "x".join(map(str, value))
+        return str(value)
+
+    table = Table(title="archviz check", header_style="bold")
+    for header, justify in (("Spec", "left"), ("Status", "left"), ("Quantity", "left"), ("Expected", "right"),
+                            ("Got", "right"), ("Difference", "right")):
+        table.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    passed = unchecked = failed_specs = 0
+    for spec, _, expectations in results:
+        status = _status(expectations)
+        if status == "unchecked":
+            unchecked += 1
+            table.add_row(Text(spec), Text("unchecked"), Text("(no expect block)"), Text(""), Text(""), Text(""),
+                          end_section=True)
+            continue
+        if status == "pass":
+            passed += 1
+        else:
+            failed_specs += 1
+        for index, e in enumerate(expectations):
+            mark = "ok" if e.holds else "MISMATCH"
+            diff = e.difference
+            table.add_row(Text(spec if index == 0 else ""), Text(mark, style="green" if e.holds else "bold red"),
+                          Text(e.quantity), Text(show(e.expected)), Text(show(e.got)),
+                          Text("" if diff in (None, 0) else f"{diff:+,}"),
+                          end_section=index == len(expectations) - 1)
+    from archviz.render.table import render_rich
+
+    sys.stdout.write(render_rich(table, Text(f"{passed} passed, {failed_specs} failed, {unchecked} unchecked")))
+
+
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("check")(clean_errors(check))

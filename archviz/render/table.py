@@ -68,6 +68,24 @@ def facts_table(analysis: Analysis, convention_line: tuple[str, int] | None = No
     return table
 
 
+def render_rich(*renderables: object, width: int | None = None, color: bool | None = None) -> str:
+    """Render rich objects to text. Piped output gets no colour and the widest renderable's natural
+    width, so nothing is cut or wrapped mid-number; a terminal gets its own width."""
+    is_tty = sys.stdout.isatty() if color is None else color
+    if width is None:
+        terminal = shutil.get_terminal_size((100, 24)).columns
+        if is_tty:
+            width = terminal
+        else:
+            probe = Console(width=10_000, file=io.StringIO())
+            width = max([80, *(probe.measure(r).maximum for r in renderables)])  # type: ignore[arg-type]
+    console = Console(width=width, file=io.StringIO(), force_terminal=is_tty, color_system="auto" if is_tty else None,
+                      no_color=not is_tty, highlight=False, emoji=False, markup=False, soft_wrap=False)
+    for renderable in renderables:
+        console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
 def render_summary(
     analysis: Analysis,
     columns: list[Column],
@@ -76,17 +94,6 @@ def render_summary(
     width: int | None = None,
     color: bool | None = None,
 ) -> str:
-    """Render to text. Piped output gets no colour and the table's full natural width."""
-    table = summary_table(analysis, columns, human_units)
-    facts = facts_table(analysis, convention_line)
-    is_tty = sys.stdout.isatty() if color is None else color
-    if width is None:
-        probe = Console(width=10_000, file=io.StringIO())
-        natural = probe.measure(table).maximum
-        terminal = shutil.get_terminal_size((100, 24)).columns
-        width = terminal if is_tty else max(natural, 80)
-    console = Console(width=width, file=io.StringIO(), force_terminal=is_tty, color_system="auto" if is_tty else None,
-                      no_color=not is_tty, highlight=False, emoji=False, markup=False, soft_wrap=False)
-    console.print(table)
-    console.print(facts)
-    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+    """The summary table followed by the totals."""
+    return render_rich(summary_table(analysis, columns, human_units), facts_table(analysis, convention_line),
+                       width=width, color=color)
