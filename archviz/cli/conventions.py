@@ -1,4 +1,115 @@
+"""archviz conventions: one network's work under every named counting convention."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Annotated
+
 import typer
 
+from archviz.cli.common import BatchOption, InputOption, SetOption, SpecArgument, analyze, clean_errors
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def conventions(
+    spec: SpecArgument = None,
+    input: InputOption = None,
+    batch: BatchOption = 1,
+    set_: SetOption = None,
+    per_layer: Annotated[bool, typer.Option("--per-layer", help="One row per layer, one column per convention.")]
+    = False,
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+) -> None:
+    """The network's work under each tool's convention: MACs vs FLOPs, with or without bias,
+    activations and pooling, each defined once (docs/conventions.md).
+
+    Examples:
+
+      archviz conventions vgg16
+
+      archviz conventions vgg16 --set torchvision_avgpool=true   # torchvision's exact layout
+
+      archviz conventions resnet18 --per-layer --format csv
+    """
+    import csv
+    import io
+    import json
+
+    from archviz.conventions import CONVENTIONS
+    from archviz.render.formats import csv_safe
+    from archviz.render.units import exact, human
+
+    _, analysis = analyze(spec, input, batch, set_)
+    if per_layer:
+        header = ["layer", "op", *CONVENTIONS]
+        rows = [[r.name, r.op, *(c.per_layer(r) for c in CONVENTIONS.values())] for r in analysis.layers]
+        if format is Format.json:
+            typer.echo(json.dumps([dict(zip(header, row)) for row in rows], indent=2))
+        elif format is Format.csv:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows([[csv_safe(v) for v in row] for row in rows])
+            sys.stdout.write(buffer.getvalue())
+        else:
+            from rich.table import Table
+            from rich.text import Text
+
+            from archviz.render.table import render_rich
+
+            table = Table(title=f"{analysis.name}: work per layer under each convention", header_style="bold")
+            table.add_column("Layer", no_wrap=True)
+            table.add_column("Op")
+            for name in CONVENTIONS:
+                table.add_column(name, justify="right", no_wrap=True)
+            for row in rows:
+                table.add_row(Text(row[0]), Text(row[1]), *(Text(exact(v)) for v in row[2:]))
+            table.add_row(Text("total", style="bold"), Text(""),
+                          *(Text(exact(c.total(analysis)), style="bold") for c in CONVENTIONS.values()))
+            sys.stdout.write(render_rich(table))
+        return
+
+    totals = [(c, c.total(analysis)) for c in CONVENTIONS.values()]
+    if format is Format.json:
+        typer.echo(json.dumps({
+            "name": analysis.name, "input_shape": list(analysis.input_shape), "batch": analysis.batch,
+            "conventions": [{"name": c.name, "tool": c.tool, "unit": c.unit, "total": total, "counts": c.counts,
+                             "leaves_out": c.leaves_out} for c, total in totals],
+        }, indent=2))
+        return
+    if format is Format.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["name", "tool", "unit", "total", "counts", "leaves_out"])
+        for c, total in totals:
+            writer.writerow([c.name, c.tool, c.unit, total, c.counts, c.leaves_out])
+        sys.stdout.write(buffer.getvalue())
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    from archviz.render.table import render_rich
+
+    table = Table(title=f"{analysis.name} at {'x'.join(map(str, analysis.input_shape))}, batch {analysis.batch}: "
+                  "one network, many 'FLOPs'", header_style="bold")
+    table.add_column("Convention", no_wrap=True)
+    table.add_column("Tool", max_width=24)
+    table.add_column("Unit", no_wrap=True)
+    table.add_column("Total", justify="right", no_wrap=True)
+    table.add_column("", justify="right", no_wrap=True)
+    table.add_column("Counts", overflow="fold", max_width=44)
+    table.add_column("Leaves out", overflow="fold", max_width=36)
+    for c, total in totals:
+        table.add_row(Text(c.name, style="bold"), Text(c.tool), Text(c.unit), Text(exact(total)), Text(human(total)),
+                      Text(c.counts), Text(c.leaves_out))
+    sys.stdout.write(render_rich(table))
+
+
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("conventions")(clean_errors(conventions))

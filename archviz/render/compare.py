@@ -1,0 +1,96 @@
+"""Rendering a comparison: rows of the paper's Table 1 and Table 2 plus size and compute."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict
+
+from archviz.comparison import NetworkColumn
+from archviz.render import units
+
+
+def _split_pool(entries: tuple[str, ...]) -> tuple[list[str], str | None]:
+    if entries and entries[-1] == "maxpool":
+        return list(entries[:-1]), "maxpool"
+    return list(entries), None
+
+
+def comparison_rows(columns: list[NetworkColumn]) -> list[tuple[str, list[str]]]:
+    """(row label, one cell per network) in the paper's order, then the numbers."""
+    rows: list[tuple[str, list[str]]] = [
+        ("weight layers", [str(c.weight_layers) for c in columns]),
+        ("input (HxWxC)", [units.shape((*c.input_shape[1:], c.input_shape[0])) for c in columns]),
+    ]
+    depth = max(len(c.stages) for c in columns)
+    for index in range(depth):
+        label = next((c.stages[index][0] for c in columns if index < len(c.stages) and c.stages[index][0]),
+                     f"stage {index + 1}")
+        cells, pools = [], []
+        for c in columns:
+            if index < len(c.stages):
+                body, pool = _split_pool(c.stages[index][1])
+                cells.append("\n".join(body))
+                pools.append(pool or "")
+            else:
+                cells.append("")
+                pools.append("")
+        rows.append((label, cells))
+        if any(pools):
+            rows.append(("", pools))
+    rows += [
+        ("params (millions, Table 2)", [str(c.params_millions) for c in columns]),
+        ("params", [units.exact(c.params) for c in columns]),
+        ("buffers", [units.exact(c.buffers) for c in columns]),
+        ("MACs", [units.exact(c.macs) for c in columns]),
+        ("FLOPs (2 x MACs)", [units.human(c.flops) for c in columns]),
+        ("param memory fp32", [units.human_bytes(c.param_bytes) for c in columns]),
+        ("activation memory fp32", [units.human_bytes(c.activation_bytes) for c in columns]),
+        ("params in dense layers", [units.percent(c.dense_params, c.params) for c in columns]),
+        ("MACs in conv layers", [units.percent(c.conv_macs, c.macs) for c in columns]),
+    ]
+    return rows
+
+
+def compare_table(columns: list[NetworkColumn]):  # type: ignore[no-untyped-def]
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="ConvNet configurations side by side", header_style="bold", show_lines=True)
+    table.add_column("", style="bold", no_wrap=True)
+    for c in columns:
+        table.add_column(c.name, justify="center", no_wrap=True)
+    for label, cells in comparison_rows(columns):
+        table.add_row(Text(label), *(Text(cell) for cell in cells))
+    return table
+
+
+def compare_markdown(columns: list[NetworkColumn]) -> str:
+    from archviz.render.formats import markdown_escape
+
+    lines = ["| | " + " | ".join(markdown_escape(c.name) for c in columns) + " |",
+             "|---|" + "|".join(":---:" for _ in columns) + "|"]
+    for label, cells in comparison_rows(columns):
+        lines.append(f"| {markdown_escape(label)} | "
+                     + " | ".join("<br>".join(markdown_escape(part) for part in cell.split("\n")) for cell in cells)
+                     + " |")
+    return "\n".join(lines) + "\n"
+
+
+def compare_json(columns: list[NetworkColumn]) -> str:
+    return json.dumps([asdict(c) for c in columns], indent=2) + "\n"
+
+
+def compare_csv(columns: list[NetworkColumn]) -> str:
+    from archviz.render.formats import csv_safe
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    fields = [f for f in asdict(columns[0]) if f != "stages"]
+    writer.writerow(fields)
+    for c in columns:
+        row = asdict(c)
+        writer.writerow([csv_safe("x".join(map(str, row[f])) if isinstance(row[f], (list, tuple)) else row[f])
+                         for f in fields])
+    return buffer.getvalue()
