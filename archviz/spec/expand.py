@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from archviz.errors import ArchvizError, Location, SpecError
+from archviz.errors import ArchvizError, GraphError, Location, SpecError
 from archviz.ops import ALIASES, OP_REGISTRY, Op
 from archviz.spec.document import REQUIRED_ARG, Block, Document
 from archviz.spec.expr import evaluate
@@ -366,7 +366,7 @@ class _Expander:
                     match = next((c for c in candidates if c in known), None)
                     if match is None:
                         wanted = candidates[-1]
-                        raise SpecError(f"input {wanted!r} is not a layer of this network",
+                        raise GraphError(f"input {wanted!r} is not a layer of this network",
                                         location=pending.location, layer=pending.name,
                                         hint=did_you_mean(wanted, known) or "inputs name earlier layers, 'in' or 'input'")
                     names.append(match)

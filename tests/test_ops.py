@@ -1,0 +1,104 @@
+"""One contract table for every registered op: shape, params, buffers, MACs, elementwise work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from archviz.ops import OP_REGISTRY
+from archviz.shapes import Field, same_padding, window_output_length
+from archviz.spec.values import coerce
+
+# op, attributes, input shapes, output shape, params, buffers, macs, bias_adds, elementwise (batch 1)
+CASES: list[tuple[str, dict[str, Any], list[tuple[int, ...]], tuple[int, ...], int, int, int, int, int]] = [
+    ("conv2d", {"filters": 64, "kernel": 3, "padding": 1}, [(3, 224, 224)], (64, 224, 224),
+     1_792, 0, 86_704_128, 64 * 224 * 224, 0),
+    ("conv2d", {"filters": 8, "kernel": 3, "stride": 2, "padding": "same", "bias": False}, [(4, 7, 7)], (8, 4, 4),
+     288, 0, 16 * 36 * 8, 0, 0),
+    ("conv2d", {"filters": 32, "kernel": 3, "groups": 32, "padding": 1}, [(32, 10, 10)], (32, 10, 10),
+     32 * 9 + 32, 0, 3200 * 9, 3200, 0),
+    ("conv2d", {"filters": 4, "kernel": 3, "dilation": 2}, [(2, 9, 9)], (4, 5, 5), 4 * 2 * 9 + 4, 0, 100 * 18, 100, 0),
+    ("conv2d", {"filters": 4, "kernel": [1, 3], "padding": [[0, 0], [1, 2]], "activation": "relu"}, [(2, 5, 5)],
+     (4, 5, 6), 4 * 2 * 3 + 4, 0, 120 * 6, 120, 120),
+    ("max_pool2d", {"kernel": 2, "stride": 2}, [(64, 227, 227)], (64, 113, 113), 0, 0, 0, 0, 64 * 113 * 113 * 4),
+    ("max_pool2d", {"kernel": 3, "stride": 2, "ceil_mode": True}, [(8, 6, 6)], (8, 3, 3), 0, 0, 0, 0, 8 * 9 * 9),
+    ("max_pool2d", {"kernel": 3, "stride": 2, "padding": 1}, [(1, 112, 112)], (1, 56, 56), 0, 0, 0, 0, 56 * 56 * 9),
+    ("avg_pool2d", {"kernel": 2, "padding": "same"}, [(3, 5, 5)], (3, 3, 3), 0, 0, 0, 0, 27 * 4),
+    ("global_avg_pool2d", {}, [(512, 7, 7)], (512,), 0, 0, 0, 0, 512 * 49),
+    ("global_max_pool2d", {}, [(512, 7, 7)], (512,), 0, 0, 0, 0, 512 * 49),
+    ("adaptive_avg_pool2d", {"output_size": 7}, [(512, 14, 14)], (512, 7, 7), 0, 0, 0, 0, 512 * 196),
+    ("flatten", {}, [(512, 7, 7)], (25_088,), 0, 0, 0, 0, 0),
+    ("dense", {"units": 4096}, [(25_088,)], (4096,), 102_764_544, 0, 102_760_448, 4096, 0),
+    ("dense", {"units": 10, "bias": False, "activation": "softmax"}, [(20,)], (10,), 200, 0, 200, 0, 10),
+    ("relu", {}, [(64, 2, 2)], (64, 2, 2), 0, 0, 0, 0, 256),
+    ("relu6", {}, [(4,)], (4,), 0, 0, 0, 0, 4),
+    ("leaky_relu", {"slope": 0.2}, [(4,)], (4,), 0, 0, 0, 0, 4),
+    ("elu", {}, [(4,)], (4,), 0, 0, 0, 0, 4),
+    ("gelu", {}, [(4,)], (4,), 0, 0, 0, 0, 4),
+    ("silu", {}, [(4,)], (4,), 0, 0, 0, 0, 4),
+    ("sigmoid", {}, [(4,)], (4,), 0, 0, 0, 0, 4),
+    ("tanh", {}, [(4,)], (4,), 0, 0, 0, 0, 4),
+    ("softmax", {}, [(1000,)], (1000,), 0, 0, 0, 0, 1000),
+    ("dropout", {"rate": 0.5}, [(4096,)], (4096,), 0, 0, 0, 0, 0),
+    ("identity", {}, [(3, 4, 4)], (3, 4, 4), 0, 0, 0, 0, 0),
+    ("batch_norm", {}, [(64, 10, 10)], (64, 10, 10), 128, 129, 0, 0, 6400),
+    ("batch_norm", {"affine": False}, [(16,)], (16,), 0, 33, 0, 0, 16),
+    ("lrn", {}, [(64, 224, 224)], (64, 224, 224), 0, 0, 0, 0, 64 * 224 * 224 * 12),
+    ("add", {}, [(8, 4, 4), (8, 4, 4), (8, 4, 4)], (8, 4, 4), 0, 0, 0, 0, 2 * 128),
+    ("concat", {}, [(64, 28, 28), (128, 28, 28), (32, 28, 28)], (224, 28, 28), 0, 0, 0, 0, 0),
+]
+
+
+def build(op: str, attrs: dict[str, Any]):  # type: ignore[no-untyped-def]
+    cls = OP_REGISTRY[op]
+    values = {}
+    for key, attribute in cls.attributes.items():
+        raw = attrs.get(key, attribute.default)
+        values[key] = coerce(key, attribute, raw, lambda text: text)
+    return cls(values)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_op_contract(case: tuple) -> None:  # type: ignore[type-arg]
+    op_name, attrs, inputs, shape, params, buffers, macs, bias_adds, elementwise = case
+    op = build(op_name, attrs)
+    output = op.output_shape(inputs)
+    assert output == shape
+    cost = op.cost(inputs, output, 1)
+    assert (cost.params, cost.buffers, cost.macs, cost.bias_adds, cost.elementwise_ops) == (
+        params, buffers, macs, bias_adds, elementwise)
+    doubled = op.cost(inputs, output, 2)
+    assert (doubled.params, doubled.macs, doubled.elementwise_ops) == (params, 2 * macs, 2 * elementwise)
+
+
+def test_every_registered_op_has_a_contract_case() -> None:
+    assert {c[0] for c in CASES} == set(OP_REGISTRY)
+
+
+def test_every_op_documents_itself() -> None:
+    for name, cls in OP_REGISTRY.items():
+        assert cls.summary, name
+        for attribute in cls.attributes.values():
+            assert attribute.doc, name
+
+
+def test_window_output_length_matches_pytorch_rules() -> None:
+    assert window_output_length(227, 2, 2, (0, 0)) == 113  # floor, Keras and PyTorch default
+    assert window_output_length(227, 2, 2, (0, 0), ceil_mode=True) == 114  # Caffe / ceil_mode
+    # PyTorch drops a last window that would start in the right padding
+    assert window_output_length(5, 2, 2, (1, 1), ceil_mode=True) == 3
+    assert window_output_length(3, 5, 1, (0, 0)) == 0
+
+
+def test_same_padding_is_tensorflows() -> None:
+    assert same_padding(7, 3, 2) == (1, 1)
+    assert same_padding(8, 3, 2) == (0, 1)  # the odd pixel goes after, as in TensorFlow
+    assert same_padding(224, 3, 1) == (1, 1)
+    assert same_padding(5, 4, 1) == (1, 2)
+
+
+def test_field_composition() -> None:
+    field = Field(1, 1, 0).through(3, 1, 1).through(3, 1, 1).through(2, 2, 0)
+    assert field == Field(6, 2, 2)
+    assert Field(1, 1, 0).through(3, 1, 1, dilation=2) == Field(5, 1, 1)
