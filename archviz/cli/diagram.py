@@ -1,0 +1,106 @@
+"""archviz diagram: a Graphviz graph of the layers, or the paper-style blocks figure."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from archviz.cli.common import InputOption, SetOption, SpecArgument, analyze, clean_errors, write_output
+from archviz.errors import ArchvizError
+
+
+class Style(str, Enum):
+    graph = "graph"
+    blocks = "blocks"
+
+
+class Detail(str, Enum):
+    layers = "layers"
+    stages = "stages"
+
+
+class Direction(str, Enum):
+    TB = "TB"
+    LR = "LR"
+
+
+class Theme(str, Enum):
+    light = "light"
+    dark = "dark"
+
+
+EXTENSIONS = {"svg": "svg", "png": "png", "pdf": "pdf", "dot": "dot", "gv": "dot"}
+STYLE_FORMATS = {Style.graph: ("svg", "png", "pdf", "dot"), Style.blocks: ("svg", "png", "pdf")}
+
+
+def output_format(out: Path, style: Style) -> str:
+    """The file format named by the output's extension, checked against what the style writes."""
+    extension = out.suffix.lower().lstrip(".")
+    fmt = EXTENSIONS.get(extension)
+    allowed = STYLE_FORMATS[style]
+    if fmt is None or fmt not in allowed:
+        raise ArchvizError(
+            f"the {style.value} style writes {', '.join('.' + f for f in allowed)} files. "
+            f"Received: --out {out}",
+            hint=f"name the output file with one of these extensions, e.g. --out {out.stem or 'network'}.svg",
+        )
+    return fmt
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def diagram(
+    spec: SpecArgument = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file; its extension picks the format: .svg, .png, "
+                                      ".pdf, or .dot (graph style: the Graphviz source).", show_default=False)] = ...,  # type: ignore[assignment]
+    style: Annotated[Style, typer.Option("--style", help="graph: Graphviz layer graph; blocks: the paper figure "
+                                         "of 3-D tensor boxes.")] = Style.graph,
+    detail: Annotated[Detail, typer.Option("--detail", help="Graph style: one node per layer or per stage.")
+                      ] = Detail.layers,
+    direction: Annotated[Direction, typer.Option("--direction", help="Graph style: top-to-bottom or "
+                                                 "left-to-right.")] = Direction.TB,
+    input: InputOption = None,
+    set_: SetOption = None,
+    theme: Annotated[Theme, typer.Option("--theme", help="Colour theme.")] = Theme.light,
+    title: Annotated[bool, typer.Option("--title/--no-title", help="Draw the network's name and totals on top.")
+                     ] = True,
+    max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Graph style: above this many layers draw "
+                                           "one node per stage (with a warning); blocks style: above this many "
+                                           "boxes draw one box per stage.")] = 500,
+) -> None:
+    """Draw a network: a layered graph (Graphviz) or the blocks figure used in papers.
+
+    Examples:
+
+      archviz diagram --out vgg16.svg
+
+      archviz diagram vgg19 --style blocks --out vgg19.png
+
+      archviz diagram resnet18 --detail stages --direction LR --out resnet18.pdf
+    """
+    fmt = output_format(out, style)
+    network, analysis = analyze(spec, input, 1, set_)
+    if style is Style.blocks:
+        from archviz.render.figure import render_blocks
+
+        data = render_blocks(analysis, network, fmt=fmt, theme=theme.value, title=title, max_boxes=max_nodes,
+                             warn=warn)
+    else:
+        from archviz.render.diagram import choose_detail, render_graph
+
+        choice = choose_detail(analysis, detail.value, max_nodes)
+        if choice.warning:
+            warn(choice.warning)
+        data = render_graph(analysis, network, fmt=fmt, detail=choice.detail, direction=direction.value,
+                            theme=theme.value, title=title)
+    write_output(out, data)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("diagram")(clean_errors(diagram))
