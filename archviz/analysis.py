@@ -32,6 +32,7 @@ class LayerRecord:
     op: str
     family: str
     label: str
+    attributes: dict[str, Any]
     stage: str | None
     inputs: tuple[str, ...]
     input_shapes: tuple[Shape, ...]
@@ -162,6 +163,7 @@ def analyze_layers(
                 op=layer.op.name,
                 family=layer.op.family,
                 label=layer.op.label(),
+                attributes=layer.op.values,
                 stage=layer.stage,
                 inputs=layer.inputs,
                 input_shapes=in_shapes,

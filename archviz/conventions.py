@@ -1,8 +1,9 @@
 """Named counting conventions: what each tool of the field calls "FLOPs" or "MACs".
 
 Each convention is one documented combination of the primitive counts in a LayerRecord
-(MACs, bias additions, the op's own elementwise work, input elements). Nothing else in
-archviz decides what a FLOP is. See docs/conventions.md for the sources.
+(MACs, bias additions, input and output elements, params). Nothing else in archviz decides
+what a FLOP is. The rules were measured op by op with each tool (docs/conventions.md gives
+the versions, sources and per-op table); ops a tool ignores count 0 under its convention.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from archviz.analysis import Analysis, LayerRecord
-from archviz.suggest import did_you_mean
 from archviz.errors import SpecError
+from archviz.ops.base import numel
+from archviz.suggest import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -28,35 +30,83 @@ class Convention:
         return sum(self.per_layer(record) for record in analysis.layers)
 
 
+def _batch(r: LayerRecord) -> int:
+    return r.output_elements // numel(r.output_shape)
+
+
+def _affine(r: LayerRecord) -> bool:
+    return bool(r.attributes.get("affine", True))
+
+
 def _macs(r: LayerRecord) -> int:
     return r.macs
 
 
 def _fvcore(r: LayerRecord) -> int:
-    if r.op == "adaptive_avg_pool2d":
-        return r.input_elements
+    """fvcore FlopCountAnalysis: MACs, no bias; BN (eval) 2/element (1 without affine); adaptive pooling 1/input."""
     if r.op == "batch_norm":
-        return r.output_elements * 2  # eval mode, affine: scale and shift
+        return r.input_elements * (2 if _affine(r) else 1)
+    if r.op in ("adaptive_avg_pool2d", "global_avg_pool2d"):
+        return r.input_elements
     return r.macs
 
 
 def _torchinfo(r: LayerRecord) -> int:
-    return r.macs + r.bias_adds
+    """torchinfo total mult-adds: conv (weights + bias) per output position; other layers batch x params."""
+    if r.family in ("conv", "dense"):
+        return r.macs + r.bias_adds
+    return _batch(r) * r.params
 
 
 def _ptflops_aten(r: LayerRecord) -> int:
-    return r.macs + r.bias_adds
+    """ptflops, aten backend: convolution and matrix products only, bias included."""
+    return r.macs + r.bias_adds if r.family in ("conv", "dense") else 0
 
 
 def _ptflops_pytorch(r: LayerRecord) -> int:
+    """ptflops, pytorch backend (0.7.5 default): module hooks plus patched functionals, so most
+    elementwise modules are counted twice (hook and F.* call)."""
     base = r.macs + r.bias_adds
-    if r.family == "activation" and r.op not in ("softmax",):
-        return base + 2 * r.output_elements
+    fused = r.attributes.get("activation", "linear")
+    if r.family in ("conv", "dense"):
+        if fused in ("relu", "gelu", "elu"):
+            base += 2 * r.output_elements
+        elif fused in ("relu6", "leaky_relu", "silu", "softmax"):
+            base += r.output_elements
+        return base
+    if r.op in ("relu", "gelu", "elu"):
+        return 2 * r.input_elements
+    if r.op in ("relu6", "leaky_relu", "silu", "softmax"):
+        return r.input_elements
     if r.op in ("max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d", "global_max_pool2d"):
-        return base + 2 * r.input_elements
+        return 2 * r.input_elements
     if r.op == "batch_norm":
-        return base + 2 * 2 * r.output_elements
-    return base
+        return r.input_elements * (2 if _affine(r) else 1)
+    if r.op == "lrn":
+        channels, height, width = r.input_shapes[0]
+        size = int(r.attributes.get("size", 5))
+        return 3 * r.input_elements + _batch(r) * (channels + size - 1) * height * width
+    return 0
+
+
+def _thop(r: LayerRecord) -> int:
+    """thop profile: MACs without bias; BN 4/element (2 without affine); average pooling per output;
+    adaptive pooling (window + 1) per output; softmax 3n-1 per row of n."""
+    if r.family in ("conv", "dense"):
+        return r.macs
+    if r.op == "batch_norm":
+        return r.input_elements * (4 if _affine(r) else 2)
+    if r.op == "avg_pool2d":
+        return r.output_elements
+    if r.op in ("adaptive_avg_pool2d", "global_avg_pool2d"):
+        channels, height, width = r.input_shapes[0]
+        out_h, out_w = (r.output_shape[1], r.output_shape[2]) if len(r.output_shape) == 3 else (1, 1)
+        window = (height / out_h) * (width / out_w)
+        return int((window + 1) * r.output_elements)
+    if r.op == "softmax":
+        features = r.input_shapes[0][0]
+        return (r.input_elements // features) * (3 * features - 1)
+    return 0
 
 
 def _flop_counter(r: LayerRecord) -> int:
@@ -64,11 +114,13 @@ def _flop_counter(r: LayerRecord) -> int:
 
 
 def _tf_receptive_field(r: LayerRecord) -> int:
-    if r.family == "dense" or (r.receptive_field is None):
+    """TensorFlow receptive_field table: 2 per conv MAC + conv bias + one op per pooling window element,
+    for the layers that still have a spatial receptive field (up to pool5 in VGG)."""
+    if r.receptive_field is None:
         return 0
     if r.family == "conv":
         return r.flops + r.bias_adds
-    if r.family == "pool":
+    if r.op in ("max_pool2d", "avg_pool2d"):
         return r.elementwise_ops
     return 0
 
@@ -79,17 +131,23 @@ CONVENTIONS: dict[str, Convention] = {
         Convention("macs", "archviz / torchvision docs", "MACs",
                    "multiply-accumulates of conv and dense layers", "bias, activations, pooling, normalisation", _macs),
         Convention("fvcore", "fvcore FlopCountAnalysis", "MACs",
-                   "conv and dense MACs, adaptive average pooling (input elements), batch norm (2 per element)",
-                   "bias, ReLU, max pooling, add, softmax (ignored on purpose by fvcore)", _fvcore),
+                   "conv and dense MACs; batch norm 2 per element; adaptive average pooling 1 per input",
+                   "bias, ReLU, max/avg pooling, add, softmax, LRN", _fvcore),
         Convention("torchinfo", "torchinfo total mult-adds", "MACs",
-                   "conv and dense MACs plus one add per bias", "activations, pooling", _torchinfo),
+                   "conv and dense MACs plus bias adds; batch norm batch x params",
+                   "activations, pooling, add", _torchinfo),
         Convention("ptflops-aten", "ptflops (aten backend)", "MACs",
-                   "conv and dense MACs plus bias", "activations, pooling", _ptflops_aten),
+                   "conv and dense MACs plus bias adds", "everything else", _ptflops_aten),
         Convention("ptflops", "ptflops (pytorch backend)", "MACs",
-                   "conv and dense MACs, bias, activations and pooling", "nothing of the above", _ptflops_pytorch),
-        Convention("flopcounter", "torch.utils.flop_counter.FlopCounterMode", "FLOPs",
-                   "2 per MAC of conv and dense layers (archviz's flops column)", "bias, elementwise work", _flop_counter),
-        Convention("tf-receptive-field", "TensorFlow receptive_field table", "FLOPs",
+                   "MACs + bias; ReLU, GELU, pooling twice per element (hook + patched F.*); BN, LRN, softmax",
+                   "sigmoid, tanh, add written as '+'", _ptflops_pytorch),
+        Convention("thop", "thop profile", "MACs",
+                   "conv and dense MACs; BN 4 per element; avg pooling; softmax",
+                   "bias, ReLU, max pooling, LRN, add", _thop),
+        Convention("flopcounter", "torch FlopCounterMode", "FLOPs",
+                   "2 per MAC of conv and dense layers (archviz's flops column)", "bias, all elementwise work",
+                   _flop_counter),
+        Convention("tf-receptive-field", "TensorFlow receptive_field", "FLOPs",
                    "2 per conv MAC, conv bias, pooling windows, up to the last spatial layer",
                    "dense layers and anything after flatten", _tf_receptive_field),
     )

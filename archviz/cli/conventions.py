@@ -33,7 +33,7 @@ def conventions(
 
       archviz conventions vgg16
 
-      archviz conventions vgg16 --set torchvision_avgpool=true   # torchvision's exact layout
+      archviz conventions vgg16 --set torchvision_layout=true   # torchvision's exact layout
 
       archviz conventions resnet18 --per-layer --format csv
     """

@@ -86,6 +86,24 @@ def render_rich(*renderables: object, width: int | None = None, color: bool | No
     return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
 
 
+DROP_ORDER = ("receptive_field", "stride", "padding", "macs_pct", "params_pct", "stage", "inputs", "type", "op")
+
+
+def fit_columns(analysis: Analysis, columns: list[Column], width: int, human_units: bool,
+                convention_line: tuple[str, int] | None) -> tuple[list[Column], list[str]]:
+    """Drop the least important columns until the table fits ``width`` without cutting a number."""
+    probe = Console(width=10_000, file=io.StringIO())
+    kept = list(columns)
+    dropped: list[str] = []
+    for key in DROP_ORDER:
+        if probe.measure(summary_table(analysis, kept, human_units)).minimum <= width:
+            break
+        if any(c.key == key for c in kept) and len(kept) > 2:
+            kept = [c for c in kept if c.key != key]
+            dropped.append(key)
+    return kept, dropped
+
+
 def render_summary(
     analysis: Analysis,
     columns: list[Column],
@@ -94,6 +112,22 @@ def render_summary(
     width: int | None = None,
     color: bool | None = None,
 ) -> str:
-    """The summary table followed by the totals."""
-    return render_rich(summary_table(analysis, columns, human_units), facts_table(analysis, convention_line),
-                       width=width, color=color)
+    """The summary table followed by the totals.
+
+    In a terminal narrower than the table, the least important columns are left out (and
+    named in a note) rather than cutting numbers; what still does not fit keeps its natural width.
+    """
+    is_tty = sys.stdout.isatty() if color is None else color
+    target = width if width is not None else (shutil.get_terminal_size((100, 24)).columns if is_tty else None)
+    note = None
+    if target is not None:
+        columns, dropped = fit_columns(analysis, columns, target, human_units, convention_line)
+        if dropped:
+            note = Text(f"(narrow terminal: left out {', '.join(dropped)}; widen it or choose --columns)",
+                        style="dim")
+        probe = Console(width=10_000, file=io.StringIO())
+        target = max(target, probe.measure(summary_table(analysis, columns, human_units)).minimum)
+    renderables: list[object] = [summary_table(analysis, columns, human_units), facts_table(analysis, convention_line)]
+    if note is not None:
+        renderables.append(note)
+    return render_rich(*renderables, width=target, color=color)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from archviz.errors import SpecError
+from archviz.errors import ExpressionError, SpecError
 from archviz.ops.base import Attribute
 from archviz.suggest import did_you_mean
 
@@ -34,8 +34,8 @@ def to_int(name: str, value: Any, evaluate: Evaluate, minimum: float | None = No
     if minimum is not None and value < minimum:
         raise SpecError(f"{name} must be >= {int(minimum)}. Received: {name}={value}{source}")
     if maximum is not None and value > maximum:
-        raise SpecError(f"{name} must be <= {int(maximum):,}. Received: {name}={value}{source}",
-                        hint="archviz limits sizes to 2**31-1 to keep every count exact and fast")
+        hint = "archviz limits sizes to 2**31-1 to keep every count exact and fast" if maximum == MAX_SIZE else None
+        raise SpecError(f"{name} must be <= {int(maximum):,}. Received: {name}={value}{source}", hint=hint)
     return value
 
 
@@ -73,6 +73,13 @@ def to_pair(name: str, value: Any, evaluate: Evaluate, minimum: float | None = N
 def to_padding(name: str, value: Any, evaluate: Evaluate) -> tuple[tuple[int, int], tuple[int, int]] | str:
     if isinstance(value, str) and value.strip().lower() in ("same", "valid"):
         return value.strip().lower()
+    if isinstance(value, str) and value.strip().isidentifier():
+        try:
+            value = evaluate(value)
+        except ExpressionError:
+            raise SpecError(f"{name} must be p, [ph, pw], [[top, bottom], [left, right]], 'same' or 'valid'. "
+                            f"Received: {name}={value!r}",
+                            hint=did_you_mean(value.strip().lower(), ("same", "valid"))) from None
     if isinstance(value, list) and len(value) == 2 and all(isinstance(v, list) for v in value):
         pads = []
         for axis in value:
