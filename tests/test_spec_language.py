@@ -188,3 +188,12 @@ def test_three_3x3_versus_one_7x7(write_spec) -> None:
                                      "o.yaml")).analyze()
     assert stacked.layers[-1].receptive_field == single.layers[-1].receptive_field == (7, 7)
     assert stacked.totals.params == 27 * 64 * 64 and single.totals.params == 49 * 64 * 64
+
+
+def test_op_reference_in_docs_is_current() -> None:
+    from archviz.reference import DOC, render_doc
+
+    text = DOC.read_text(encoding="utf-8")
+    assert render_doc(text) == text, "run: python -m archviz.reference"
+    for name in __import__("archviz.ops", fromlist=["OP_REGISTRY"]).OP_REGISTRY:
+        assert f"### `{name}`" in text
