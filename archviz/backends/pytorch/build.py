@@ -271,3 +271,27 @@ def build(network: Network | str, input_shape: Sequence[int] | None = None, *,
         return build_from_analysis(network, analysis).eval()
     with torch.device(device):
         return build_from_analysis(network, analysis).eval()
+
+
+def instantiate(network: Network, analysis: Analysis, device: str, dtype: str = "float32") -> SpecModule:
+    """Build on the meta device, then materialise on ``device`` with PyTorch's default initialisation.
+
+    Building on meta first costs no memory; ``to_empty`` then allocates the weights once on the
+    target device (``.to()`` cannot move meta tensors, they hold no data) and every module's
+    ``reset_parameters`` fills them (batch norm also resets its running statistics).
+    """
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(getattr(torch, dtype))
+    try:
+        with torch.device("meta"):
+            model = build_from_analysis(network, analysis)
+    finally:
+        torch.set_default_dtype(previous)
+    if device != "meta":
+        model = model.to_empty(device=device)
+        with torch.no_grad():
+            for module in model.modules():
+                reset = getattr(module, "reset_parameters", None)
+                if callable(reset):
+                    reset()
+    return model.eval()

@@ -1,0 +1,125 @@
+"""archviz verify: build the spec in PyTorch and check the analysis against PyTorch's own counts."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from archviz.backends.pytorch.options import Device, DType
+from archviz.cli.common import (
+    BatchOption,
+    InputOption,
+    SetOption,
+    SpecArgument,
+    clean_errors,
+    emit,
+    load_network,
+    parse_input,
+)
+
+if TYPE_CHECKING:
+    from archviz.backends.pytorch.bench import Progress
+
+
+class Format(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+def verify(
+    spec: SpecArgument = None,
+    input: InputOption = None,
+    batch: BatchOption = 1,
+    set_: SetOption = None,
+    device: Annotated[Device, typer.Option("--device", "-d", help="meta: shapes and counts only, no memory for "
+                                           "weights; cpu or cuda: real weights and a real forward pass.")] = Device.meta,
+    dtype: Annotated[DType, typer.Option("--dtype", help="Weights and activations type.")] = DType.fp32,
+    benchmark: Annotated[bool, typer.Option("--benchmark", help="Also time whole forward passes and each layer "
+                                            "(cpu or cuda).")] = False,
+    channels_last: Annotated[bool, typer.Option("--channels-last", help="Benchmark in channels_last memory "
+                                                "format.")] = False,
+    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Untimed passes before timing.")] = 3,
+    iterations: Annotated[int, typer.Option("--iterations", "-n", min=1, help="Timed passes (the median is "
+                                            "reported), for whole passes and again for the layers.")] = 10,
+    peak_tflops: Annotated[float | None, typer.Option("--peak-tflops", min=0.001, help="The device's peak in "
+                          "TFLOP/s, for devices archviz does not know (every CPU).", show_default=False)] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to a file instead of stdout.",
+                                             show_default=False)] = None,
+    width: Annotated[int | None, typer.Option("--width", help="Table width in characters.",
+                                              show_default=False)] = None,
+) -> None:
+    """Build the spec as a PyTorch module, run it and compare shapes, params, buffers and FLOPs per layer.
+
+    Exit code 0 when every measured quantity agrees, 1 on any mismatch, 2 for bad input.
+    Needs torch: pip install 'archviz[torch]'.
+
+    Examples:
+
+      archviz verify vgg16
+
+      archviz verify resnet18 --device cpu --input 3x64x64
+
+      archviz verify vgg16 --device cpu --benchmark --batch 8
+
+      archviz verify vgg19 --device cuda --benchmark --batch 64 --dtype bf16 --channels-last
+    """
+    from archviz.backends.pytorch.options import BackendError, check_device, require_torch
+
+    require_torch()
+    check_device(device, benchmark=benchmark)
+    if (channels_last or peak_tflops is not None) and not benchmark:
+        raise BackendError("--channels-last and --peak-tflops only apply to a benchmark", hint="add --benchmark")
+    from archviz.backends.pytorch.verify import verify as run_verify
+    from archviz.render import verify as render
+
+    network = load_network(spec, set_)
+    shape = parse_input(input, network.input_shape)
+    result = run_verify(network, shape, batch, device, dtype)
+    measured = None
+    if benchmark:
+        from archviz.backends.pytorch.bench import benchmark as run_benchmark
+
+        with _progress_bar() as progress:
+            measured = run_benchmark(network, shape, batch, device, dtype, channels_last=channels_last,
+                                     warmup=warmup, iterations=iterations, peak_tflops=peak_tflops,
+                                     progress=progress)
+    if format is Format.json:
+        emit(render.render_json(result, measured), out)
+    elif format is Format.markdown:
+        emit(render.render_markdown(result, measured), out)
+    else:
+        emit(render.render_text(result, measured, width=width, color=False if out is not None else None), out)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+class _progress_bar:
+    """A rich progress bar on stderr while a benchmark runs (nothing when stderr is not a terminal)."""
+
+    def __enter__(self) -> Progress:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=console, transient=True, disable=not console.is_terminal)
+        self.bar.start()
+        self.tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in self.tasks:
+                self.tasks[stage] = self.bar.add_task(stage, total=total)
+            self.bar.update(self.tasks[stage], completed=done)  # type: ignore[arg-type]
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(clean_errors(verify))
