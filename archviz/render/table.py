@@ -83,7 +83,10 @@ def render_rich(*renderables: object, width: int | None = None, color: bool | No
                       no_color=not is_tty, highlight=False, emoji=False, markup=False, soft_wrap=False)
     for renderable in renderables:
         console.print(renderable)
-    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+    text: str = console.file.getvalue()  # type: ignore[attr-defined]
+    if not is_tty:  # rich pads every line to the full width; piped text should not carry that
+        text = "\n".join(line.rstrip() for line in text.split("\n"))
+    return text
 
 
 DROP_ORDER = ("receptive_field", "stride", "padding", "macs_pct", "params_pct", "stage", "inputs", "type", "op")

@@ -38,7 +38,7 @@ def shape(dims: Sequence[int]) -> str:
 
 
 def percent(part: int, whole: int) -> str:
-    if whole == 0:
+    if whole == 0 or part == 0:
         return "-"
     share = 100 * part / whole
     if part and share < 0.01:

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian machine (Python 3.11, root) and run the whole test suite.
+# Used by .ci/run and the GitHub workflow; the README's second command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  # dot for diagrams, Chromium + driver for the HTML report's browser test, cairo for SVG -> PNG
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz chromium chromium-driver libcairo2 >/dev/null
+fi
+
+python3 -m venv .venv
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+# The CPU build of torch first, pinned, so nothing later pulls a multi-GB CUDA build.
+python -m pip install -q torch==2.13.0
+python -m pip install -q -e '.[test,torch,charts]'
+
+archviz check
+python -m pytest -q -p no:cacheprovider "$@"
