@@ -2,7 +2,7 @@
 
 from archviz.analysis import Analysis, LayerRecord, Totals
 from archviz.errors import ArchvizError, GraphError, ShapeError, SpecError
-from archviz.network import Network, load
+from archviz.network import Network, load, loads
 from archviz.spec.document import builtin_names
 
 __version__ = "0.1.0"
@@ -19,4 +19,5 @@ __all__ = [
     "__version__",
     "builtin_names",
     "load",
+    "loads",
 ]

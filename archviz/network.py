@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from archviz.analysis import Analysis, analyze_layers
 from archviz.errors import ShapeError
 from archviz.graph import build_graph, topological_layers
-from archviz.spec.document import Document, read_document
+from archviz.spec.document import Document, read_document, read_document_text
 from archviz.spec.expand import LayerDef, Spec, expand
 from archviz.shapes import Shape
 
@@ -93,3 +93,12 @@ def load(spec: str | Path, **variables: Any) -> Network:
     (10,)
     """
     return network_from_document(read_document(spec), variables)
+
+
+def loads(text: str, **variables: Any) -> Network:
+    """Load a spec from YAML text (``extends`` resolves in the working folder).
+
+    >>> loads("name: tiny\ninput: [3, 8, 8]\nlayers: [{conv2d: {filters: 4, kernel: 3}}]").analyze().totals.params
+    112
+    """
+    return network_from_document(read_document_text(text), variables)

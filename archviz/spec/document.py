@@ -95,8 +95,14 @@ def read_document(spec: str | Path) -> Document:
     return _read(path, display, depth=0, seen=())
 
 
-def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...]) -> Document:
-    raw = parse_yaml(read_text(path, display), display)
+def read_document_text(text: str, display: str = "<string>", folder: Path | None = None) -> Document:
+    """A spec given as text; ``extends`` is resolved in ``folder`` (default: the working folder)."""
+    path = (folder or Path.cwd()) / "<string>.yaml"
+    return _read(path, display, depth=0, seen=(), text=text)
+
+
+def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: str | None = None) -> Document:
+    raw = parse_yaml(read_text(path, display) if text is None else text, display)
     here = raw.location
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
