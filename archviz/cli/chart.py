@@ -8,8 +8,16 @@ from typing import Annotated
 
 import typer
 
-from archviz.cli.common import (BatchOption, InputOption, SetOption, analyze, clean_errors, parse_input, parse_sets,
-                                write_output)
+from archviz.cli.common import (
+    BatchOption,
+    InputOption,
+    SetOption,
+    analyze,
+    clean_errors,
+    parse_input,
+    parse_sets,
+    write_output,
+)
 from archviz.errors import ArchvizError
 
 VGG_FAMILY = ("vgg11", "vgg11-lrn", "vgg13", "vgg16-c", "vgg16", "vgg19")

@@ -185,7 +185,7 @@ def _check_bars(count: int) -> None:
 def _human_formatter() -> Any:
     from matplotlib.ticker import FuncFormatter
 
-    return FuncFormatter(lambda value, _: _tick(int(round(value))))
+    return FuncFormatter(lambda value, _: _tick(round(value)))
 
 
 def _tick(value: int) -> str:

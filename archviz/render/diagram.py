@@ -140,12 +140,15 @@ def _new_graph(analysis: Analysis, theme: Theme, direction: Direction, title: bo
         attributes["dpi"] = str(dpi)
     if title:
         totals = analysis.totals
+        align = "CENTER" if direction is Direction.TB else "LEFT"
+        subtitle = (f"input {units.shape(analysis.input_shape)} · {units.human(totals.params)} params · "
+                    f"{units.human(totals.macs)} MACs · {totals.layers:,} layers")
         attributes.update(
             label=_html_label(
-                f'<FONT POINT-SIZE="16"><B>{_text(analysis.name)}</B></FONT><BR/>'
-                f'<FONT POINT-SIZE="11" COLOR="{theme.muted}">input {units.shape(analysis.input_shape)} · '
-                f"{units.human(totals.params)} params · {units.human(totals.macs)} MACs · "
-                f"{totals.layers:,} layers</FONT>"
+                f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+                f'<TR><TD ALIGN="{align}"><FONT POINT-SIZE="16"><B>{_text(analysis.name)}</B></FONT></TD></TR>'
+                f'<TR><TD ALIGN="{align}"><FONT POINT-SIZE="11" COLOR="{theme.muted}">{subtitle}</FONT></TD></TR>'
+                f'<TR><TD HEIGHT="10"></TD></TR></TABLE>'
             ),
             labelloc="t",
             # A left-to-right graph is too wide for a centred title to be seen.
@@ -211,8 +214,8 @@ def _add_stages(graph: graphviz.Digraph, analysis: Analysis, theme: Theme) -> No
         lines = [
             f"<B>{_text(stage if stage is not None else UNSTAGED)}</B>",
             _text(_op_summary(records)),
-            f'<FONT POINT-SIZE="9" COLOR="{theme.muted}">{_costs(sums["params"], sums["macs"])}'
-            f'{" · " if sums["params"] or sums["macs"] else ""}{sums["layers"]:,} layers</FONT>',
+            (f'<FONT POINT-SIZE="9" COLOR="{theme.muted}">{_costs(sums["params"], sums["macs"])}'
+             f'{" · " if sums["params"] or sums["macs"] else ""}{sums["layers"]:,} layers</FONT>'),
         ]
         graph.node(ids[stage], label=_table(lines), fillcolor=colors.fill, color=colors.border,
                    tooltip=_plain(stage if stage is not None else UNSTAGED))

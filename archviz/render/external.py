@@ -70,6 +70,6 @@ def convert_svg(svg: bytes, fmt: str, scale: float = 2.0) -> bytes:
             return bytes(cairosvg.svg2png(bytestring=svg, scale=scale))
         if fmt == "pdf":
             return bytes(cairosvg.svg2pdf(bytestring=svg))
-    except Exception as exc:  # cairosvg raises many unrelated types; any of them is a failed conversion
+    except Exception as exc:  # noqa: BLE001 - cairosvg raises many unrelated types; each is a failed conversion
         raise RenderError(f"cairosvg could not convert the SVG to {fmt.upper()}: {exc}") from None
     raise RenderError(f"cannot convert SVG to {fmt!r}; expected png or pdf. Received: format={fmt!r}")

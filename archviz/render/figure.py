@@ -186,7 +186,7 @@ def _layer_boxes(analysis: Analysis, fused: dict[str, str]) -> list[Box]:
         ends_in_softmax = bool(inside) and inside[-1] == "softmax"
         legend = " + ".join([box.legend, *dict.fromkeys(inside)])
         result.append(Box(color="output" if ends_in_softmax else box.color, shape=box.shape,
-                          names=tuple([*box.names, *drawn[1:]]) if drawn else box.names,
+                          names=(*box.names, *drawn[1:]) if drawn else box.names,
                           legend=legend, caption=box.caption, stage=box.stage, pool=box.pool))
     return result
 
@@ -367,8 +367,8 @@ def figure_svg(analysis: Analysis, figure: Figure, theme: Theme, title: bool = T
     height = legend_top + len(legend_rows) * 22 + (20 if figure.note else 0) + MARGIN - 6
 
     out: list[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}" '
-        f'viewBox="0 0 {_n(width)} {_n(height)}" font-family="{_attr(FONT)}">',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}" '
+         f'viewBox="0 0 {_n(width)} {_n(height)}" font-family="{_attr(FONT)}">'),
         f"<title>{_esc(analysis.name)}: blocks figure</title>",
         f'<rect width="100%" height="100%" fill="{theme.background}"/>',
     ]
@@ -416,20 +416,20 @@ def _polygon(points: Sequence[tuple[float, float]], fill: str) -> str:
 
 
 def _stage_labels(placed: Sequence[_Placed], row: float, theme: Theme) -> list[str]:
-    spans: list[list[object]] = []
+    spans: list[tuple[str, float, float]] = []  # (stage, left, right)
     for item in placed:
         if item.box.stage is None:
             continue
         right = item.x + item.width + item.depth
         if spans and spans[-1][0] == item.box.stage:
-            spans[-1][2] = right
+            spans[-1] = (spans[-1][0], spans[-1][1], right)
         else:
-            spans.append([item.box.stage, item.x, right])
+            spans.append((item.box.stage, item.x, right))
     out = []
     last_right = -math.inf
     for stage, left, right in spans:
-        text = printable(str(stage), 28)
-        centre = (float(left) + float(right)) / 2  # type: ignore[arg-type]
+        text = printable(stage, 28)
+        centre = (left + right) / 2
         half = _text_width(text, STAGE_SIZE) / 2
         if centre - half < last_right + 6:
             continue  # a crowded stage name is dropped rather than drawn over its neighbour
