@@ -359,10 +359,10 @@ def figure_svg(analysis: Analysis, figure: Figure, theme: Theme, title: bool = T
     axis = stage_row + 14 + extent / 2
     caption_row = axis + extent / 2 + 12 + CAPTION_SIZE
     legend_entries = list(dict.fromkeys((box.color, box.legend) for box in figure.boxes))
-    legend_rows = _legend_rows(legend_entries, max(width - 2 * MARGIN, 360.0))
-    width = max(width, max((row[-1][2] + row[-1][3] for row in legend_rows), default=0.0) + 2 * MARGIN)
     if title:
         width = max(width, _text_width(_title_line(analysis), 12) + 2 * MARGIN)
+    legend_rows = _legend_rows(legend_entries, max(width - 2 * MARGIN, 360.0))
+    width = max(width, max((row[-1][2] + row[-1][3] for row in legend_rows), default=0.0) + 2 * MARGIN)
     legend_top = caption_row + 22
     height = legend_top + len(legend_rows) * 22 + (20 if figure.note else 0) + MARGIN - 6
 
