@@ -111,6 +111,9 @@ def write_output(path: Path, data: str | bytes) -> None:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "wb") as stream:
             stream.write(payload)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)  # mkstemp makes 0600 files; a report should be readable
         os.replace(temporary, path)
     except OSError as exc:
         raise SpecError(f"cannot write {path}: {exc.strerror}") from None
