@@ -50,10 +50,14 @@ BAR_DEPTH = 6
 GAP = 6                # between boxes of one group
 BAR_GAP = 16           # between thin bars, which have almost no depth to separate them
 GROUP_GAP = 22
-CAPTION_SIZE = 12
-STAGE_SIZE = 11
-LEGEND_SIZE = 11
-TITLE_SIZE = 17
+# Text is sized for the figure shrunk to a page's width: a 1,100-pixel-wide figure in a
+# 7-inch column still has 7-point captions.
+CAPTION_SIZE = 15
+STAGE_SIZE = 13
+LEGEND_SIZE = 14
+LEGEND_ROW = 28
+TITLE_SIZE = 21
+SUBTITLE_SIZE = 14
 
 MERGED_ACTIVATIONS = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "elu": "ELU", "gelu": "GELU",
                       "silu": "SiLU", "sigmoid": "sigmoid", "tanh": "tanh"}
@@ -354,17 +358,17 @@ def _layout(boxes: Sequence[Box], per_stage: bool) -> tuple[list[_Placed], list[
 def figure_svg(analysis: Analysis, figure: Figure, theme: Theme, title: bool = True) -> str:
     """The figure as SVG text (no external tools)."""
     placed, captions, width, extent = _layout(figure.boxes, figure.per_stage)
-    top = MARGIN + (52 if title else 0)
+    top = MARGIN + (TITLE_SIZE + SUBTITLE_SIZE + 30 if title else 0)
     stage_row = top + STAGE_SIZE
-    axis = stage_row + 14 + extent / 2
-    caption_row = axis + extent / 2 + 12 + CAPTION_SIZE
+    axis = stage_row + 16 + extent / 2
+    caption_row = axis + extent / 2 + 14 + CAPTION_SIZE
     legend_entries = list(dict.fromkeys((box.color, box.legend) for box in figure.boxes))
     if title:
-        width = max(width, _text_width(_title_line(analysis), 12) + 2 * MARGIN)
+        width = max(width, _text_width(_title_line(analysis), SUBTITLE_SIZE) + 2 * MARGIN)
     legend_rows = _legend_rows(legend_entries, max(width - 2 * MARGIN, 360.0))
     width = max(width, max((row[-1][2] + row[-1][3] for row in legend_rows), default=0.0) + 2 * MARGIN)
-    legend_top = caption_row + 22
-    height = legend_top + len(legend_rows) * 22 + (20 if figure.note else 0) + MARGIN - 6
+    legend_top = caption_row + CAPTION_SIZE + 16
+    height = legend_top + len(legend_rows) * LEGEND_ROW + (LEGEND_ROW if figure.note else 0) + MARGIN - 10
 
     out: list[str] = [
         (f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}" '
@@ -375,7 +379,7 @@ def figure_svg(analysis: Analysis, figure: Figure, theme: Theme, title: bool = T
     if title:
         out.append(f'<text x="{MARGIN}" y="{MARGIN + TITLE_SIZE}" font-size="{TITLE_SIZE}" font-weight="bold" '
                    f'fill="{theme.text}">{_esc(analysis.name)}</text>')
-        out.append(f'<text x="{MARGIN}" y="{MARGIN + TITLE_SIZE + 19}" font-size="12" fill="{theme.muted}">'
+        out.append(f'<text x="{MARGIN}" y="{MARGIN + TITLE_SIZE + SUBTITLE_SIZE + 10}" font-size="{SUBTITLE_SIZE}" fill="{theme.muted}">'
                    f"{_esc(_title_line(analysis))}</text>")
     out.extend(_stage_labels(placed, stage_row, theme))
     out.append('<g stroke-linejoin="round" stroke-width="0.8">')
@@ -387,7 +391,7 @@ def figure_svg(analysis: Analysis, figure: Figure, theme: Theme, title: bool = T
                    f'fill="{theme.text}">{_esc(text)}</text>')
     out.extend(_legend_svg(legend_rows, legend_top, theme))
     if figure.note:
-        out.append(f'<text x="{MARGIN}" y="{_n(legend_top + len(legend_rows) * 22 + 12)}" font-size="{LEGEND_SIZE}" '
+        out.append(f'<text x="{MARGIN}" y="{_n(legend_top + len(legend_rows) * LEGEND_ROW + 10)}" font-size="{LEGEND_SIZE}" '
                    f'fill="{theme.muted}">{_esc(figure.note)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
@@ -444,25 +448,25 @@ def _legend_rows(entries: Sequence[tuple[str, str]], width: float) -> list[list[
     rows: list[list[tuple[str, str, float, float]]] = []
     x = float(MARGIN)
     for color, text in entries:
-        entry = 22 + _text_width(printable(text, 60), LEGEND_SIZE)
+        entry = 26 + _text_width(printable(text, 60), LEGEND_SIZE)
         if rows and x + entry > MARGIN + width:
             x = float(MARGIN)
             rows.append([])
         if not rows:
             rows.append([])
         rows[-1].append((color, text, x, entry))
-        x += entry + 18
+        x += entry + 22
     return rows
 
 
 def _legend_svg(rows: Sequence[Sequence[tuple[str, str, float, float]]], top: float, theme: Theme) -> list[str]:
     out = []
     for number, row in enumerate(rows):
-        y = top + number * 22
+        y = top + number * LEGEND_ROW
         for color, text, x, _ in row:
-            swatch = _Placed(Box(color, (1,), (), "", "", None), x, -5, 11, 11, 4)
+            swatch = _Placed(Box(color, (1,), (), "", "", None), x, -7, 14, 14, 5)
             out.append(_box_svg(swatch, y + 2, theme, tooltip=False))
-            out.append(f'<text x="{_n(x + 22)}" y="{_n(y + 6)}" font-size="{LEGEND_SIZE}" fill="{theme.text}">'
+            out.append(f'<text x="{_n(x + 26)}" y="{_n(y + 7)}" font-size="{LEGEND_SIZE}" fill="{theme.text}">'
                        f"{_esc(printable(text, 60))}</text>")
     return out
 
