@@ -197,3 +197,10 @@ def test_op_reference_in_docs_is_current() -> None:
     assert render_doc(text) == text, "run: python -m archviz.reference"
     for name in __import__("archviz.ops", fromlist=["OP_REGISTRY"]).OP_REGISTRY:
         assert f"### `{name}`" in text
+
+
+def test_names_must_be_printable(write_spec) -> None:
+    with pytest.raises(SpecError, match="printable"):
+        archviz.load(write_spec(HEAD + 'layers:\n  - relu: {name: "bad\\u0000name"}\n'))
+    with pytest.raises(SpecError, match="printable"):
+        archviz.load(write_spec(HEAD + 'layers:\n  - {stage: "a\\nb", layers: [relu]}\n', "s.yaml"))

@@ -27,6 +27,7 @@ ENTRY_KEYS = ("name", "inputs", "if", "repeat")
 GROUP_KEYS = ("stage", "layers", "if", "repeat")
 MAX_LAYERS = 200_000
 MAX_BLOCK_DEPTH = 32
+MAX_NAME_LENGTH = 200
 _TEMPLATE = re.compile(r"\{([^{}]*)\}")
 
 
@@ -193,6 +194,9 @@ class _Expander:
             inner = _Context({**ctx.scope, "i": i}, where, ctx.stage, ctx.prefix, ctx.block_input, ctx.block_depth)
             if "stage" in item:
                 stage = self.interpolate(item["stage"], inner, "stage")
+                if not stage.isprintable() or len(stage) > MAX_NAME_LENGTH:
+                    raise SpecError(f"stage names must be printable text of at most {MAX_NAME_LENGTH} characters. "
+                                    f"Received: stage={stage!r}", location=where)
                 if stage not in self.stages:
                     self.stages.append(stage)
                 inner.stage = stage
@@ -307,6 +311,10 @@ class _Expander:
             name = ctx.prefix + self.interpolate(body["name"], _Context(naming, where), "name")
         else:
             name = f"{ctx.prefix}{op_name}_{self.global_counts[op_name]}"
+        if not name.isprintable() or len(name) > MAX_NAME_LENGTH:
+            raise SpecError(f"layer names must be printable text of at most {MAX_NAME_LENGTH} characters, without "
+                            f"line breaks or control characters. Received: name={name!r}", location=where,
+                            hint="rename the layer")
         if name in (NETWORK_INPUT, BLOCK_INPUT) or name in self.names:
             first = self.names.get(name)
             raise SpecError(f"duplicate layer name {name!r}" + (f" (first at line {first.line})" if first else ""),
@@ -341,6 +349,8 @@ class _Expander:
             value = str(value)
         if not isinstance(value, str) or not value:
             raise SpecError(f"{what} must be text. Received: {value!r}", location=ctx.location)
+        if "{" not in value and "}" not in value:
+            return value  # most names are plain text
 
         def replace(match: re.Match[str]) -> str:
             result = evaluate(match.group(1), ctx.scope)
