@@ -198,7 +198,7 @@ def module_paths(names: Sequence[str]) -> dict[str, str]:
         parts = name.split(".") if nested else [name.replace(".", "_")]
         parts = [_safe_component(part, reserved) for part in parts]
         path = ".".join(parts)
-        while path in taken or path in prefixes:
+        while path in taken or (nested and path in prefixes):
             parts[-1] += "_"
             path = ".".join(parts)
         taken.add(path)
