@@ -50,6 +50,8 @@ def verify(network: Network | str, input_shape: Sequence[int] | None = None, bat
     model = instantiate(network, analysis, _torch_device(chosen), precision.torch_name)
     built = time.perf_counter()
     shapes, flops, output = measure(model, analysis, _torch_device(chosen), precision.torch_name)
+    if chosen is Device.cuda:
+        torch.cuda.synchronize()
     ran = time.perf_counter()
     return compare(analysis, model, shapes, flops, output, device=chosen.value, dtype=precision.value,
                    build_seconds=built - started, forward_seconds=ran - built)
