@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from archviz.errors import ArchvizError, ShapeError
-from archviz.ops import GLOBAL, POINTWISE, Window
+from archviz.ops import GLOBAL, POINTWISE, Op, Window
 from archviz.ops.base import numel
 from archviz.shapes import IDENTITY_FIELD, Field, Shape
 from archviz.spec.expand import NETWORK_INPUT, LayerDef
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 BYTES_PER_VALUE = {"float32": 4, "bfloat16": 2, "float16": 2, "int8": 1}
 MAX_ELEMENTS = 2**80  # beyond this a network is a typo, not a model
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,55 @@ class Analysis:
         return pd.DataFrame([record.as_dict() for record in self.layers])
 
 
+class Plan:
+    """What analysing a layer list needs that does not depend on the input: built once per network.
+
+    Each step is (layer, op, positions of its inputs in the shape list, label), where position
+    0 is the network input and position i the i-th layer, so the walk does no name lookups.
+    """
+
+    __slots__ = ("layers", "steps")
+
+    def __init__(self, layers: Sequence[LayerDef]) -> None:
+        position = {NETWORK_INPUT: 0}
+        steps = []
+        for index, layer in enumerate(layers, 1):
+            steps.append((layer, layer.op, tuple(position[source] for source in layer.inputs), layer.op.label()))
+            position[layer.name] = index
+        self.layers = tuple(layers)
+        self.steps: tuple[tuple[LayerDef, Op, tuple[int, ...], str], ...] = tuple(steps)
+
+
+def _frozen(cls: type[_T], values: dict[str, Any]) -> _T:
+    """Build a frozen dataclass from a complete field dict, as pickle restores one.
+
+    A frozen dataclass' generated __init__ sets each field through object.__setattr__, which
+    made building the 22-field LayerRecord most of an analysis' time. The result is the same
+    object: equal, same repr, still frozen. test_performance_paths checks the field names.
+    """
+    instance = object.__new__(cls)
+    instance.__dict__.update(values)
+    return instance
+
+
+def _check_input(input_shape: Shape, batch: int) -> None:
+    if batch < 1:
+        raise ShapeError(f"batch must be >= 1. Received: batch={batch}")
+    if any(dim < 1 for dim in input_shape):
+        raise ShapeError(f"input dimensions must be >= 1. Received: input={list(input_shape)}")
+
+
+def _check_output(output: Shape, batch: int) -> int:
+    out_elements = numel(output)
+    if out_elements < 1:
+        raise ShapeError(f"output shape {list(output)} has no elements",
+                         hint="use a larger input or fewer pooling/strided layers")
+    if out_elements * batch > MAX_ELEMENTS:
+        raise ShapeError(f"output has {out_elements * batch:,} elements, beyond archviz's limit of 2**80",
+                         hint="check the input size and filter counts")
+    return out_elements
+
+
 def analyze_layers(
     name: str,
     spec: str,
@@ -128,79 +178,119 @@ def analyze_layers(
     input_shape: Shape,
     batch: int = 1,
     variables: dict[str, Any] | None = None,
+    plan: Plan | None = None,
 ) -> Analysis:
-    """Compute every record; ``layers`` must be in graph order (inputs first)."""
-    if batch < 1:
-        raise ShapeError(f"batch must be >= 1. Received: batch={batch}")
-    if any(dim < 1 for dim in input_shape):
-        raise ShapeError(f"input dimensions must be >= 1. Received: input={list(input_shape)}")
-    shapes: dict[str, Shape] = {NETWORK_INPUT: input_shape}
+    """Compute every record; ``layers`` must be in graph order (inputs first).
+
+    ``plan`` is ``Plan(layers)``, passed in by callers that analyse the same layers often.
+    """
+    _check_input(input_shape, batch)
+    steps = (plan or Plan(layers)).steps
+    shapes: list[Shape] = [input_shape]
     spatial = len(input_shape) == 3
-    fields_: dict[str, tuple[Field, Field] | None] = {
-        NETWORK_INPUT: (IDENTITY_FIELD, IDENTITY_FIELD) if spatial else None
-    }
-    records = []
-    for layer in layers:
-        in_shapes = tuple(shapes[source] for source in layer.inputs)
+    fields_: list[tuple[Field, Field] | None] = [(IDENTITY_FIELD, IDENTITY_FIELD) if spatial else None]
+    value_bytes = BYTES_PER_VALUE["float32"]
+    records: list[LayerRecord] = []
+    append = records.append
+    total_params = total_buffers = total_macs = total_bias_adds = total_elementwise = total_activations = 0
+    for layer, op, positions, label in steps:
+        in_shapes = (shapes[positions[0]],) if len(positions) == 1 else tuple(shapes[i] for i in positions)
         try:
-            output = layer.op.output_shape(in_shapes)
-            out_elements = numel(output)
-            if out_elements < 1:
-                raise ShapeError(f"output shape {list(output)} has no elements",
-                                 hint="use a larger input or fewer pooling/strided layers")
-            if out_elements * batch > MAX_ELEMENTS:
-                raise ShapeError(f"output has {out_elements * batch:,} elements, beyond archviz's limit of 2**80",
-                                 hint="check the input size and filter counts")
-            cost = layer.op.cost(in_shapes, output, batch)
-            field = _compose_field(layer, in_shapes, fields_)
+            output = op.output_shape(in_shapes)
+            out_elements = _check_output(output, batch)
+            cost = op.cost(in_shapes, output, batch)
+            field = _compose_field(op, in_shapes, [fields_[i] for i in positions])
         except ArchvizError as exc:
             raise exc.with_context(layer.location, layer.name)
-        shapes[layer.name] = output
-        fields_[layer.name] = field
-        records.append(
-            LayerRecord(
-                name=layer.name,
-                op=layer.op.name,
-                family=layer.op.family,
-                label=layer.op.label(),
-                attributes=layer.op.values,
-                stage=layer.stage,
-                inputs=layer.inputs,
-                input_shapes=in_shapes,
-                output_shape=output,
-                params=cost.params,
-                buffers=cost.buffers,
-                macs=cost.macs,
-                flops=2 * cost.macs,
-                bias_adds=cost.bias_adds,
-                elementwise_ops=cost.elementwise_ops,
-                input_elements=sum(numel(shape) for shape in in_shapes) * batch,
-                output_elements=out_elements * batch,
-                activation_bytes=out_elements * batch * BYTES_PER_VALUE["float32"],
-                receptive_field=(field[0].size, field[1].size) if field else None,
-                effective_stride=(field[0].stride, field[1].stride) if field else None,
-                effective_padding=(field[0].padding, field[1].padding) if field else None,
-                line=layer.location.line,
-            )
-        )
-    return Analysis(name, spec, input_shape, batch, tuple(records), _totals(records, input_shape, batch),
-                    dict(variables or {}))
+        shapes.append(output)
+        fields_.append(field)
+        outputs = out_elements * batch
+        params, buffers, macs, bias_adds, elementwise_ops = cost
+        total_params += params
+        total_buffers += buffers
+        total_macs += macs
+        total_bias_adds += bias_adds
+        total_elementwise += elementwise_ops
+        total_activations += outputs
+        append(_frozen(LayerRecord, {
+            "name": layer.name,
+            "op": op.name,
+            "family": op.family,
+            "label": label,
+            "attributes": op.values,
+            "stage": layer.stage,
+            "inputs": layer.inputs,
+            "input_shapes": in_shapes,
+            "output_shape": output,
+            "params": params,
+            "buffers": buffers,
+            "macs": macs,
+            "flops": 2 * macs,
+            "bias_adds": bias_adds,
+            "elementwise_ops": elementwise_ops,
+            "input_elements": (numel(in_shapes[0]) if len(in_shapes) == 1
+                               else sum(numel(shape) for shape in in_shapes)) * batch,
+            "output_elements": outputs,
+            "activation_bytes": outputs * value_bytes,
+            "receptive_field": (field[0].size, field[1].size) if field else None,
+            "effective_stride": (field[0].stride, field[1].stride) if field else None,
+            "effective_padding": (field[0].padding, field[1].padding) if field else None,
+            "line": layer.location.line,
+        }))
+    totals = _totals(input_shape, batch, shapes[-1], len(records), params=total_params, buffers=total_buffers,
+                     macs=total_macs, bias_adds=total_bias_adds, elementwise_ops=total_elementwise,
+                     activation_elements=total_activations)
+    return Analysis(name, spec, input_shape, batch, tuple(records), totals, dict(variables or {}))
+
+
+def totals_only(plan: Plan, input_shape: Shape, batch: int = 1) -> Totals:
+    """The totals of ``analyze_layers`` without building per-layer records or receptive fields.
+
+    Same op methods, same checks and errors, same sums: a sweep's inner loop.
+    """
+    _check_input(input_shape, batch)
+    shapes: list[Shape] = [input_shape]
+    append = shapes.append
+    params = buffers = macs = bias_adds = elementwise_ops = activation_elements = 0
+    for layer, op, positions, _label in plan.steps:
+        in_shapes = (shapes[positions[0]],) if len(positions) == 1 else tuple(shapes[i] for i in positions)
+        try:
+            output = op.output_shape(in_shapes)
+            out_elements = _check_output(output, batch)
+            cost = op.cost(in_shapes, output, batch)
+        except ArchvizError as exc:
+            raise exc.with_context(layer.location, layer.name)
+        append(output)
+        params += cost.params
+        buffers += cost.buffers
+        macs += cost.macs
+        bias_adds += cost.bias_adds
+        elementwise_ops += cost.elementwise_ops
+        activation_elements += out_elements
+    return _totals(input_shape, batch, shapes[-1], len(plan.steps), params=params, buffers=buffers, macs=macs,
+                   bias_adds=bias_adds, elementwise_ops=elementwise_ops,
+                   activation_elements=activation_elements * batch)
 
 
 def _compose_field(
-    layer: LayerDef, in_shapes: tuple[Shape, ...], known: dict[str, tuple[Field, Field] | None]
+    op: Op, in_shapes: tuple[Shape, ...], incoming: list[tuple[Field, Field] | None]
 ) -> tuple[Field, Field] | None:
-    incoming = [known[source] for source in layer.inputs]
-    if any(f is None for f in incoming):
+    if len(incoming) == 1:
+        base = incoming[0]
+        if base is None:
+            return None
+    elif any(f is None for f in incoming):
         return None
-    rule = layer.op.field_rule(in_shapes)
+    rule = op.field_rule(in_shapes)
     if rule == GLOBAL:
         return None
-    # Merging branches: the field is the widest branch's, as long as they step alike.
-    fields_in = [f for f in incoming if f is not None]
-    if len({(f[0].stride, f[1].stride) for f in fields_in}) > 1:
-        return None
-    base = max(fields_in, key=lambda f: (f[0].size * f[1].size, f[0].padding + f[1].padding))
+    if len(incoming) > 1:
+        # Merging branches: the field is the widest branch's, as long as they step alike.
+        fields_in = [f for f in incoming if f is not None]
+        if len({(f[0].stride, f[1].stride) for f in fields_in}) > 1:
+            return None
+        base = max(fields_in, key=lambda f: (f[0].size * f[1].size, f[0].padding + f[1].padding))
+    assert base is not None
     if rule == POINTWISE:
         return base
     assert isinstance(rule, Window)
@@ -210,20 +300,22 @@ def _compose_field(
     )
 
 
-def _totals(records: list[LayerRecord], input_shape: Shape, batch: int) -> Totals:
-    params = sum(r.params for r in records)
-    buffers = sum(r.buffers for r in records)
-    activation_elements = sum(r.output_elements for r in records)
+def _totals(
+    input_shape: Shape, batch: int, output_shape: Shape, layers: int, *, params: int, buffers: int, macs: int,
+    bias_adds: int, elementwise_ops: int, activation_elements: int,
+) -> Totals:
+    """Totals from the per-layer sums (activation_elements: all layer outputs at the batch)."""
     value = BYTES_PER_VALUE["float32"]
+    input_elements = numel(input_shape) * batch
     return Totals(
         params=params,
         trainable_params=params,
         buffers=buffers,
-        macs=sum(r.macs for r in records),
-        flops=sum(r.flops for r in records),
-        bias_adds=sum(r.bias_adds for r in records),
-        elementwise_ops=sum(r.elementwise_ops for r in records),
-        input_elements=numel(input_shape) * batch,
+        macs=macs,
+        flops=2 * macs,
+        bias_adds=bias_adds,
+        elementwise_ops=elementwise_ops,
+        input_elements=input_elements,
         activation_elements=activation_elements,
         activation_bytes=activation_elements * value,
         param_bytes=params * value,
@@ -231,7 +323,7 @@ def _totals(records: list[LayerRecord], input_shape: Shape, batch: int) -> Total
         buffer_bytes=buffers * value,
         # weights + gradients + one momentum buffer (SGD with momentum), plus every layer's
         # output kept for the backward pass and the input batch, all float32.
-        training_bytes_estimate=3 * params * value + (activation_elements + numel(input_shape) * batch) * value,
-        output_shape=records[-1].output_shape if records else input_shape,
-        layers=len(records),
+        training_bytes_estimate=3 * params * value + (activation_elements + input_elements) * value,
+        output_shape=output_shape,
+        layers=layers,
     )

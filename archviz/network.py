@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archviz.analysis import Analysis, analyze_layers
+from archviz.analysis import Analysis, Plan, Totals, analyze_layers, totals_only
 from archviz.errors import ShapeError
 from archviz.graph import build_graph, topological_layers
 from archviz.spec.document import Document, read_document, read_document_text
@@ -25,6 +25,7 @@ class Network:
 
     spec: Spec
     ordered: tuple[LayerDef, ...]
+    overrides: dict[str, Any] = field(default_factory=dict)  # the values given, not derived ones
 
     @cached_property
     def graph(self) -> nx.DiGraph:
@@ -59,6 +60,11 @@ class Network:
     def layers(self) -> tuple[LayerDef, ...]:
         return self.ordered
 
+    @cached_property
+    def plan(self) -> Plan:
+        """The layers prepared for analysis (input positions resolved once)."""
+        return Plan(self.ordered)
+
     def analyze(self, input_shape: Sequence[int] | None = None, batch: int = 1) -> Analysis:
         """Shapes, params, MACs, FLOPs, memory and receptive fields of every layer.
 
@@ -66,6 +72,19 @@ class Network:
         >>> archviz.load("vgg16").analyze().totals.params
         138357544
         """
+        return analyze_layers(self.name, self.document.file, self.ordered, self._shape(input_shape), batch,
+                              self.spec.variables, self.plan)
+
+    def totals_at(self, input_shape: Sequence[int] | None = None, batch: int = 1) -> Totals:
+        """``analyze(input_shape, batch).totals`` without the per-layer records: for sweeps.
+
+        >>> import archviz
+        >>> archviz.load("vgg16").totals_at((3, 32, 32)).macs
+        313196544
+        """
+        return totals_only(self.plan, self._shape(input_shape), batch)
+
+    def _shape(self, input_shape: Sequence[int] | None) -> tuple[int, ...]:
         shape = tuple(input_shape) if input_shape is not None else self.spec.input_shape
         if len(shape) != len(self.spec.input_shape):
             raise ShapeError(
@@ -73,17 +92,19 @@ class Network:
                 f"{list(self.spec.input_shape)}. Received: {list(shape)}",
                 hint="give channels x height x width, e.g. --input 3x224x224",
             )
-        return analyze_layers(self.name, self.document.file, self.ordered, shape, batch, self.spec.variables)
+        return shape
 
     def with_variables(self, **variables: Any) -> Network:
-        """The same document expanded with other variable values (no file is read)."""
-        merged = {**self.spec.variables, **variables}
-        return network_from_document(self.document, merged)
+        """The same document expanded with other variable values (no file is read).
+
+        Variables derived from others (``filters: "16 * width"``) follow the new values.
+        """
+        return network_from_document(self.document, {**self.overrides, **variables})
 
 
 def network_from_document(document: Document, variables: dict[str, Any] | None = None) -> Network:
     spec = expand(document, variables or {})
-    return Network(spec=spec, ordered=topological_layers(spec.layers))
+    return Network(spec=spec, ordered=topological_layers(spec.layers), overrides=dict(variables or {}))
 
 
 def load(spec: str | Path, **variables: Any) -> Network:

@@ -6,8 +6,8 @@ padding is a (before, after) pair per spatial axis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import ceil
+from typing import NamedTuple
 
 Shape = tuple[int, ...]
 Pad = tuple[int, int]
@@ -35,25 +35,25 @@ def window_output_length(
 
     floor((size + pad - d*(k-1) - 1) / stride) + 1; with ``ceil_mode`` the division rounds up,
     but a last window that would start inside the right padding is dropped (PyTorch's rule).
+    With ``ceil_mode`` a window may hang over the end even when it is longer than the padded
+    input: PyTorch pools 2 pixels with kernel 3, stride 2 into 1 output, as Caffe does.
     """
     span = size + pad[0] + pad[1] - effective_kernel(kernel, dilation)
-    if span < 0:
-        return 0
     if not ceil_mode:
-        return span // stride + 1
+        return span // stride + 1 if span >= 0 else 0
     out = -(-span // stride) + 1
     if (out - 1) * stride >= size + pad[0]:
         out -= 1
-    return out
+    return max(out, 0)
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     """Receptive field of one output position along one axis, in input pixels.
 
     ``size`` is the field's extent, ``stride`` the distance between neighbouring outputs'
     fields, ``padding`` how far the first output's field reaches before pixel 0 (the
-    TensorFlow receptive_field library's effective padding).
+    TensorFlow receptive_field library's effective padding). Immutable; a NamedTuple because
+    the analysis builds two per windowed layer.
     """
 
     size: int

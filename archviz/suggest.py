@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterable
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
     """A hint naming the closest choice (by similarity, else by a shared prefix of 4+), or None."""
+    import difflib  # only on the error path
+
     options = [str(c) for c in choices]
     close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
     if close:

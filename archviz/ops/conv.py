@@ -57,6 +57,12 @@ class Conv2d(Op):
                 f"filters must be divisible by groups. Received: filters={self.filters}, groups={self.groups}"
             )
 
+    def prepare(self) -> None:
+        self._kernel, self._stride, self._dilation = as_pair(self.kernel), as_pair(self.stride), as_pair(self.dilation)
+        # explicit padding does not depend on the input; 'same' does
+        self._pads = None if self.padding == "same" else self.pads((0, 0, 0))
+        self._window = None if self._pads is None else self._window_for(self._pads)
+
     def pads(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
         return resolve_padding(
             self.padding, (shape[1], shape[2]), as_pair(self.kernel), as_pair(self.stride), as_pair(self.dilation)
@@ -70,23 +76,22 @@ class Conv2d(Op):
                 f"input channels must be divisible by groups. Received: channels={channels}, groups={self.groups}",
                 hint="set groups to a divisor of the input channels (depthwise: groups = input channels)",
             )
-        kernel, stride, dilation = as_pair(self.kernel), as_pair(self.stride), as_pair(self.dilation)
-        pads = self.pads(inputs[0])
-        out = []
-        for axis, size in enumerate((height, width)):
-            length = window_output_length(size, kernel[axis], stride[axis], pads[axis], dilation[axis])
-            if length < 1:
-                raise ShapeError(
-                    f"kernel {effective_kernel(kernel[axis], dilation[axis])} (dilated) is larger than the "
-                    f"padded input ({size} + padding {sum(pads[axis])}) along {('height', 'width')[axis]}. "
-                    f"Received: input shape={list(inputs[0])}",
-                    hint="use a larger input (--input CxHxW), more padding or a smaller kernel",
-                )
-            out.append(length)
-        return (self.filters, out[0], out[1])
+        kernel, stride, dilation = self._kernel, self._stride, self._dilation
+        pads = self._pads or self.pads(inputs[0])
+        out_height = window_output_length(height, kernel[0], stride[0], pads[0], dilation[0])
+        out_width = window_output_length(width, kernel[1], stride[1], pads[1], dilation[1])
+        if out_height < 1 or out_width < 1:
+            axis = 0 if out_height < 1 else 1
+            raise ShapeError(
+                f"kernel {effective_kernel(kernel[axis], dilation[axis])} (dilated) is larger than the "
+                f"padded input ({(height, width)[axis]} + padding {sum(pads[axis])}) along "
+                f"{('height', 'width')[axis]}. Received: input shape={list(inputs[0])}",
+                hint="use a larger input (--input CxHxW), more padding or a smaller kernel",
+            )
+        return (self.filters, out_height, out_width)
 
     def cost(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Cost:
-        kernel = as_pair(self.kernel)
+        kernel = self._kernel
         per_output = (inputs[0][0] // self.groups) * kernel[0] * kernel[1]
         outputs = numel(output) * batch
         return Cost(
@@ -97,8 +102,10 @@ class Conv2d(Op):
         )
 
     def field_rule(self, inputs: Sequence[Shape]) -> Window:
-        pads = self.pads(inputs[0])
-        return Window(as_pair(self.kernel), as_pair(self.stride), (pads[0][0], pads[1][0]), as_pair(self.dilation))
+        return self._window or self._window_for(self.pads(inputs[0]))
+
+    def _window_for(self, pads: tuple[tuple[int, int], tuple[int, int]]) -> Window:
+        return Window(self._kernel, self._stride, (pads[0][0], pads[1][0]), self._dilation)
 
     def label(self) -> str:
         kernel = as_pair(self.kernel)

@@ -43,6 +43,12 @@ class WindowPool(Op):
                         hint="PyTorch and Keras reject larger pooling padding; use a larger kernel",
                     )
 
+    def prepare(self) -> None:
+        self._kernel, self._stride = as_pair(self.kernel), self.strides()
+        # explicit padding does not depend on the input; 'same' does
+        self._pads = None if self.padding == "same" else self.pads((0, 0, 0))
+        self._window = None if self._pads is None else self._window_for(self._pads)
+
     def strides(self) -> tuple[int, int]:
         return as_pair(self.stride if self.stride is not None else self.kernel)
 
@@ -52,26 +58,28 @@ class WindowPool(Op):
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         self.check_input_rank(inputs)
         channels, height, width = inputs[0]
-        kernel, stride, pads = as_pair(self.kernel), self.strides(), self.pads(inputs[0])
-        out = []
-        for axis, size in enumerate((height, width)):
-            length = window_output_length(size, kernel[axis], stride[axis], pads[axis], 1, self.ceil_mode)
-            if length < 1:
-                raise ShapeError(
-                    f"pooling window {kernel[axis]} is larger than the input ({size} + padding "
-                    f"{sum(pads[axis])}) along {('height', 'width')[axis]}. Received: input shape={list(inputs[0])}",
-                    hint="use a larger input (--input CxHxW) or fewer pooling layers",
-                )
-            out.append(length)
-        return (channels, out[0], out[1])
+        kernel, stride = self._kernel, self._stride
+        pads = self._pads or self.pads(inputs[0])
+        out_height = window_output_length(height, kernel[0], stride[0], pads[0], 1, self.ceil_mode)
+        out_width = window_output_length(width, kernel[1], stride[1], pads[1], 1, self.ceil_mode)
+        if out_height < 1 or out_width < 1:
+            axis = 0 if out_height < 1 else 1
+            raise ShapeError(
+                f"pooling window {kernel[axis]} is larger than the input ({(height, width)[axis]} + padding "
+                f"{sum(pads[axis])}) along {('height', 'width')[axis]}. Received: input shape={list(inputs[0])}",
+                hint="use a larger input (--input CxHxW) or fewer pooling layers",
+            )
+        return (channels, out_height, out_width)
 
     def cost(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Cost:
-        kernel = as_pair(self.kernel)
+        kernel = self._kernel
         return Cost(elementwise_ops=numel(output) * batch * kernel[0] * kernel[1])
 
     def field_rule(self, inputs: Sequence[Shape]) -> Window:
-        pads = self.pads(inputs[0])
-        return Window(as_pair(self.kernel), self.strides(), (pads[0][0], pads[1][0]))
+        return self._window or self._window_for(self.pads(inputs[0]))
+
+    def _window_for(self, pads: tuple[tuple[int, int], tuple[int, int]]) -> Window:
+        return Window(self._kernel, self._stride, (pads[0][0], pads[1][0]))
 
 
 @register

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -29,6 +30,27 @@ MAX_LAYERS = 200_000
 MAX_BLOCK_DEPTH = 32
 MAX_NAME_LENGTH = 200
 _TEMPLATE = re.compile(r"\{([^{}]*)\}")
+
+
+@lru_cache(maxsize=4096)
+def _template(text: str) -> tuple[str, ...]:
+    """'conv{stage_index}_{n}' -> ('conv', 'stage_index', '_', 'n', ''): expressions at odd positions."""
+    return tuple(_TEMPLATE.split(text))
+
+
+@lru_cache(maxsize=None)
+def _literal_defaults(cls: type[Op]) -> dict[str, Any]:
+    """Each optional attribute's default, checked and converted once per op class.
+
+    Only literal defaults (every default today) are kept; one written as an expression would
+    depend on the scope, so it is converted at each use.
+    """
+    def no_expressions(text: str) -> Any:
+        raise AssertionError("a literal default needs no evaluation")
+
+    return {key: coerce(key, attribute, attribute.default, no_expressions)
+            for key, attribute in cls.attributes.items()
+            if not attribute.required and (not isinstance(attribute.default, str) or attribute.kind in ("choice", "str"))}
 
 
 @dataclass(frozen=True)
@@ -300,7 +322,9 @@ class _Expander:
                 if attribute.required:
                     raise SpecError(f"op {op_name!r} needs attribute {key!r} ({attribute.doc})", location=where,
                                     hint=f"write '- {op_name}: {{{key}: ...}}'")
-                values[key] = coerce(key, attribute, attribute.default, lambda text: evaluate(text, scope))
+                defaults = _literal_defaults(cls)
+                values[key] = defaults[key] if key in defaults else \
+                    coerce(key, attribute, attribute.default, lambda text: evaluate(text, scope))
         op = cls(values)
 
         counter_key = (ctx.stage, op_name)
@@ -351,14 +375,16 @@ class _Expander:
             raise SpecError(f"{what} must be text. Received: {value!r}", location=ctx.location)
         if "{" not in value and "}" not in value:
             return value  # most names are plain text
-
-        def replace(match: re.Match[str]) -> str:
-            result = evaluate(match.group(1), ctx.scope)
+        pieces = []
+        for index, part in enumerate(_template(value)):
+            if index % 2 == 0:
+                pieces.append(part)
+                continue
+            result = evaluate(part, ctx.scope)
             if isinstance(result, float) and result.is_integer():
                 result = int(result)
-            return str(result)
-
-        text = _TEMPLATE.sub(replace, value)
+            pieces.append(str(result))
+        text = "".join(pieces)
         if any(ch in text for ch in "{}"):
             raise SpecError(f"{what} {value!r} has unbalanced braces", location=ctx.location)
         return text

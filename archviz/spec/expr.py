@@ -11,6 +11,7 @@ import ast
 import math
 import operator
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from archviz.errors import ExpressionError
@@ -58,11 +59,18 @@ def evaluate(text: str, names: Mapping[str, Any]) -> Scalar:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = _parse(text.strip())
     except SyntaxError:
         raise ExpressionError(f"cannot read the expression {text!r}",
                               hint="write arithmetic such as '64 * width' or 'num_classes'") from None
-    return _Evaluator(text, names).visit(tree.body)
+    return _Evaluator(text, names).visit(tree)
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.expr:
+    """Parsing dominated expansion; a spec repeats the same few expressions for every layer and
+    every variant of a sweep. The tree is only read, never changed."""
+    return ast.parse(text, mode="eval").body
 
 
 class _Evaluator:
