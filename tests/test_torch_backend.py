@@ -192,7 +192,7 @@ def test_lrn_alpha_is_the_papers(write_spec) -> None:  # type: ignore[no-untyped
         window = squares[:, max(0, c - 2): min(7, c + 3)].sum(dim=1)
         expected[:, c] = x[:, c] / (2 + 0.01 * window) ** 0.75
     torch.testing.assert_close(got, expected)
-    assert model.norm.alpha == pytest.approx(0.05)
+    assert model.layer_modules()["norm"].alpha == pytest.approx(0.05)
 
 
 def test_same_padding_with_stride_two_pads_like_tensorflow(write_spec) -> None:  # type: ignore[no-untyped-def]
@@ -203,7 +203,8 @@ def test_same_padding_with_stride_two_pads_like_tensorflow(write_spec) -> None: 
     x = torch.randn(2, 3, 32, 31)
     got = model(x)
     assert tuple(got.shape[1:]) == network.analyze().totals.output_shape == (4, 16, 16)
-    conv = model.conv
+    conv = model.layer_modules()["conv"]
+    assert isinstance(conv, torch.nn.Conv2d)
     # TF: total padding 1 along height (odd pixel after), 2 along width (1 before, 1 after).
     manual = F.conv2d(F.pad(x, (1, 1, 0, 1)), conv.weight, conv.bias, stride=2)
     torch.testing.assert_close(got, manual)
@@ -216,11 +217,12 @@ def test_asymmetric_pooling_pads_with_minus_infinity_and_excludes_padding(write_
                       "  - add: {name: sum, inputs: [mp, ap]}\n")
     model = backend.build(archviz.load(spec), device="cpu")
     negative = -torch.rand(1, 2, 5, 5) - 1
-    max_out = model.mp(negative)
+    layers = model.layer_modules()
+    max_out = layers["mp"](negative)
     assert max_out.shape == (1, 2, 3, 3)
     assert bool((max_out < 0).all())  # zero padding would have won the maximum at the edges
     ones = torch.ones(1, 2, 5, 5)
-    torch.testing.assert_close(model.ap(ones), torch.ones(1, 2, 3, 3))  # padding is not averaged in
+    torch.testing.assert_close(layers["ap"](ones), torch.ones(1, 2, 3, 3))  # padding is not averaged in
 
 
 def test_export_runs_and_matches_the_analysis(zoo: archviz.Network) -> None:

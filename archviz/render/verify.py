@@ -12,7 +12,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from archviz.backends.pytorch.records import QUANTITIES, Benchmark, Check, Status, Verification
+from archviz.backends.pytorch.records import QUANTITIES, Benchmark, Check, LayerTiming, Status, Verification
 from archviz.render import units
 from archviz.render.table import render_rich
 
@@ -108,14 +108,18 @@ def benchmark_table(result: Benchmark) -> Table:
                   header_style="bold", pad_edge=False)
     for header in ("layer", "op", "ms", "time %", "FLOPs", "FLOP/s", "% peak"):
         table.add_column(header, justify="left" if header in ("layer", "op") else "right", no_wrap=True)
-    for layer in result.layers:
-        table.add_row(
-            layer.name, layer.op, f"{1000 * layer.seconds:.3f}", f"{100 * layer.share_of_time:.1f}",
-            units.human(layer.flops) if layer.flops else "-",
-            rate(layer.flops_per_second) if layer.flops_per_second else "-",
-            f"{100 * layer.share_of_peak:.1f}" if layer.share_of_peak is not None else "-",
-        )
+    for timing in result.layers:
+        table.add_row(*_timing_cells(timing))
     return table
+
+
+def _timing_cells(timing: LayerTiming) -> list[str]:
+    return [
+        timing.name, timing.op, f"{1000 * timing.seconds:.3f}", f"{100 * timing.share_of_time:.1f}",
+        units.human(timing.flops) if timing.flops else "-",
+        rate(timing.flops_per_second) if timing.flops_per_second else "-",
+        f"{100 * timing.share_of_peak:.1f}" if timing.share_of_peak is not None else "-",
+    ]
 
 
 def facts_grid(facts: list[tuple[str, str]]) -> Table:
@@ -158,11 +162,6 @@ def render_markdown(result: Verification, bench: Benchmark | None = None) -> str
         lines += [f"- **{label}**: {value}" for label, value in benchmark_facts(bench)]
         lines += ["", _md_row(["layer", "op", "ms", "time %", "FLOPs", "FLOP/s", "% peak"]),
                   _md_row(["---", "---", "---:", "---:", "---:", "---:", "---:"])]
-        for layer in bench.layers:
-            lines.append(_md_row([
-                f"`{layer.name}`", layer.op, f"{1000 * layer.seconds:.3f}", f"{100 * layer.share_of_time:.1f}",
-                units.human(layer.flops) if layer.flops else "-",
-                rate(layer.flops_per_second) if layer.flops_per_second else "-",
-                f"{100 * layer.share_of_peak:.1f}" if layer.share_of_peak is not None else "-",
-            ]))
+        for timing in bench.layers:
+            lines.append(_md_row([f"`{timing.name}`", *_timing_cells(timing)[1:]]))
     return "\n".join(lines) + "\n"

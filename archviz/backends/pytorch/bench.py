@@ -65,7 +65,8 @@ def benchmark(network: Network | str, input_shape: Sequence[int] | None = None, 
     try:
         model = instantiate(network, analysis, chosen.value, precision.torch_name)
         if channels_last:
-            model = model.to(memory_format=torch.channels_last)
+            # torch's stubs omit memory_format, which Module.to accepts.
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         x = make_input(analysis, chosen.value, precision.torch_name, channels_last)
         timer = _CudaTimer() if chosen is Device.cuda else _CpuTimer()
         with torch.inference_mode():
