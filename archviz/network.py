@@ -80,7 +80,7 @@ class Network:
 
         >>> import archviz
         >>> archviz.load("vgg16").totals_at((3, 32, 32)).macs
-        313196544
+        336166912
         """
         return totals_only(self.plan, self._shape(input_shape), batch)
 

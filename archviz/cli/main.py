@@ -1,46 +1,39 @@
-"""The ``archviz`` command: a small typer app; each command lives in its own module."""
+"""The ``archviz`` command: a small typer app; each command lives in its own module.
+
+``run()`` first offers the arguments to :mod:`archviz.cli.fast`, which answers
+``archviz summary ... --format json|csv`` without importing typer or rich (start-up is most of
+that command's time); everything else goes to the typer app in :mod:`archviz.cli.commands`.
+``from archviz.cli.main import app`` still gives the typer app.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from archviz import __version__
-from archviz.cli import check, compare, conventions, listing, schema, summary
-from archviz.cli import optional_commands
-
-app = typer.Typer(
-    name="archviz",
-    help="Exact shapes, parameters, MACs, memory and receptive fields of convolutional networks, "
-    "from a framework-neutral YAML spec.",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+if TYPE_CHECKING:
+    import typer
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"archviz {__version__}")
-        raise typer.Exit()
+def _app() -> typer.Typer:
+    from archviz.cli.commands import app
+
+    return app
 
 
-@app.callback()
-def main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
-) -> None:
-    """archviz: exact numbers and pictures of convolutional networks."""
-
-
-for module in (summary, compare, check, conventions, listing, schema, *optional_commands.modules()):
-    module.register(app)
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return _app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run() -> None:
-    app()
+    from archviz.cli.fast import try_fast
+
+    code = try_fast(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    _app()()
 
 
 if __name__ == "__main__":

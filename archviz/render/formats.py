@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archviz.analysis import Analysis
-from archviz.render.columns import Column, cell_text, raw_value
-from archviz.render.facts import summary_facts
+
+if TYPE_CHECKING:
+    from archviz.render.columns import Column
+
+# csv, html, the column table and the facts footer are imported by the functions that use them:
+# `archviz summary --format json` is a start-up-time path (see benchmarks/).
 
 JSON_SCHEMA_VERSION = 1
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -71,6 +72,11 @@ def csv_safe(value: Any) -> Any:
 
 
 def to_csv(analysis: Analysis, columns: list[Column]) -> str:
+    import csv
+    import io
+
+    from archviz.render.columns import raw_value
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([c.key for c in columns])
@@ -80,6 +86,8 @@ def to_csv(analysis: Analysis, columns: list[Column]) -> str:
 
 
 def markdown_escape(text: str) -> str:
+    import html
+
     out = html.escape(text, quote=False)
     for char in ("\\", "|", "`", "*", "_", "[", "]", "#"):
         out = out.replace(char, "\\" + char)
@@ -87,6 +95,9 @@ def markdown_escape(text: str) -> str:
 
 
 def to_markdown(analysis: Analysis, columns: list[Column], human_units: bool = False) -> str:
+    from archviz.render.columns import cell_text
+    from archviz.render.facts import summary_facts
+
     numeric = {"count", "percent", "field", "bytes"}
     lines = [f"### {markdown_escape(analysis.name)}", ""]
     lines.append("| " + " | ".join(c.header for c in columns) + " |")
@@ -102,6 +113,11 @@ def to_markdown(analysis: Analysis, columns: list[Column], human_units: bool = F
 
 def to_html_table(analysis: Analysis, columns: list[Column], human_units: bool = False) -> str:
     """A plain, self-contained HTML page with the layer table and totals."""
+    import html
+
+    from archviz.render.columns import cell_text
+    from archviz.render.facts import summary_facts
+
     numeric = {"count", "percent", "field", "bytes"}
     head = "".join(f"<th>{html.escape(c.header)}</th>" for c in columns)
     rows = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -125,36 +125,44 @@ def expand(document: Document, overrides: Mapping[str, Any] | None = None) -> Sp
                 layers=expander.resolve_inputs())
 
 
-@dataclass
+# The three private helpers below are plain classes with __slots__ rather than dataclasses:
+# building a dataclass costs about a millisecond at import, and `archviz summary` starts often.
 class _Context:
-    scope: dict[str, Any]
-    location: Location
-    stage: str | None = None
-    prefix: str = ""
-    block_input: str = NETWORK_INPUT
-    block_depth: int = 0
+    __slots__ = ("scope", "location", "stage", "prefix", "block_input", "block_depth")
+
+    def __init__(self, scope: dict[str, Any], location: Location, stage: str | None = None, prefix: str = "",
+                 block_input: str = NETWORK_INPUT, block_depth: int = 0) -> None:
+        self.scope = scope
+        self.location = location
+        self.stage = stage
+        self.prefix = prefix
+        self.block_input = block_input
+        self.block_depth = block_depth
 
 
-@dataclass
 class _Pending:
-    name: str
-    op: Op
-    references: tuple[tuple[str, ...], ...] | None  # candidate names per input; None = previous layer
-    previous: str
-    stage: str | None
-    location: Location
+    __slots__ = ("name", "op", "references", "previous", "stage", "location")
+
+    def __init__(self, name: str, op: Op, references: tuple[tuple[str, ...], ...] | None, previous: str,
+                 stage: str | None, location: Location) -> None:
+        self.name = name
+        self.op = op
+        self.references = references  # candidate names per input; None = previous layer
+        self.previous = previous
+        self.stage = stage
+        self.location = location
 
 
-@dataclass
 class _Expander:
-    document: Document
-    variables: dict[str, Any]
-    layers: list[_Pending] = field(default_factory=list)
-    names: dict[str, Location] = field(default_factory=dict)
-    previous: str = NETWORK_INPUT
-    stages: list[str] = field(default_factory=list)
-    per_stage_counts: dict[tuple[str | None, str], int] = field(default_factory=dict)
-    global_counts: dict[str, int] = field(default_factory=dict)
+    def __init__(self, document: Document, variables: dict[str, Any]) -> None:
+        self.document = document
+        self.variables = variables
+        self.layers: list[_Pending] = []
+        self.names: dict[str, Location] = {}
+        self.previous = NETWORK_INPUT
+        self.stages: list[str] = []
+        self.per_stage_counts: dict[tuple[str | None, str], int] = {}
+        self.global_counts: dict[str, int] = {}
 
     def input_shape(self) -> tuple[int, ...]:
         raw = self.document.input

@@ -1,0 +1,140 @@
+"""The typer-free half of what every command shares: input parsing, loading, error text, output.
+
+Kept apart from :mod:`archviz.cli.common` (the typer options) so that :mod:`archviz.cli.fast`
+can answer ``summary --format json|csv`` without importing typer or rich.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from archviz.errors import ArchvizError, SpecError
+
+if TYPE_CHECKING:
+    from archviz.analysis import Analysis
+    from archviz.network import Network
+
+DEFAULT_SPEC = "vgg16"
+EXIT_USER_ERROR = 2
+
+
+def report_error(exc: BaseException) -> int:
+    """Print a user error the house way (``error: ...`` on stderr); returns the exit code.
+
+    Re-raises where ``ARCHVIZ_DEBUG`` asks for tracebacks, and anything that is not a user error.
+    """
+    if isinstance(exc, ArchvizError):
+        if os.environ.get("ARCHVIZ_DEBUG"):
+            raise exc
+        print(f"error: {exc.render()}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    if isinstance(exc, RecursionError):
+        print("error: the spec is nested too deeply to analyse", file=sys.stderr)
+        return EXIT_USER_ERROR
+    raise exc
+
+
+def parse_input(text: str | None, default: tuple[int, ...]) -> tuple[int, ...] | None:
+    """'3x224x224', '224x224' (channels from the spec) or '224' (square)."""
+    if text is None:
+        return None
+    parts = text.lower().replace("×", "x").replace(",", "x").split("x")
+    try:
+        sizes = tuple(int(part) for part in parts)
+    except ValueError:
+        raise SpecError(f"--input must look like CxHxW, HxW or S. Received: {text!r}",
+                        hint="e.g. --input 3x224x224") from None
+    if any(size < 1 for size in sizes):
+        raise SpecError(f"--input sizes must be >= 1. Received: {text!r}")
+    if len(default) == 1:
+        if len(sizes) != 1:
+            raise SpecError(f"this network takes a flat input of {default[0]} features. Received: --input {text}")
+        return sizes
+    if len(sizes) == 1:
+        return (default[0], sizes[0], sizes[0])
+    if len(sizes) == 2:
+        return (default[0], *sizes)
+    if len(sizes) == 3:
+        return sizes
+    raise SpecError(f"--input must look like CxHxW, HxW or S. Received: {text!r}")
+
+
+def parse_sets(values: list[str] | None) -> dict[str, Any]:
+    from archviz.spec.expand import parse_override
+
+    return dict(parse_override(value) for value in values or [])
+
+
+def load_network(spec: str | None, sets: list[str] | None = None) -> Network:
+    from archviz.network import load
+
+    return load(spec or DEFAULT_SPEC, **parse_sets(sets))
+
+
+def analyze(spec: str | None, input_text: str | None = None, batch: int = 1,
+            sets: list[str] | None = None) -> tuple[Network, Analysis]:
+    network = load_network(spec, sets)
+    return network, network.analyze(parse_input(input_text, network.input_shape), batch)
+
+
+def write_output(path: Path, data: str | bytes) -> None:
+    """Write all or nothing: a temporary file in the same folder, renamed into place."""
+    import tempfile  # only when writing a file: it costs a few milliseconds to import
+
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SpecError(f"cannot write {path}: folder {folder} does not exist", hint="create the folder first")
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)  # mkstemp makes 0600 files; a report should be readable
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise SpecError(f"cannot write {path}: {exc.strerror}") from None
+
+
+@contextmanager
+def stream_output(out: Path | None) -> Iterator[TextIO]:
+    """Write text as it is produced: to stdout, or to ``out`` all or nothing (a temporary file in
+    the same folder, renamed into place only when the block finishes without an error)."""
+    if out is None:
+        yield sys.stdout
+        return
+    import tempfile
+
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise SpecError(f"cannot write {out}: folder {folder} does not exist", hint="create the folder first")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise SpecError(f"cannot write {out}: {exc.strerror}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
+        os.replace(temporary, out)
+    except OSError as exc:
+        raise SpecError(f"cannot write {out}: {exc.strerror}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def emit(text: str, out: Path | None) -> None:
+    """Print to stdout, or write to --out."""
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        write_output(out, text)

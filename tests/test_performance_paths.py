@@ -1,0 +1,217 @@
+"""The fast paths give exactly what the plain paths give, and stay light (no timing here: see benchmarks/)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import archviz
+from archviz.analysis import LayerRecord, Plan, Totals, analyze_layers
+from archviz.cli.fast import parse
+from archviz.cli.main import app
+from archviz.errors import ArchvizError
+from archviz.spec import yamlio
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("pandas", "graphviz", "matplotlib", "torch", "typer", "rich", "click", "networkx", "numpy")
+
+
+def _run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    code = "import sys; from archviz.cli.main import run; sys.argv[0] = 'archviz'; run()"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+# -- the CLI fast path -------------------------------------------------------------------------
+FAST_CASES = [
+    ("summary", "vgg16", "--format", "json"),
+    ("summary", "--format", "json"),
+    ("summary", "vgg11-bn", "-f", "json", "-i", "3x227x227", "-b", "4"),
+    ("summary", "vgg16", "--format=json", "--set", "num_classes=10", "-s", "width=0.5"),
+    ("summary", "specs/resnet18.yaml", "--format", "csv"),
+    ("summary", "inception-block", "--format", "csv", "--flops", "--columns", "name,inputs,output_shape,flops"),
+    ("summary", "vgg16", "--format", "csv", "--units", "raw", "--input", "64"),
+    ("summary", "vgg16", "--format", "json", "--columns", "name,params"),
+]
+FAST_ERRORS = [
+    ("summary", "tests/data/bad/13-cycle.yaml", "--format", "json"),
+    ("summary", "tests/data/bad/10-kernel-larger-than-input.yaml", "--format", "csv"),
+    ("summary", "vgg16", "--format", "json", "--input", "3x8x8"),
+    ("summary", "vgg16", "--format", "json", "--set", "nope=1"),
+    ("summary", "vgg16", "--format", "csv", "--columns", "name,parms"),
+    ("summary", "no-such-spec", "--format", "json"),
+]
+
+
+@pytest.mark.parametrize("args", FAST_CASES + FAST_ERRORS, ids=lambda a: " ".join(a[1:]))
+def test_fast_path_prints_what_typer_prints(args: tuple[str, ...]) -> None:
+    assert parse(list(args)) is not None  # the fast path takes it
+    fast = _run(*args)
+    typer_result = CliRunner().invoke(app, list(args))
+    assert fast.returncode == typer_result.exit_code
+    assert fast.stdout == typer_result.stdout
+    assert fast.stderr == typer_result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("summary", "vgg16"),                                   # the rich table
+    ("summary", "vgg16", "--format", "markdown"),
+    ("summary", "vgg16", "--format", "JSON"),               # typer words the choice error
+    ("summary", "vgg16", "--format", "json", "--batch", "0"),
+    ("summary", "vgg16", "--format", "json", "--batch", "2x"),
+    ("summary", "vgg16", "--format", "json", "--help"),
+    ("summary", "vgg16", "--format", "json", "--width", "80"),
+    ("summary", "vgg16", "--format", "json", "--convention", "fvcore"),
+    ("summary", "vgg16", "vgg19", "--format", "json"),      # extra argument
+    ("summary", "vgg16", "--format", "json", "--format", "csv"),
+    ("summary", "vgg16", "-fjson"),
+    ("summary", "vgg16", "--format"),
+    ("summary", "vgg16", "--format", "json", "--input", "-3"),
+    ("summary", "vgg16", "--format", "json", "--"),
+    ("compare", "vgg16", "vgg19", "--format", "json"),
+    ("--version",),
+    (),
+])
+def test_fast_path_declines_what_typer_should_answer(args: tuple[str, ...]) -> None:
+    assert parse(list(args)) is None
+
+
+def test_fast_path_writes_out_files_like_typer(tmp_path: Path) -> None:
+    out = tmp_path / "vgg16.json"
+    result = _run("summary", "vgg16", "--format", "json", "--out", str(out))
+    assert result.returncode == 0 and result.stdout == ""
+    assert json.loads(out.read_text())["totals"]["params"] == 138_357_544
+    typer_out = tmp_path / "typer.json"
+    CliRunner().invoke(app, ["summary", "vgg16", "--format", "json", "--out", str(typer_out)])
+    assert out.read_bytes() == typer_out.read_bytes()
+
+
+def test_summary_json_imports_nothing_heavy() -> None:
+    """The summary path must not import pandas, graphviz, matplotlib or torch (nor typer/rich)."""
+    probe = ("import sys; from archviz.cli.main import run; sys.argv = ['archviz', 'summary', 'vgg16', "
+             "'--format', 'json']\n"
+             "try:\n    run()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
+             f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
+             "print('HEAVY', heavy, file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["totals"]["params"] == 138_357_544
+    assert "HEAVY []" in result.stderr
+
+
+def test_library_import_is_light() -> None:
+    probe = (f"import sys, archviz; archviz.load('vgg16').analyze(); "
+             f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_shell_completion_is_left_to_typer() -> None:
+    from archviz.cli.fast import try_fast
+
+    os.environ["_ARCHVIZ_COMPLETE"] = "bash_source"
+    try:
+        assert try_fast(["summary", "vgg16", "--format", "json"]) is None
+    finally:
+        del os.environ["_ARCHVIZ_COMPLETE"]
+
+
+# -- the analysis fast paths -------------------------------------------------------------------
+def test_records_have_every_field() -> None:
+    """Records are built from a dict (analysis._frozen): it must name every field, no more."""
+    record = archviz.load("vgg16").analyze().layers[0]
+    assert set(vars(record)) == {f.name for f in fields(LayerRecord)}
+    with pytest.raises(AttributeError):
+        record.params = 1  # type: ignore[misc]
+    assert record == LayerRecord(**record.as_dict())
+    assert repr(record) == repr(LayerRecord(**record.as_dict()))
+
+
+@pytest.mark.parametrize("name", archviz.builtin_names())
+def test_totals_only_equals_full_analysis(name: str) -> None:
+    network = archviz.load(name)
+    shapes = [None]
+    if len(network.input_shape) == 3:
+        shapes += [(network.input_shape[0], 257, 301), (network.input_shape[0], 512, 512)]
+    for shape in shapes:
+        for batch in (1, 3):
+            assert network.totals_at(shape, batch) == network.analyze(shape, batch).totals
+
+
+def test_totals_only_raises_what_analyze_raises() -> None:
+    network = archviz.load("vgg16")
+    with pytest.raises(ArchvizError) as full:
+        network.analyze((3, 16, 16))
+    with pytest.raises(ArchvizError) as lean:
+        network.totals_at((3, 16, 16))
+    assert str(full.value) == str(lean.value)
+    assert "pool5" in str(full.value) or "layer" in str(full.value)
+
+
+def test_plan_is_reused_and_optional() -> None:
+    network = archviz.load("resnet18")
+    assert network.plan is network.plan
+    without = analyze_layers(network.name, network.document.file, network.ordered, network.input_shape,
+                             variables=network.variables)
+    assert without == network.analyze()
+    assert isinstance(Plan(network.ordered).steps[0][2], tuple)
+    assert isinstance(network.totals_at(), Totals)
+
+
+def test_reanalysis_keeps_known_values() -> None:
+    network = archviz.load("vgg16")
+    for _ in range(3):  # the plan and the ops' precomputed windows are reused, not consumed
+        assert network.analyze((3, 224, 224)).totals.params == 138_357_544
+        assert network.analyze((3, 224, 224)).layer("pool5").receptive_field == (212, 212)
+        assert network.totals_at((3, 32, 32), 2).params == 37_694_248  # flatten gives 512 features
+        assert network.totals_at((3, 224, 224)).macs == 15_470_264_320
+
+
+# -- the YAML fast path ------------------------------------------------------------------------
+def _located(value: object) -> object:
+    if isinstance(value, dict):
+        return ("map", str(value.location),  # type: ignore[attr-defined]
+                tuple((k, str(value.key_locations[k]), _located(v)) for k, v in value.items()))  # type: ignore[attr-defined]
+    if isinstance(value, list):
+        return ("seq", str(value.location), tuple(map(str, value.item_locations)),  # type: ignore[attr-defined]
+                tuple(_located(v) for v in value))
+    return (type(value).__name__, value)
+
+
+SPEC_FILES = sorted(p for p in (ROOT / "archviz" / "specs").rglob("*.yaml")) + \
+    sorted((ROOT / "tests" / "data").rglob("*.yaml"))
+
+
+@pytest.mark.skipif(yamlio._C_LOADER is None, reason="PyYAML built without libyaml")
+@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_libyaml_gives_the_same_located_data(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        pytest.skip("not text")
+    fast = yamlio._compose_fast(text, "x.yaml")
+    monkeypatch.setattr(yamlio, "_C_LOADER", None)
+    try:
+        slow: object = yamlio.parse_yaml(text, "x.yaml")
+    except ArchvizError as exc:
+        slow = exc
+    if fast is None:
+        return  # the pure-Python path decides (errors, odd documents)
+    assert not isinstance(slow, ArchvizError)
+    assert _located(fast) == _located(slow)
+
+
+def test_deep_nesting_never_reaches_libyaml() -> None:
+    """libyaml recurses in C and crashes on very deep nesting; such text goes to PyYAML."""
+    deep = "a: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    assert yamlio.nesting_bound(deep) > yamlio.C_NESTING_BOUND
+    assert yamlio._compose_fast(deep, "deep.yaml") is None
+    dashes = "- " * 5_000 + "x\n"
+    assert yamlio.nesting_bound(dashes) > yamlio.C_NESTING_BOUND
