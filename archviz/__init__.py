@@ -4,8 +4,10 @@ from archviz.analysis import Analysis, LayerRecord, Totals
 from archviz.errors import ArchvizError, GraphError, ShapeError, SpecError
 from archviz.network import Network, load, loads
 from archviz.spec.document import builtin_names
+from archviz.sweep import iter_sweep, sweep  # after the module: archviz.sweep is the function
 
 __version__ = "0.1.0"
+
 
 __all__ = [
     "Analysis",
@@ -18,6 +20,8 @@ __all__ = [
     "Totals",
     "__version__",
     "builtin_names",
+    "iter_sweep",
     "load",
     "loads",
+    "sweep",
 ]

@@ -1,0 +1,137 @@
+"""archviz sweep: one row of totals per combination of variable values, input shapes and batches."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from archviz.cli.common import BatchOption, SetOption, SpecArgument, clean_errors, parse_sets, write_output
+from archviz.cli.shared import DEFAULT_SPEC, stream_output
+from archviz.errors import SpecError
+
+CHART_FORMATS = ("svg", "png", "pdf")
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def sweep(
+    spec: SpecArgument = None,
+    vary: Annotated[list[str] | None, typer.Option(
+        "--vary", "-v", help="NAME=V1,V2,... (repeatable): a spec variable, 'input' (CxHxW, HxW or S) or "
+        "'batch'. A..B or A..B:STEP is an integer range. Every combination is one row.",
+        show_default=False)] = None,
+    batch: BatchOption = 1,
+    set_: SetOption = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="table, or csv/json streamed row by row.")] = Format.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to a file instead of stdout.",
+                                             show_default=False)] = None,
+    chart: Annotated[Path | None, typer.Option(
+        "--chart", help="Also draw params against MACs with the Pareto front: .svg, .png or .pdf.",
+        show_default=False)] = None,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal and the "
+        "sweep is long).", show_default=False)] = None,
+) -> None:
+    """Totals of every variant of a grid: width x input size x classes, and so on.
+
+    Each combination of variable values is expanded once and analysed at every input and batch;
+    a variant that is not a valid network (input too small, fractional filters) gets a row with
+    its error instead of totals. Rows stream: csv and json output of any length runs in constant
+    memory (--chart keeps two numbers per row).
+
+    Examples:
+
+      archviz sweep vgg16 --vary width=0.5,1,2 --vary input=3x224x224,3x160x160 --vary num_classes=10,1000
+
+      archviz sweep vgg16 --vary input=32..512:32 --format csv --out sizes.csv
+
+      archviz sweep resnet18 --vary width=0.25,0.5,1,2 --vary input=64..256:64 --chart pareto.svg
+    """
+    from archviz.sweep import parse_vary, plan_sweep, run_sweep
+
+    if chart is not None and chart.suffix.lower().lstrip(".") not in CHART_FORMATS:
+        raise SpecError(f"--chart is written as {', '.join(CHART_FORMATS)}. Received: {str(chart)!r}",
+                        hint="name the chart file .svg, .png or .pdf")
+    plan = plan_sweep(spec or DEFAULT_SPEC, parse_vary(vary or []), batch, **parse_sets(set_))
+    show = progress if progress is not None else (sys.stderr.isatty() and plan.size >= 10_000)
+    with _progress(plan.size, show) as advance:
+        rows = run_sweep(plan, advance)
+        points: list[tuple[int, int]] = []
+        labels: list[str] = []
+        if chart is not None:
+            rows = _collect(rows, plan.columns[: len(plan.variables) + 2], points, labels)
+        _write(plan, rows, format, out)
+    if chart is not None:
+        from archviz.render.sweep_chart import render_pareto
+        from archviz.sweep import pareto_front
+
+        image = render_pareto(points, labels, pareto_front(points), plan.network.name,
+                              fmt=chart.suffix.lower().lstrip("."))
+        write_output(chart, image)
+
+
+def _write(plan: Any, rows: Iterator[dict[str, Any]], format: Format, out: Path | None) -> None:
+    from archviz.render import sweep as render
+
+    if format is Format.table:
+        from archviz.cli.shared import emit
+
+        varied = [name for name, _ in plan.variables]
+        emit(render.render_table(plan.network.name, varied, rows, color=False if out is not None else None), out)
+        return
+    header = {"name": plan.network.name, "spec": plan.network.document.file, "variants": plan.size}
+    chunks = render.csv_lines(plan.columns, rows) if format is Format.csv else \
+        render.json_chunks(header, plan.columns, rows)
+    with stream_output(out) as stream:
+        for chunk in chunks:
+            stream.write(chunk)
+
+
+def _collect(rows: Iterator[dict[str, Any]], label_keys: tuple[str, ...], points: list[tuple[int, int]],
+             labels: list[str]) -> Iterator[dict[str, Any]]:
+    """Pass the rows on, keeping (MACs, params) and a short label of each valid variant for the chart."""
+    from archviz.render.units import shape
+
+    for row in rows:
+        if row["error"] is None:
+            points.append((row["macs"], row["params"]))
+            labels.append(", ".join(shape(row[k]) if k == "input" else f"{k}={row[k]}"
+                                    for k in label_keys if k != "batch"))
+        yield row
+
+
+class _progress:
+    """A rich progress bar on stderr, or nothing; used as ``with _progress(total, show) as advance``."""
+
+    def __init__(self, total: int, show: bool) -> None:
+        self.total, self.show = total, show
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.show:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                            console=Console(file=sys.stderr), transient=True)
+        self.bar.start()
+        task = self.bar.add_task("sweep", total=self.total)
+        return lambda done: self.bar.update(task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(clean_errors(sweep))

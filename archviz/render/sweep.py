@@ -1,0 +1,96 @@
+"""Sweep rows as CSV, JSON (both streamed, one row at a time) or a rich table. Computes nothing.
+
+CSV and JSON carry every column as exact integers (input and output shapes as ``CxHxW`` text
+in CSV, lists in JSON); the table shows the main totals with short units.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from archviz.render import units
+from archviz.render.formats import csv_safe
+
+JSON_SCHEMA_VERSION = 1
+SHAPES = ("input", "output_shape")
+TABLE_TOTALS = (
+    ("params", "Params", units.human),
+    ("macs", "MACs", units.human),
+    ("activation_bytes", "Activations", units.human_bytes),
+    ("training_bytes_estimate", "Training memory", units.human_bytes),
+    ("output_shape", "Output", units.shape),
+)
+
+
+def csv_lines(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The header, then one line per row (``\\n`` endings), as the rows arrive."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    yield buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([_csv_cell(key, row.get(key)) for key in columns])
+        yield buffer.getvalue()
+
+
+def _csv_cell(key: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    if key in SHAPES:
+        return units.shape(value)
+    return csv_safe(value)
+
+
+def json_chunks(header: dict[str, Any], columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """One JSON document, ``{...header, "columns": [...], "rows": [...]}``, one row per line."""
+    opening = json.dumps({"schema_version": JSON_SCHEMA_VERSION, **header, "columns": list(columns)},
+                         ensure_ascii=False)
+    yield opening[:-1] + ', "rows": [\n'
+    first = True
+    for row in rows:
+        item = {key: (list(row[key]) if key in SHAPES and row.get(key) is not None else row.get(key))
+                for key in columns}
+        yield ("" if first else ",\n") + json.dumps(item, ensure_ascii=False)
+        first = False
+    yield ("" if first else "\n") + "]}\n"
+
+
+def render_table(title: str, varied: Sequence[str], rows: Iterable[dict[str, Any]], width: int | None = None,
+                 color: bool | None = None) -> str:
+    """A rich table: the varied values, input, batch, the main totals, and errors where a variant failed."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from archviz.render.table import render_rich
+    from archviz.render.theme import printable
+
+    table = Table(title=Text(printable(title, 80), style="bold"), box=box.SIMPLE_HEAD, header_style="bold",
+                  pad_edge=False)
+    for name in varied:
+        table.add_column(printable(name, 40), no_wrap=True)
+    table.add_column("Input", no_wrap=True)
+    table.add_column("Batch", justify="right", no_wrap=True)
+    for _, header, _ in TABLE_TOTALS:
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("Error", overflow="fold")
+    failed = 0
+    for row in rows:
+        cells = [Text(printable(str(row[name]), 40)) for name in varied]
+        cells += [Text(units.shape(row["input"])), Text(str(row["batch"]))]
+        if row.get("error"):
+            failed += 1
+            cells += [Text("-") for _ in TABLE_TOTALS] + [Text(printable(row["error"], 400), style="red")]
+        else:
+            cells += [Text(format_(row[key])) for key, _, format_ in TABLE_TOTALS] + [Text("")]
+        table.add_row(*cells)
+    note = Text(f"{table.row_count:,} variants, {failed:,} not valid networks" if failed
+                else f"{table.row_count:,} variants", style="dim")
+    return render_rich(table, note, width=width, color=color)

@@ -1,0 +1,285 @@
+"""Sweeps: the totals of every combination of variable values, input shapes and batch sizes.
+
+A sweep is a grid. Each spec variable to vary gets a list of values; ``input`` gets a list of
+shapes and ``batch`` a list of batch sizes. Every combination is one variant and gives one
+row: the values that made it, then its totals (the same :class:`~archviz.analysis.Totals` as
+``analyze()``), or an ``error`` where that variant is not a valid network (an input too small
+for its pooling, a width that makes fractional filters): a sweep reports those, it does not
+stop at them.
+
+Rows come in a fixed order: the variables in the order given (the first changes slowest),
+then the input shape, then the batch. Each combination of variables is expanded once and its
+plan reused for every input and batch, which is what makes a sweep fast; rows are produced one
+at a time, so a sweep of any length runs in constant memory.
+
+>>> import archviz
+>>> rows = archviz.iter_sweep("vgg16", vary={"num_classes": [10, 1000], "input": ["3x32x32"]})
+>>> [(row["num_classes"], row["params"]) for row in rows]
+[(10, 33638218), (1000, 37694248)]
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archviz.analysis import Totals
+from archviz.errors import ArchvizError, SpecError
+from archviz.network import Network, load
+from archviz.shapes import Shape
+from archviz.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+INPUT = "input"
+BATCH = "batch"
+ERROR = "error"
+TOTALS_COLUMNS = tuple(f.name for f in fields(Totals))
+COUNT_COLUMNS = tuple(name for name in TOTALS_COLUMNS if name != "output_shape")
+MAX_VARIANTS = 100_000_000
+_RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*(?::\s*(\d+)\s*)?$")
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A checked grid: what varies, in which order, and how many variants it makes."""
+
+    network: Network
+    variables: tuple[tuple[str, tuple[Any, ...]], ...]
+    inputs: tuple[Shape, ...]
+    batches: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        count = len(self.inputs) * len(self.batches)
+        for _, values in self.variables:
+            count *= len(values)
+        return count
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The row keys, in order: the varied variables, input, batch, every total, error."""
+        return (*(name for name, _ in self.variables), INPUT, BATCH, *TOTALS_COLUMNS, ERROR)
+
+
+def plan_sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | None = None,
+               batch: int | Sequence[int] = 1, **variables: Any) -> SweepPlan:
+    """Check a grid before anything runs: names, values, shapes; raise SpecError on a bad one.
+
+    ``vary`` maps a spec variable, ``input`` or ``batch`` to its values. Input shapes may be
+    tuples, ``"CxHxW"``/``"HxW"`` text or one size for a square input with the spec's channels.
+    ``variables`` fix other variables for the whole sweep.
+    """
+    network = spec if isinstance(spec, Network) else load(spec, **variables)
+    if isinstance(spec, Network) and variables:
+        network = network.with_variables(**variables)
+    vary = dict(vary or {})
+    inputs: tuple[Shape, ...] = (network.input_shape,)
+    batches = (batch,) if isinstance(batch, int) else tuple(batch)
+    grid: list[tuple[str, tuple[Any, ...]]] = []
+    for name, values in vary.items():
+        values = tuple(values)
+        if not values:
+            raise SpecError(f"--vary {name} needs at least one value. Received: none",
+                            hint=f"e.g. --vary {name}=1,2,3")
+        if name == INPUT:
+            inputs = tuple(as_shape(value, network.input_shape) for value in values)
+        elif name == BATCH:
+            batches = tuple(values)
+        elif name not in network.variables:
+            known = ", ".join(network.variables) or "none"
+            raise SpecError(f"unknown variable {name!r} to vary (this spec's variables: {known}; or input, batch)",
+                            hint=did_you_mean(name, [*network.variables, INPUT, BATCH]))
+        else:
+            grid.append((name, values))
+    for value in batches:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SpecError(f"batch sizes must be integers >= 1. Received: batch={value!r}")
+    plan = SweepPlan(network, tuple(grid), inputs, batches)
+    if plan.size > MAX_VARIANTS:
+        raise SpecError(f"the grid has {plan.size:,} variants; the limit is {MAX_VARIANTS:,}",
+                        hint="sweep fewer values at once")
+    return plan
+
+
+def run_sweep(plan: SweepPlan, progress: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Rows of ``plan``, one at a time (see the module doc for the order and the columns).
+
+    ``progress`` is called with the number of rows produced so far, every 1,000 rows and at the end.
+    """
+    names = [name for name, _ in plan.variables]
+    done = 0
+    for combination in itertools.product(*(values for _, values in plan.variables)):
+        chosen = dict(zip(names, combination))
+        try:
+            network: Network | None = plan.network.with_variables(**chosen) if chosen else plan.network
+            failure = None
+        except ArchvizError as exc:
+            network, failure = None, one_line(exc)
+        for shape in plan.inputs:
+            for batch in plan.batches:
+                row: dict[str, Any] = {**chosen, INPUT: shape, BATCH: batch}
+                if network is not None:
+                    try:
+                        totals = network.totals_at(shape, batch)
+                    except ArchvizError as exc:
+                        row[ERROR] = one_line(exc)
+                    else:
+                        row.update(zip(TOTALS_COLUMNS, _values(totals)))
+                        row[ERROR] = None
+                else:
+                    row[ERROR] = failure
+                yield row
+                done += 1
+                if progress is not None and done % 1000 == 0:
+                    progress(done)
+    if progress is not None:
+        progress(done)
+
+
+def iter_sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | None = None,
+               batch: int | Sequence[int] = 1, **variables: Any) -> Iterator[dict[str, Any]]:
+    """Stream the rows of a sweep (plain dicts); checks the grid first, so a bad name raises at once.
+
+    >>> rows = iter_sweep("vgg16", vary={"input": [224, 32]})
+    >>> [row["macs"] for row in rows]
+    [15470264320, 333839360]
+    """
+    return run_sweep(plan_sweep(spec, vary, batch, **variables))
+
+
+def sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | None = None,
+          batch: int | Sequence[int] = 1, **variables: Any) -> pd.DataFrame:
+    """All rows of a sweep as a pandas DataFrame (pandas is imported here only).
+
+    Rows with an ``error`` have no totals (<NA>): integer columns then use pandas' nullable
+    Int64 (or object for counts beyond 64 bits), never float, so every count stays exact.
+
+    >>> frame = sweep("vgg16", vary={"num_classes": [10, 1000], "input": ["3x224x224", "3x32x32"]})
+    >>> frame["params"].tolist()
+    [134301514, 33638218, 138357544, 37694248]
+    """
+    import pandas as pd
+
+    plan = plan_sweep(spec, vary, batch, **variables)
+    columns: dict[str, list[Any]] = {name: [] for name in plan.columns}
+    for row in run_sweep(plan):
+        for name, values in columns.items():
+            values.append(row.get(name))
+    data: dict[str, Any] = {}
+    for name, values in columns.items():
+        if name in COUNT_COLUMNS and None in values:
+            exact = all(value is None or -2**63 <= value < 2**63 for value in values)
+            data[name] = pd.array(values, dtype="Int64") if exact else pd.Series(values, dtype=object)
+        else:
+            data[name] = values
+    return pd.DataFrame(data, columns=list(plan.columns))
+
+
+def pareto_front(points: Sequence[tuple[int, int]]) -> list[int]:
+    """Indices of the points no other point beats on both axes (both minimised), by the first axis.
+
+    A point is on the front when every point with a smaller or equal first value has a larger
+    second value (duplicates of a front point are on it too).
+
+    >>> pareto_front([(1, 9), (2, 5), (3, 7), (4, 1), (2, 5)])
+    [0, 1, 4, 3]
+    """
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], points[i][1]))
+    front: list[int] = []
+    best: int | None = None
+    last: tuple[int, int] | None = None
+    for index in order:
+        point = points[index]
+        if best is None or point[1] < best or point == last:
+            front.append(index)
+            best = point[1] if best is None else min(best, point[1])
+            last = point
+    return front
+
+
+# -- the --vary syntax ------------------------------------------------------------------------
+
+def parse_vary(texts: Sequence[str]) -> dict[str, list[Any]]:
+    """``NAME=V1,V2,...`` (repeatable) into {name: values}.
+
+    Values are read like ``--set`` (YAML scalars: 2, 0.5, true, text); ``A..B`` or ``A..B:STEP``
+    is an inclusive integer range. ``input`` values are shapes: ``3x224x224``, ``224x224`` or
+    ``224`` (square), and ranges of square sizes (``input=32..512:32``).
+    """
+    from archviz.spec.expand import parse_override
+
+    grid: dict[str, list[Any]] = {}
+    for text in texts:
+        name, sep, raw = text.partition("=")
+        name = name.strip()
+        if not sep or not name or not raw.strip():
+            raise SpecError(f"--vary expects NAME=V1,V2,... Received: {text!r}",
+                            hint="e.g. --vary width=0.5,1,2 --vary input=3x224x224,3x160x160")
+        if name in grid:
+            raise SpecError(f"--vary {name} is given twice", hint=f"list every value once: --vary {name}=A,B,C")
+        values: list[Any] = []
+        for item in raw.split(","):
+            item = item.strip()
+            if not item:
+                raise SpecError(f"--vary {name} has an empty value. Received: {text!r}",
+                                hint="separate values with single commas, e.g. 1,2,3")
+            expanded = _range(name, item)
+            if expanded is not None:
+                values.extend(expanded)
+            elif name == INPUT:
+                values.append(item)
+            else:
+                values.append(parse_override(f"{name}={item}")[1])
+        grid[name] = values
+    return grid
+
+
+def _range(name: str, item: str) -> list[int] | None:
+    match = _RANGE.match(item)
+    if match is None:
+        return None
+    start, stop, step = int(match[1]), int(match[2]), int(match[3] or 1)
+    if step < 1 or stop < start:
+        raise SpecError(f"--vary {name} range {item!r} is empty", hint="write START..STOP[:STEP] with START <= STOP")
+    count = (stop - start) // step + 1
+    if count > MAX_VARIANTS:
+        raise SpecError(f"--vary {name} range {item!r} has {count:,} values; the limit is {MAX_VARIANTS:,}")
+    return list(range(start, stop + 1, step))
+
+
+def as_shape(value: Any, default: Shape) -> Shape:
+    """An input shape from a tuple, 'CxHxW' / 'HxW' / 'S' text or one int S (square, the spec's channels)."""
+    if isinstance(value, (tuple, list)):
+        sizes = tuple(value)
+    else:
+        text = str(value).lower().replace("×", "x")
+        try:
+            sizes = tuple(int(part) for part in text.split("x"))
+        except ValueError:
+            sizes = ()
+    if not sizes or any(isinstance(size, bool) or not isinstance(size, int) for size in sizes):
+        raise SpecError(f"input must look like CxHxW, HxW or S. Received: input={value!r}",
+                        hint="e.g. --vary input=3x224x224,160,128x96")
+    if any(size < 1 for size in sizes):
+        raise SpecError(f"input sizes must be >= 1. Received: input={value!r}")
+    if len(default) == 3 and len(sizes) in (1, 2):
+        sizes = (default[0], sizes[0], sizes[-1])
+    if len(sizes) != len(default):
+        raise SpecError(f"input must have {len(default)} dimensions like the spec's {list(default)}. "
+                        f"Received: input={value!r}")
+    return sizes
+
+
+def one_line(exc: ArchvizError) -> str:
+    """An error as one line, for a cell of a table or CSV."""
+    return exc.render().replace("\n  hint: ", " (hint: ").replace("\n", " ") + (")" if exc.hint else "")
+
+
+def _values(totals: Totals) -> tuple[Any, ...]:
+    return tuple(totals.__dict__[name] for name in TOTALS_COLUMNS)
