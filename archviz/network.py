@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from archviz.analysis import Analysis, Plan, Totals, analyze_layers, totals_only
 from archviz.errors import ShapeError
 from archviz.graph import build_graph, topological_layers
+from archviz.shapes import Shape
 from archviz.spec.document import Document, read_document, read_document_text
 from archviz.spec.expand import LayerDef, Spec, expand
-from archviz.shapes import Shape
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -25,7 +25,7 @@ HEAVY = ("pandas", "graphviz", "matplotlib", "torch", "typer", "rich", "click", 
 
 def _run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     code = "import sys; from archviz.cli.main import run; sys.argv[0] = 'archviz'; run()"
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, timeout=60,
+    return subprocess.run([sys.executable, "-c", code, *args], check=False, cwd=cwd, capture_output=True, text=True, timeout=60,
                           env={**os.environ, **(env or {})})
 
 
@@ -100,7 +100,7 @@ def test_summary_json_imports_nothing_heavy() -> None:
              "try:\n    run()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
              f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
              "print('HEAVY', heavy, file=sys.stderr)")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", probe], check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["totals"]["params"] == 138_357_544
     assert "HEAVY []" in result.stderr
@@ -109,7 +109,7 @@ def test_summary_json_imports_nothing_heavy() -> None:
 def test_library_import_is_light() -> None:
     probe = (f"import sys, archviz; archviz.load('vgg16').analyze(); "
              f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", probe], check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
 
 
@@ -137,7 +137,7 @@ def test_records_have_every_field() -> None:
 @pytest.mark.parametrize("name", archviz.builtin_names())
 def test_totals_only_equals_full_analysis(name: str) -> None:
     network = archviz.load(name)
-    shapes = [None]
+    shapes: list[tuple[int, ...] | None] = [None]
     if len(network.input_shape) == 3:
         shapes += [(network.input_shape[0], 257, 301), (network.input_shape[0], 512, 512)]
     for shape in shapes:

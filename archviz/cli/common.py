@@ -14,7 +14,15 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from archviz.cli.shared import (  # noqa: F401  (re-exported: the commands import them from here)
-    DEFAULT_SPEC, analyze, emit, load_network, parse_input, parse_sets, report_error, write_output)
+    DEFAULT_SPEC,
+    analyze,
+    emit,
+    load_network,
+    parse_input,
+    parse_sets,
+    report_error,
+    write_output,
+)
 from archviz.errors import ArchvizError
 
 SpecArgument = Annotated[

@@ -15,6 +15,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from archviz.cli.shared import analyze, emit, report_error
 
@@ -32,11 +33,11 @@ _VALUE_OPTIONS = {
 _POSITIVE = re.compile(r"[1-9][0-9]{0,17}")
 
 
-def parse(argv: list[str]) -> dict[str, object] | None:
+def parse(argv: list[str]) -> dict[str, Any] | None:
     """The summary's options as typer would bind them, or None where typer should decide."""
     if not argv or argv[0] != "summary":
         return None
-    options: dict[str, object] = {"sets": []}
+    options: dict[str, Any] = {"sets": []}
     spec: str | None = None
     index = 1
     while index < len(argv):
@@ -64,7 +65,7 @@ def parse(argv: list[str]) -> dict[str, object] | None:
         if not value or value.startswith("-"):
             return None  # a user error or a missing value: typer's wording
         if key == "set":
-            options["sets"].append(value)  # type: ignore[union-attr]
+            options["sets"].append(value)
             continue
         if key in options:
             return None  # given twice: leave the precedence to click
@@ -81,11 +82,10 @@ def parse(argv: list[str]) -> dict[str, object] | None:
     return options
 
 
-def summary(options: dict[str, object]) -> None:
+def summary(options: dict[str, Any]) -> None:
     """What ``archviz summary`` does for json and csv (archviz/cli/summary.py)."""
     sets = options["sets"]
-    network, analysis = analyze(options["spec"], options.get("input"), options["batch"],  # type: ignore[arg-type]
-                                sets or None)  # type: ignore[arg-type]
+    _, analysis = analyze(options["spec"], options.get("input"), options["batch"], sets or None)
     columns = options.get("columns")
     out = Path(str(options["out"])) if "out" in options else None
     from archviz.render import formats
@@ -93,7 +93,7 @@ def summary(options: dict[str, object]) -> None:
     if columns is not None or options["format"] == "csv":
         from archviz.render.columns import select
 
-        chosen = select(columns, bool(options.get("flops")))  # type: ignore[arg-type]
+        chosen = select(columns, bool(options.get("flops")))
     if options["format"] == "json":
         from archviz.conventions import CONVENTIONS
 

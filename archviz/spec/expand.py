@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import yaml
@@ -38,7 +38,7 @@ def _template(text: str) -> tuple[str, ...]:
     return tuple(_TEMPLATE.split(text))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _literal_defaults(cls: type[Op]) -> dict[str, Any]:
     """Each optional attribute's default, checked and converted once per op class.
 
@@ -128,7 +128,7 @@ def expand(document: Document, overrides: Mapping[str, Any] | None = None) -> Sp
 # The three private helpers below are plain classes with __slots__ rather than dataclasses:
 # building a dataclass costs about a millisecond at import, and `archviz summary` starts often.
 class _Context:
-    __slots__ = ("scope", "location", "stage", "prefix", "block_input", "block_depth")
+    __slots__ = ("block_depth", "block_input", "location", "prefix", "scope", "stage")
 
     def __init__(self, scope: dict[str, Any], location: Location, stage: str | None = None, prefix: str = "",
                  block_input: str = NETWORK_INPUT, block_depth: int = 0) -> None:
@@ -141,7 +141,7 @@ class _Context:
 
 
 class _Pending:
-    __slots__ = ("name", "op", "references", "previous", "stage", "location")
+    __slots__ = ("location", "name", "op", "previous", "references", "stage")
 
     def __init__(self, name: str, op: Op, references: tuple[tuple[str, ...], ...] | None, previous: str,
                  stage: str | None, location: Location) -> None:
@@ -330,7 +330,7 @@ class _Expander:
                 if attribute.required:
                     raise SpecError(f"op {op_name!r} needs attribute {key!r} ({attribute.doc})", location=where,
                                     hint=f"write '- {op_name}: {{{key}: ...}}'")
-                defaults = _literal_defaults(cls)
+                defaults = _literal_defaults(cls)  # type: ignore[arg-type]  # classes hash
                 values[key] = defaults[key] if key in defaults else \
                     coerce(key, attribute, attribute.default, lambda text: evaluate(text, scope))
         op = cls(values)
