@@ -101,6 +101,10 @@ def test_missing_torch_is_a_clean_error(monkeypatch: pytest.MonkeyPatch) -> None
     result = invoke("verify", "vgg11")
     assert result.exit_code == 2
     assert "pip install 'archviz[torch]'" in result.output
+    import archviz.torch
+
+    with pytest.raises(ImportError, match="needs torch"):  # callers may catch ImportError as usual
+        archviz.torch.verify  # noqa: B018
 
 
 def test_benchmark_on_cpu(tmp_path: Path) -> None:

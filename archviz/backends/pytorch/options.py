@@ -16,6 +16,10 @@ class BackendError(ArchvizError):
     """The PyTorch backend cannot run as asked (torch missing, device unavailable, bad option)."""
 
 
+class TorchMissingError(BackendError, ImportError):
+    """torch is not installed: an ArchvizError for the CLI (exit 2) and an ImportError for callers."""
+
+
 class Device(str, Enum):
     """Where a verification or benchmark runs. ``meta`` allocates no memory and computes nothing."""
 
@@ -39,7 +43,7 @@ class DType(str, Enum):
 def require_torch() -> None:
     """Raise a BackendError with the install command when torch is not importable."""
     if importlib.util.find_spec("torch") is None:
-        raise BackendError("the PyTorch backend needs torch, which is not installed",
+        raise TorchMissingError("the PyTorch backend needs torch, which is not installed",
                            hint="pip install 'archviz[torch]' (or install a torch build for your hardware first)")
 
 
