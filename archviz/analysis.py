@@ -127,26 +127,42 @@ class Plan:
 
     Each step is (layer, op, positions of its inputs in the shape list, label), where position
     0 is the network input and position i the i-th layer, so the walk does no name lookups.
+    ``cuts[k]`` is the one position whose shape is still needed by steps k and later, or -1
+    where several are (inside a branching block): at a cut, everything after it depends only
+    on that one shape (see ``totals_only``'s memo).
     """
 
-    __slots__ = ("layers", "steps")
+    __slots__ = ("cuts", "layers", "steps")
 
     def __init__(self, layers: Sequence[LayerDef]) -> None:
         position = {NETWORK_INPUT: 0}
         steps = []
+        last_use = [-1] * (len(layers) + 1)
         for index, layer in enumerate(layers, 1):
-            steps.append((layer, layer.op, tuple(position[source] for source in layer.inputs), layer.op.label()))
+            positions = tuple(position[source] for source in layer.inputs)
+            steps.append((layer, layer.op, positions, layer.op.label()))
             position[layer.name] = index
+            for used in positions:
+                last_use[used] = index - 1
         self.layers = tuple(layers)
         self.steps: tuple[tuple[LayerDef, Op, tuple[int, ...], str], ...] = tuple(steps)
+        cuts = []
+        live: set[int] = set()
+        for step in range(len(steps)):
+            if last_use[step] >= step:
+                live.add(step)
+            cuts.append(next(iter(live)) if len(live) == 1 else -1)
+            live.difference_update([p for p in steps[step][2] if last_use[p] == step])
+        self.cuts = tuple(cuts)
 
 
 def _frozen(cls: type[_T], values: dict[str, Any]) -> _T:
     """Build a frozen dataclass from a complete field dict, as pickle restores one.
 
     A frozen dataclass' generated __init__ sets each field through object.__setattr__, which
-    made building the 22-field LayerRecord most of an analysis' time. The result is the same
-    object: equal, same repr, still frozen. test_performance_paths checks the field names.
+    made building the 22-field LayerRecord most of an analysis' time (and the 16-field Totals a
+    good part of a sweep's). The result is the same object: equal, same repr, still frozen.
+    test_performance_paths checks the field names.
     """
     instance = object.__new__(cls)
     instance.__dict__.update(values)
@@ -243,16 +259,42 @@ def analyze_layers(
     return Analysis(name, spec, input_shape, batch, tuple(records), totals, dict(variables or {}))
 
 
-def totals_only(plan: Plan, input_shape: Shape, batch: int = 1) -> Totals:
+Suffix = tuple[int, int, int, int, int, int, Shape]  # the sums of totals_only after a cut, and the output
+
+
+def totals_only(plan: Plan, input_shape: Shape, batch: int = 1,
+                memo: dict[tuple[int, Shape], Suffix] | None = None) -> Totals:
     """The totals of ``analyze_layers`` without building per-layer records or receptive fields.
 
     Same op methods, same checks and errors, same sums: a sweep's inner loop.
+
+    ``memo`` (a dict, reused only with the same plan and batch) keeps, for each cut the walk
+    passes (a point where one shape is all the rest of the network depends on), the sums of
+    every layer after it. Across input sizes most cuts see shapes they have seen before (every
+    input from 224 to 255 reaches VGG's pool5 as 512x14x14), so a sweep over inputs adds a
+    remembered suffix instead of calling the ops again. Errors are never remembered.
     """
     _check_input(input_shape, batch)
     shapes: list[Shape] = [input_shape]
     append = shapes.append
     params = buffers = macs = bias_adds = elementwise_ops = activation_elements = 0
-    for layer, op, positions, _label in plan.steps:
+    passed: list[tuple[tuple[int, Shape], int, int, int, int, int, int]] = []
+    output_shape = None
+    cuts = plan.cuts
+    for index, (layer, op, positions, _label) in enumerate(plan.steps):
+        if memo is not None and cuts[index] >= 0:
+            key = (index, shapes[cuts[index]])
+            rest = memo.get(key)
+            if rest is not None:
+                params += rest[0]
+                buffers += rest[1]
+                macs += rest[2]
+                bias_adds += rest[3]
+                elementwise_ops += rest[4]
+                activation_elements += rest[5]
+                output_shape = rest[6]
+                break
+            passed.append((key, params, buffers, macs, bias_adds, elementwise_ops, activation_elements))
         in_shapes = (shapes[positions[0]],) if len(positions) == 1 else tuple(shapes[i] for i in positions)
         try:
             output = op.output_shape(in_shapes)
@@ -267,7 +309,13 @@ def totals_only(plan: Plan, input_shape: Shape, batch: int = 1) -> Totals:
         bias_adds += cost.bias_adds
         elementwise_ops += cost.elementwise_ops
         activation_elements += out_elements
-    return _totals(input_shape, batch, shapes[-1], len(plan.steps), params=params, buffers=buffers, macs=macs,
+    if output_shape is None:
+        output_shape = shapes[-1]
+    if memo is not None:
+        for key, p, b, m, a, e, o in passed:
+            memo[key] = (params - p, buffers - b, macs - m, bias_adds - a, elementwise_ops - e,
+                         activation_elements - o, output_shape)
+    return _totals(input_shape, batch, output_shape, len(plan.steps), params=params, buffers=buffers, macs=macs,
                    bias_adds=bias_adds, elementwise_ops=elementwise_ops,
                    activation_elements=activation_elements * batch)
 
@@ -307,23 +355,23 @@ def _totals(
     """Totals from the per-layer sums (activation_elements: all layer outputs at the batch)."""
     value = BYTES_PER_VALUE["float32"]
     input_elements = numel(input_shape) * batch
-    return Totals(
-        params=params,
-        trainable_params=params,
-        buffers=buffers,
-        macs=macs,
-        flops=2 * macs,
-        bias_adds=bias_adds,
-        elementwise_ops=elementwise_ops,
-        input_elements=input_elements,
-        activation_elements=activation_elements,
-        activation_bytes=activation_elements * value,
-        param_bytes=params * value,
-        param_bytes_bf16=params * BYTES_PER_VALUE["bfloat16"],
-        buffer_bytes=buffers * value,
+    return _frozen(Totals, {
+        "params": params,
+        "trainable_params": params,
+        "buffers": buffers,
+        "macs": macs,
+        "flops": 2 * macs,
+        "bias_adds": bias_adds,
+        "elementwise_ops": elementwise_ops,
+        "input_elements": input_elements,
+        "activation_elements": activation_elements,
+        "activation_bytes": activation_elements * value,
+        "param_bytes": params * value,
+        "param_bytes_bf16": params * BYTES_PER_VALUE["bfloat16"],
+        "buffer_bytes": buffers * value,
         # weights + gradients + one momentum buffer (SGD with momentum), plus every layer's
         # output kept for the backward pass and the input batch, all float32.
-        training_bytes_estimate=3 * params * value + (activation_elements + input_elements) * value,
-        output_shape=output_shape,
-        layers=layers,
-    )
+        "training_bytes_estimate": 3 * params * value + (activation_elements + input_elements) * value,
+        "output_shape": output_shape,
+        "layers": layers,
+    })

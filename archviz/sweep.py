@@ -8,9 +8,10 @@ for its pooling, a width that makes fractional filters): a sweep reports those, 
 stop at them.
 
 Rows come in a fixed order: the variables in the order given (the first changes slowest),
-then the input shape, then the batch. Each combination of variables is expanded once and its
-plan reused for every input and batch, which is what makes a sweep fast; rows are produced one
-at a time, so a sweep of any length runs in constant memory.
+then the batch, then the input shape. Each combination of variables is expanded once and its
+plan reused for every batch and input, and the analyses of one network at one batch share a
+memo of the layers' sums after each cut (see ``analysis.totals_only``): that is what makes a
+sweep fast. Rows are produced one at a time, so a sweep of any length runs in constant memory.
 
 >>> import archviz
 >>> rows = archviz.iter_sweep("vgg16", vary={"num_classes": [10, 1000], "input": ["3x32x32"]})
@@ -27,7 +28,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archviz.analysis import Totals
+from archviz.analysis import Totals, totals_only
 from archviz.errors import ArchvizError, SpecError
 from archviz.network import Network, load
 from archviz.shapes import Shape
@@ -42,6 +43,7 @@ ERROR = "error"
 TOTALS_COLUMNS = tuple(f.name for f in fields(Totals))
 COUNT_COLUMNS = tuple(name for name in TOTALS_COLUMNS if name != "output_shape")
 MAX_VARIANTS = 100_000_000
+MEMO_LIMIT = 20_000  # remembered suffixes per network and batch (a few MB at most)
 _RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*(?::\s*(\d+)\s*)?$")
 
 
@@ -63,8 +65,8 @@ class SweepPlan:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """The row keys, in order: the varied variables, input, batch, every total, error."""
-        return (*(name for name, _ in self.variables), INPUT, BATCH, *TOTALS_COLUMNS, ERROR)
+        """The row keys, in order: the varied variables, batch, input, every total, error."""
+        return (*(name for name, _ in self.variables), BATCH, INPUT, *TOTALS_COLUMNS, ERROR)
 
 
 def plan_sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | None = None,
@@ -121,12 +123,15 @@ def run_sweep(plan: SweepPlan, progress: Callable[[int], None] | None = None) ->
             failure = None
         except ArchvizError as exc:
             network, failure = None, one_line(exc)
-        for shape in plan.inputs:
-            for batch in plan.batches:
-                row: dict[str, Any] = {**chosen, INPUT: shape, BATCH: batch}
+        for batch in plan.batches:
+            memo: dict[Any, Any] = {}  # one network at one batch: see analysis.totals_only
+            for shape in plan.inputs:
+                row: dict[str, Any] = {**chosen, BATCH: batch, INPUT: shape}
                 if network is not None:
+                    if len(memo) > MEMO_LIMIT:
+                        memo.clear()  # bounded memory, whatever the number of inputs
                     try:
-                        totals = network.totals_at(shape, batch)
+                        totals = totals_only(network.plan, shape, batch, memo)
                     except ArchvizError as exc:
                         row[ERROR] = one_line(exc)
                     else:

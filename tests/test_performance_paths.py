@@ -126,8 +126,11 @@ def test_shell_completion_is_left_to_typer() -> None:
 # -- the analysis fast paths -------------------------------------------------------------------
 def test_records_have_every_field() -> None:
     """Records are built from a dict (analysis._frozen): it must name every field, no more."""
-    record = archviz.load("vgg16").analyze().layers[0]
+    analysis = archviz.load("vgg16").analyze()
+    record = analysis.layers[0]
     assert set(vars(record)) == {f.name for f in fields(LayerRecord)}
+    assert set(vars(analysis.totals)) == {f.name for f in fields(Totals)}
+    assert analysis.totals == Totals(**analysis.totals.as_dict())
     with pytest.raises(AttributeError):
         record.params = 1  # type: ignore[misc]
     assert record == LayerRecord(**record.as_dict())

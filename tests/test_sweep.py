@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import archviz
 from archviz.cli.main import app
 from archviz.errors import SpecError
-from archviz.sweep import pareto_front, parse_vary, plan_sweep, run_sweep
+from archviz.sweep import one_line, pareto_front, parse_vary, plan_sweep, run_sweep
 
 runner = CliRunner()
 # vgg16: conv 14,714,688 params; fc6 25,088x4096 at 224 (7x7 after pool5), 512x4096 at 32 (1x1)
@@ -34,9 +34,26 @@ def test_grid_values_and_order() -> None:
     assert rows[0]["output_shape"] == (10,) and rows[2]["layers"] == 40
 
 
-def test_rows_equal_full_analyses() -> None:
+@pytest.mark.parametrize("name", ["resnet18", "vgg16", "inception-block", "vgg16-dense"])
+def test_rows_equal_full_analyses(name: str) -> None:
+    """The sweep's memo of suffixes (inputs repeat shapes deeper in the network) changes no number."""
+    network = archviz.load(name)
+    channels = network.input_shape[0]
+    inputs = [(channels, size, size + 3) for size in range(20, 260, 7)] * 2  # every shape twice
+    rows = list(archviz.iter_sweep(network, vary={"input": inputs, "batch": [1, 4]}))
+    assert [(r["batch"], r["input"]) for r in rows] == [(b, i) for b in (1, 4) for i in inputs]
+    for row in rows:
+        try:
+            totals = network.analyze(row["input"], row["batch"]).totals.as_dict()
+        except archviz.ArchvizError as exc:
+            assert row["error"] == one_line(exc)
+            continue
+        assert {key: row[key] for key in totals} == totals
+
+
+def test_variables_and_batches_with_the_memo() -> None:
     network = archviz.load("resnet18")
-    for row in archviz.iter_sweep(network, vary={"width": [0.5, 1], "input": [64, 97], "batch": [1, 4]}):
+    for row in archviz.iter_sweep(network, vary={"width": [0.5, 1], "input": [64, 97, 64], "batch": [1, 4]}):
         analysis = network.with_variables(width=row["width"]).analyze(row["input"], row["batch"])
         assert {key: row[key] for key in analysis.totals.as_dict()} == analysis.totals.as_dict()
 
@@ -45,7 +62,7 @@ def test_dataframe() -> None:
     frame = archviz.sweep("vgg16", vary={"num_classes": [10, 1000], "input": ["3x224x224", "3x32x32"]})
     assert frame["params"].tolist() == [v[0] for v in VGG16_GRID.values()]
     assert frame["macs"].tolist() == [v[1] for v in VGG16_GRID.values()]
-    assert list(frame.columns[:3]) == ["num_classes", "input", "batch"] and frame.columns[-1] == "error"
+    assert list(frame.columns[:3]) == ["num_classes", "batch", "input"] and frame.columns[-1] == "error"
     assert str(frame["params"].dtype) == "int64"
 
 
@@ -146,7 +163,7 @@ def test_cli_json_and_errors_as_rows() -> None:
     result = runner.invoke(app, ["sweep", "vgg16", "-v", "input=224,16", "-f", "json"])
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert data["name"] == "vgg16" and data["variants"] == 2 and data["columns"][0] == "input"
+    assert data["name"] == "vgg16" and data["variants"] == 2 and data["columns"][:2] == ["batch", "input"]
     assert data["rows"][0]["input"] == [3, 224, 224] and data["rows"][0]["params"] == 138_357_544
     assert data["rows"][1]["params"] is None and "pool5" in data["rows"][1]["error"]
 
