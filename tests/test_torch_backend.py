@@ -285,3 +285,12 @@ def test_known_gpu_peaks() -> None:
     assert find_peak("NVIDIA A100-SXM4-80GB", "fp32").flops_per_second == pytest.approx(19.5e12)  # type: ignore[union-attr]
     assert find_peak("NVIDIA H200 NVL", "bf16").device == "NVIDIA H200 NVL"  # type: ignore[union-attr]
     assert find_peak("Intel(R) Xeon(R)", "fp32") is None
+
+
+def test_export_escapes_spec_text_in_the_docstring(write_spec) -> None:  # type: ignore[no-untyped-def]
+    spec = write_spec("archviz: 1\nname: odd\ndescription: 'C:\\Nets\\new ''''''quoted'''''' \\N{x}'\n"
+                      "input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 2, kernel: 3}\n")
+    network = archviz.load(spec)
+    source = backend.to_source(network)
+    compile(source, "<odd>", "exec")  # a backslash or ''' from the spec must not break the file
+    assert "C:\\\\Nets" in source

@@ -293,7 +293,10 @@ def _module_text(network: Network, analysis: Analysis, class_name: str, input_va
     ]
     if network.reference:
         header += ["", *textwrap.wrap(f"Reference: {network.reference}", 100)]
-    lines = ["'''" + "\n".join(header).replace("'''", '"""') + "\n'''", "", "import torch",
+    # Spec text in the docstring: backslashes doubled, so a description holding '\N' or a Windows
+    # path is not read as an escape sequence (a SyntaxError), and no ''' that would close it early.
+    docstring = "\n".join(header).replace("\\", "\\\\").replace("'''", '"""')
+    lines = ["'''" + docstring + "\n'''", "", "import torch",
              "import torch.nn.functional as F", "from torch import nn", ""]
     for helper in helpers:
         lines += ["", helper_source(helper), ""]
