@@ -71,12 +71,12 @@ input: [3, 8, 8]
 layers:
   - conv2d: {name: "<script>\\"&", filters: 4, kernel: 3}
   - flatten
-  - dense: {name: "fc\\u0000", units: 2}
+  - dense: {name: "fc'\\\"=cmd|x", units: 2}
 """)
     analysis = archviz.load(path).analyze()
     for kind in ("cost", "memory", "compare"):
         svg = render_chart([analysis], kind, "svg")
-        root = ET.fromstring(svg)  # parses: escaped, and no raw NUL
+        root = ET.fromstring(svg)  # parses: escaped
         assert not [e for e in root.iter() if e.tag.endswith("script")]
         assert '<script>"&' in text_of(svg) or kind == "compare"
 
