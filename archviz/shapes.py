@@ -6,6 +6,7 @@ padding is a (before, after) pair per spatial axis.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import ceil
 from typing import NamedTuple
 
@@ -60,6 +61,9 @@ class Field(NamedTuple):
     stride: int
     padding: int
 
+    # Remembered: an analysis composes two fields per windowed layer, and the same few
+    # compositions come back at every input shape (fields do not depend on the input size).
+    @lru_cache(maxsize=4096)  # noqa: B019  (a NamedTuple holds no state the cache could keep alive)
     def through(self, kernel: int, stride: int, pad_before: int, dilation: int = 1) -> Field:
         """Compose with one more windowed layer (kernel/stride/padding along this axis)."""
         return Field(
