@@ -1,7 +1,7 @@
 """pyinstrument profiles (text) of archviz's hot paths, written to benchmarks/profiles/.
 
-    python benchmarks/profile.py                          # this checkout: benchmarks/profiles/after-*.txt
-    python benchmarks/profile.py --tree OLD --tag before  # another checkout (e.g. a git worktree of an
+    python benchmarks/make_profiles.py                          # this checkout: benchmarks/profiles/after-*.txt
+    python benchmarks/make_profiles.py --tree OLD --tag before  # another checkout (e.g. a git worktree of an
                                                           # older commit): before-*.txt
 
 Profiles:
