@@ -1,8 +1,8 @@
 """pyinstrument profiles (text) of archviz's hot paths, written to benchmarks/profiles/.
 
-    python benchmarks/make_profiles.py                          # this checkout: benchmarks/profiles/after-*.txt
-    python benchmarks/make_profiles.py --tree OLD --tag before  # another checkout (e.g. a git worktree of an
-                                                          # older commit): before-*.txt
+    python benchmarks/make_profiles.py                          # this checkout: profiles/after-*.txt
+    python benchmarks/make_profiles.py --tree OLD --tag before  # another checkout (a git worktree of an
+                                                                # older commit): profiles/before-*.txt
 
 Profiles:
 - cli-summary-json: the whole ``archviz summary vgg16 --format json`` process (imports included);
@@ -51,6 +51,15 @@ IN_PROCESS = {
                     pass
     """,
 }
+CLI = """
+import sys
+sys.argv = ["archviz", "summary", "vgg16", "--format", "json"]
+from archviz.cli.main import run
+try:
+    run()
+except SystemExit:
+    pass
+"""
 HARNESS = """
 import sys
 from pyinstrument import Profiler
@@ -70,9 +79,7 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     OUT.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "pyinstrument", "--interval", "0.0002", "-r", "text", "--no-color",
-               "-o", str(OUT / f"{args.tag}-cli-summary-json.txt"), "-c",
-               "import sys\nsys.argv = ['archviz', 'summary', 'vgg16', '--format', 'json']\n"
-               "from archviz.cli.main import run\ntry:\n    run()\nexcept SystemExit:\n    pass\n"]
+               "-o", str(OUT / f"{args.tag}-cli-summary-json.txt"), "-c", CLI]
     subprocess.run(command, cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
     for name, body in IN_PROCESS.items():
         code = HARNESS.format(body=textwrap.dedent(body))
