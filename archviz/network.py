@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archviz.analysis import Analysis, Plan, Totals, analyze_layers, totals_only
+from archviz.analysis import Analysis, Plan, Totals, analyze_layers, gc_paused, totals_only
 from archviz.errors import ShapeError
 from archviz.graph import build_graph, topological_layers
 from archviz.shapes import Shape
@@ -72,8 +72,9 @@ class Network:
         >>> archviz.load("vgg16").analyze().totals.params
         138357544
         """
-        return analyze_layers(self.name, self.document.file, self.ordered, self._shape(input_shape), batch,
-                              self.spec.variables, self.plan)
+        with gc_paused():
+            return analyze_layers(self.name, self.document.file, self.ordered, self._shape(input_shape), batch,
+                                  self.spec.variables, self.plan)
 
     def totals_at(self, input_shape: Sequence[int] | None = None, batch: int = 1) -> Totals:
         """``analyze(input_shape, batch).totals`` without the per-layer records: for sweeps.
@@ -82,7 +83,8 @@ class Network:
         >>> archviz.load("vgg16").totals_at((3, 32, 32)).macs
         336166912
         """
-        return totals_only(self.plan, self._shape(input_shape), batch)
+        with gc_paused():
+            return totals_only(self.plan, self._shape(input_shape), batch)
 
     def _shape(self, input_shape: Sequence[int] | None) -> tuple[int, ...]:
         shape = tuple(input_shape) if input_shape is not None else self.spec.input_shape
@@ -103,8 +105,9 @@ class Network:
 
 
 def network_from_document(document: Document, variables: dict[str, Any] | None = None) -> Network:
-    spec = expand(document, variables or {})
-    return Network(spec=spec, ordered=topological_layers(spec.layers), overrides=dict(variables or {}))
+    with gc_paused():
+        spec = expand(document, variables or {})
+        return Network(spec=spec, ordered=topological_layers(spec.layers), overrides=dict(variables or {}))
 
 
 def load(spec: str | Path, **variables: Any) -> Network:

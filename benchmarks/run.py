@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import gc
 import importlib.metadata
 import importlib.util
 import json
@@ -199,9 +200,21 @@ def sweep(quick: bool, peers: Sequence[str], peer_counts: int) -> dict[str, Any]
     return result
 
 
-def scaling(quick: bool) -> dict[int, dict[str, float]]:
+def _load_and_analyse(spec: Path, size: int) -> tuple[float, float, float]:
     import archviz
 
+    start = time.perf_counter()
+    network = archviz.load(spec)
+    middle = time.perf_counter()
+    network.analyze()
+    end = time.perf_counter()
+    network.totals_at()
+    last = time.perf_counter()
+    assert len(network.layers) == size
+    return middle - start, end - middle, last - end
+
+
+def scaling(quick: bool) -> dict[int, dict[str, float]]:
     sizes = (10, 100, 1_000, 10_000) if quick else (10, 100, 1_000, 10_000, 100_000)
     rows = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -213,16 +226,11 @@ def scaling(quick: bool) -> dict[int, dict[str, float]]:
             repeat = max(3, min(50, 20_000 // size))
             load, analyze, totals = [], [], []
             for _ in range(repeat):
-                start = time.perf_counter()
-                network = archviz.load(spec)
-                middle = time.perf_counter()
-                network.analyze()
-                end = time.perf_counter()
-                network.totals_at()
-                totals.append(time.perf_counter() - end)
-                load.append(middle - start)
-                analyze.append(end - middle)
-            assert len(network.layers) == size
+                gc.collect()  # the previous repeat's garbage is not this one's work
+                times = _load_and_analyse(spec, size)
+                load.append(times[0])
+                analyze.append(times[1])
+                totals.append(times[2])
             rows[size] = {"load_s": statistics.median(load), "analyze_s": statistics.median(analyze),
                           "totals_s": statistics.median(totals)}
             print(f"scaling: {size:,} layers", file=sys.stderr)
@@ -298,16 +306,19 @@ def report(results: dict[str, Any]) -> None:
         print_table("Sweeps of VGG16 variants (one core)", ["what", "variants/s", "detail"], rows)
     if "scaling" in results:
         sc = results["scaling"]
-        first = next(iter(sc.values()))
-        first_size = int(next(iter(sc)))
         rows = []
+        previous: tuple[int, float] | None = None
         for size, m in sc.items():
             size = int(size)
-            per = (m["load_s"] + m["analyze_s"]) / size
-            rows.append([f"{size:,}", ms(m["load_s"]), ms(m["analyze_s"]), ms(m["totals_s"]), us(per),
-                         f"{per / ((first['load_s'] + first['analyze_s']) / first_size):.2f}"])
+            both = m["load_s"] + m["analyze_s"]
+            # the marginal cost per layer between this size and the previous one: constant if linear
+            marginal = us((both - previous[1]) / (size - previous[0])) if previous else "-"
+            rows.append([f"{size:,}", ms(m["load_s"]), ms(m["analyze_s"]), ms(m["totals_s"]), us(both / size),
+                         marginal, us(m["totals_s"] / size)])
+            previous = (size, both)
         print_table("Linear scaling: load + analyse a stack of N layers (medians)",
-                    ["layers", "load (YAML + expand)", "analyze", "totals_at", "per layer", "per-layer ratio"], rows)
+                    ["layers", "load (YAML + expand)", "analyze", "totals_at", "load+analyze per layer",
+                     "marginal per layer", "totals_at per layer"], rows)
 
 
 def main() -> None:

@@ -218,3 +218,22 @@ def test_deep_nesting_never_reaches_libyaml() -> None:
     assert yamlio._compose_fast(deep, "deep.yaml") is None
     dashes = "- " * 5_000 + "x\n"
     assert yamlio.nesting_bound(dashes) > yamlio.C_NESTING_BOUND
+
+
+def test_garbage_collector_is_restored() -> None:
+    import gc
+
+    network = archviz.load("vgg16")
+    assert gc.isenabled()
+    network.analyze()
+    network.totals_at()
+    with pytest.raises(ArchvizError):
+        network.analyze((3, 8, 8))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        network.analyze()
+        archviz.load("vgg11")
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
