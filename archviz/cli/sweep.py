@@ -6,13 +6,16 @@ import sys
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from archviz.cli.common import BatchOption, SetOption, SpecArgument, clean_errors, parse_sets, write_output
 from archviz.cli.shared import DEFAULT_SPEC, stream_output
 from archviz.errors import SpecError
+
+if TYPE_CHECKING:
+    from archviz.sweep import SweepPlan
 
 CHART_FORMATS = ("svg", "png", "pdf")
 
@@ -63,7 +66,7 @@ def sweep(
                         hint="name the chart file .svg, .png or .pdf")
     plan = plan_sweep(spec or DEFAULT_SPEC, parse_vary(vary or []), batch, **parse_sets(set_))
     show = progress if progress is not None else (sys.stderr.isatty() and plan.size >= 10_000)
-    with _progress(plan.size, show) as advance:
+    with _Progress(plan.size, show) as advance:
         rows = run_sweep(plan, advance)
         points: list[tuple[int, int]] = []
         labels: list[str] = []
@@ -79,7 +82,7 @@ def sweep(
         write_output(chart, image)
 
 
-def _write(plan: Any, rows: Iterator[dict[str, Any]], format: Format, out: Path | None) -> None:
+def _write(plan: SweepPlan, rows: Iterator[dict[str, Any]], format: Format, out: Path | None) -> None:
     from archviz.render import sweep as render
 
     if format is Format.table:
@@ -109,8 +112,8 @@ def _collect(rows: Iterator[dict[str, Any]], label_keys: tuple[str, ...], points
         yield row
 
 
-class _progress:
-    """A rich progress bar on stderr, or nothing; used as ``with _progress(total, show) as advance``."""
+class _Progress:
+    """A rich progress bar on stderr, or nothing; used as ``with _Progress(total, show) as advance``."""
 
     def __init__(self, total: int, show: bool) -> None:
         self.total, self.show = total, show
