@@ -122,11 +122,18 @@ def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: st
         if value is None:
             return getattr(parent, key) if inherit and parent is not None else ""
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return "\n".join(value)
+            value = "\n".join(value)
         if not isinstance(value, (str, int, float)):
             raise SpecError(f"{key} must be text. Received: {type(value).__name__}",
                             location=key_location(raw, key, here))
-        return str(value)
+        value = str(value)
+        # Every renderer shows these as they are; a control character (an escape sequence, NUL)
+        # would reach the terminal or break the exported source. The name is one line.
+        if not (value if key == "name" else value.replace("\n", "").replace("\t", "")).isprintable():
+            raise SpecError(f"{key} must be printable text{'' if key == 'name' else ' (line breaks allowed)'}, "
+                            f"without control characters. Received: {key}={value!r}",
+                            location=key_location(raw, key, here), hint="remove the control characters")
+        return value
 
     variables: dict[str, Any] = dict(parent.variables) if parent else {}
     variable_locations = dict(parent.variable_locations) if parent else {}

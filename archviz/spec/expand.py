@@ -28,6 +28,7 @@ ENTRY_KEYS = ("name", "inputs", "if", "repeat")
 GROUP_KEYS = ("stage", "layers", "if", "repeat")
 MAX_LAYERS = 200_000
 MAX_BLOCK_DEPTH = 32
+MAX_EXPANSION_STEPS = 1_000_000  # entries visited, also those that make no layer
 MAX_NAME_LENGTH = 200
 _TEMPLATE = re.compile(r"\{([^{}]*)\}")
 
@@ -163,6 +164,7 @@ class _Expander:
         self.stages: list[str] = []
         self.per_stage_counts: dict[tuple[str | None, str], int] = {}
         self.global_counts: dict[str, int] = {}
+        self.steps = 0
 
     def input_shape(self) -> tuple[int, ...]:
         raw = self.document.input
@@ -186,6 +188,12 @@ class _Expander:
     def entries(self, items: Any, ctx: _Context) -> None:
         if not isinstance(items, list):
             raise SpecError("'layers' must be a list", location=location_of(items, ctx.location))
+        # Entries that make no layer ('if: false', 'repeat: 0', empty groups and blocks) count too:
+        # nested repeats over nothing would otherwise run for hours without reaching MAX_LAYERS.
+        self.steps += 1 + len(items)
+        if self.steps > MAX_EXPANSION_STEPS:
+            raise SpecError(f"the spec takes more than {MAX_EXPANSION_STEPS:,} expansion steps (nested repeats "
+                            "of entries that make no layers?)", location=ctx.location, hint="lower the repeat counts")
         locations = getattr(items, "item_locations", None)
         for index, item in enumerate(items):
             where = locations[index] if locations else ctx.location

@@ -7,6 +7,7 @@ the file, line and column.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # only "\ud800"-style escapes can put one in a string
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -60,14 +62,17 @@ def read_text(path: Path, display: str) -> str:
         if path.is_dir():
             raise SpecError("is a folder, not a spec file", location=Location(display),
                             hint="pass a .yaml file or a built-in name (see 'archviz list')")
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)  # never more: /dev/zero would fill the memory
     except FileNotFoundError:
         raise SpecError("no such file", location=Location(display),
                         hint="check the path, or use a built-in name (see 'archviz list')") from None
     except OSError as exc:
         raise SpecError(f"cannot read the file: {exc.strerror}", location=Location(display)) from None
     if len(data) > MAX_FILE_BYTES:
-        raise SpecError(f"file is too large for a spec ({len(data):,} bytes; the limit is {MAX_FILE_BYTES:,})",
+        size = path.stat().st_size  # 0 for devices and pipes, which have no end
+        what = f"{size:,} bytes" if size > MAX_FILE_BYTES else f"more than {MAX_FILE_BYTES:,} bytes"
+        raise SpecError(f"file is too large for a spec ({what}; the limit is {MAX_FILE_BYTES:,})",
                         location=Location(display), hint="use blocks and repeat instead of writing layers out")
     if b"\x00" in data:
         raise SpecError("is a binary file, not YAML text", location=Location(display),
@@ -185,6 +190,13 @@ def _convert(node: yaml.Node, display: str, budget: list[int], depth: int) -> An
             items.item_locations.append(_where(item, display))
             items.append(_convert(item, display, budget, depth + 1))
         return items
+    if node.style == '"' and _SURROGATE.search(node.value):
+        try:  # a JSON-style pair ("\ud83d\ude00") is one character, as in JSON and YAML 1.2
+            node.value = node.value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        except UnicodeDecodeError:
+            raise SpecError(f"text must be Unicode characters; an escaped lone surrogate is not one. "
+                            f"Received: {node.value!r}", location=_where(node, display),
+                            hint="write the character itself (a '\\U0001xxxx' escape for one beyond U+FFFF)") from None
     if node.tag == "tag:yaml.org,2002:timestamp":
         return node.value
     constructor = yaml.SafeLoader.yaml_constructors[node.tag]
