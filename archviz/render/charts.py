@@ -90,7 +90,7 @@ def _costs(analysis: Analysis, kind: Kind, theme: Theme) -> Figure:
                             textcoords="offset points", va="center", fontsize=8, color=theme.muted)
         ax.set_xlim(0, max(values, default=1) * 1.18 or 1)
     _layer_axis(axes[0], records)
-    figure.suptitle(f"{printable(analysis.name, 60)}: where the parameters and the compute are "
+    figure.suptitle(f"{_label(analysis.name, 60)}: where the parameters and the compute are "
                     f"(input {units.shape(analysis.input_shape)}, batch {analysis.batch})",
                     x=0.01, ha="left", fontsize=12, fontweight="bold")
     _legend(figure, records, theme)
@@ -108,7 +108,7 @@ def _memory(analysis: Analysis, theme: Theme) -> Figure:
     ax.set_xlabel(unit)
     ax.set_title(f"Output of each layer, float32, batch {analysis.batch}: "
                  f"{units.human_bytes(analysis.totals.activation_bytes)} in all", loc="left", fontsize=11)
-    figure.suptitle(f"{printable(analysis.name, 60)}: activation memory per layer", x=0.01, ha="left",
+    figure.suptitle(f"{_label(analysis.name, 60)}: activation memory per layer", x=0.01, ha="left",
                     fontsize=12, fontweight="bold")
     _legend(figure, records, theme)
     return figure
@@ -122,7 +122,7 @@ def _compare(analyses: Sequence[Analysis], theme: Theme) -> Figure:
     # Networks with the same totals (vgg16 and its dense-evaluation form) share one point.
     points: dict[tuple[int, int], list[str]] = {}
     for analysis in analyses:
-        points.setdefault((analysis.totals.macs, analysis.totals.params), []).append(printable(analysis.name, 40))
+        points.setdefault((analysis.totals.macs, analysis.totals.params), []).append(_label(analysis.name, 40))
     color = theme.family("conv").border
     for (macs, params), names in points.items():
         ax.scatter([macs], [params], s=46, color=color, edgecolors=theme.background, linewidths=0.8, zorder=3)
@@ -160,7 +160,7 @@ def _bars(ax: Axes, records: Sequence[LayerRecord], values: Sequence[float], the
 def _layer_axis(ax: Axes, records: Sequence[LayerRecord]) -> None:
     ax.set_ylim(len(records) - 0.5, -0.5)  # first layer on top, in network order
     if len(records) <= LABELLED_BARS:
-        ax.set_yticks(range(len(records)), [printable(r.name, 32) for r in records], fontsize=8.5)
+        ax.set_yticks(range(len(records)), [_label(r.name, 32) for r in records], fontsize=8.5)
     else:
         ax.set_ylabel(f"{len(records):,} layers, in network order")
 
@@ -195,6 +195,12 @@ def _tick(value: int) -> str:
     if "." in number:
         number = number.rstrip("0").rstrip(".")
     return f"{number} {suffix}".strip()
+
+
+def _label(text: str, limit: int) -> str:
+    """A spec string as matplotlib text: control characters shown, and '$' escaped so a name
+    such as '$x^$' is not parsed as mathtext (a parse error, or the name shown as a formula)."""
+    return printable(text, limit).replace("$", r"\$")
 
 
 def _binary_unit(largest: int) -> tuple[str, int]:

@@ -355,8 +355,12 @@ def _edge_label(shape: Sequence[int]) -> str:
 
 
 def _text(value: str) -> str:
-    """A spec string inside an HTML-like label: control characters shown, markup escaped."""
-    return html.escape(printable(value, NAME_LIMIT), quote=True)
+    """A spec string inside an HTML-like label: control characters shown, markup escaped.
+
+    Graphviz still expands escString sequences (\\N, \\G, ...) inside HTML-like labels, so
+    backslashes are doubled, and a ']' right after a tag is a syntax error for its HTML lexer.
+    """
+    return html.escape(printable(value, NAME_LIMIT).replace("\\", "\\\\"), quote=True).replace("]", "&#93;")
 
 
 def _table(lines: Sequence[str]) -> str:

@@ -17,6 +17,17 @@ from archviz.render.facts import summary_facts
 from archviz.render import units
 
 NUMERIC = ("count", "percent", "field", "bytes")
+# rich lays a table out at about a millisecond a row: a longer network shows its first and last
+# layers and says how many it leaves out (csv, json and markdown list every layer).
+MAX_TABLE_ROWS = 1000
+
+
+def hidden_layers(analysis: Analysis) -> range:
+    """Positions of the layers the table leaves out (empty unless there are over MAX_TABLE_ROWS)."""
+    count = len(analysis.layers)
+    if count <= MAX_TABLE_ROWS:
+        return range(0)
+    return range(MAX_TABLE_ROWS // 2, count - MAX_TABLE_ROWS // 2)
 
 
 def summary_table(analysis: Analysis, columns: list[Column], human_units: bool = True) -> Table:
@@ -35,7 +46,12 @@ def summary_table(analysis: Analysis, columns: list[Column], human_units: bool =
     stages = analysis.stage_totals()
     subtotal = {stage: sums for stage, sums in stages}
     current = object()
+    hidden = hidden_layers(analysis)
     for index, record in enumerate(analysis.layers):
+        if index in hidden:
+            if index == hidden.start:
+                table.add_row(Text(f"… {len(hidden):,} layers"), style="dim", end_section=True)
+            continue
         if record.stage != current:
             current = record.stage
         table.add_row(*(Text(cell_text(c, record, analysis, human_units)) for c in columns))
@@ -131,6 +147,11 @@ def render_summary(
         probe = Console(width=10_000, file=io.StringIO())
         target = max(target, probe.measure(summary_table(analysis, columns, human_units)).minimum)
     renderables: list[object] = [summary_table(analysis, columns, human_units), facts_table(analysis, convention_line)]
+    hidden = hidden_layers(analysis)
+    if hidden:
+        first, last = analysis.layers[hidden.start].name, analysis.layers[hidden.stop - 1].name
+        renderables.append(Text(f"({len(hidden):,} of {len(analysis.layers):,} layers not shown, {first} to {last}; "
+                                "--format csv, json or markdown lists every layer)", style="dim"))
     if note is not None:
         renderables.append(note)
     return render_rich(*renderables, width=target, color=color)

@@ -6,6 +6,7 @@ Marks: ``✓`` archviz and PyTorch agree, ``✗`` they differ, ``·`` PyTorch do
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rich import box
@@ -14,6 +15,7 @@ from rich.text import Text
 
 from archviz.backends.pytorch.records import QUANTITIES, Benchmark, Check, LayerTiming, Status, Verification
 from archviz.render import units
+from archviz.render.formats import markdown_escape
 from archviz.render.table import render_rich
 
 MARKS = {Status.ok: "✓", Status.mismatch: "✗", Status.not_checked: "·"}
@@ -145,23 +147,31 @@ def render_json(result: Verification, bench: Benchmark | None = None) -> str:
                       indent=2) + "\n"
 
 
+def _code(text: str) -> str:
+    """A spec string as a Markdown code span, shown as it is: the fence is longer than any run of
+    backticks inside, so a name cannot close the span and let markup through."""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _md_row(cells: list[str]) -> str:
     return "| " + " | ".join(text.replace("|", "\\|") for text in cells) + " |"
 
 
 def render_markdown(result: Verification, bench: Benchmark | None = None) -> str:
-    lines = [f"## {result.spec}: archviz against PyTorch", ""]
+    lines = [f"## {markdown_escape(result.spec)}: archviz against PyTorch", ""]
     lines.append(_md_row(["layer", "op", *(HEADERS[q] for q in QUANTITIES)]))
     lines.append(_md_row(["---", "---", *("---:" for _ in QUANTITIES)]))
     for layer in result.layers:
-        lines.append(_md_row([f"`{layer.name}`", layer.op, *(cell(c) for c in layer.checks)]))
+        lines.append(_md_row([_code(layer.name), layer.op, *(cell(c) for c in layer.checks)]))
     lines.append(_md_row(["**total**", "", *(cell(c) for c in result.totals)]))
-    lines += ["", *verification_lines(result)]
+    lines += ["", *(markdown_escape(line) for line in verification_lines(result))]
     if bench is not None:
-        lines += ["", f"## {bench.spec}: measured speed", ""]
+        lines += ["", f"## {markdown_escape(bench.spec)}: measured speed", ""]
         lines += [f"- **{label}**: {value}" for label, value in benchmark_facts(bench)]
         lines += ["", _md_row(["layer", "op", "ms", "time %", "FLOPs", "FLOP/s", "% peak"]),
                   _md_row(["---", "---", "---:", "---:", "---:", "---:", "---:"])]
         for timing in bench.layers:
-            lines.append(_md_row([f"`{timing.name}`", *_timing_cells(timing)[1:]]))
+            lines.append(_md_row([_code(timing.name), *_timing_cells(timing)[1:]]))
     return "\n".join(lines) + "\n"
