@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from archviz.errors import Location, SpecError
 from archviz.spec.yamlio import LocatedDict, key_location, location_of, parse_yaml, read_text
 from archviz.suggest import did_you_mean
@@ -66,6 +64,8 @@ class Document:
 
 def builtin_names() -> list[str]:
     """Names of the built-in specs that describe networks (abstract bases left out)."""
+    import yaml
+
     names = []
     for path in sorted(BUILTIN_DIR.glob("*.yaml")):
         try:
@@ -102,7 +102,7 @@ def read_document_text(text: str, display: str = "<string>", folder: Path | None
 
 
 def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: str | None = None) -> Document:
-    raw = parse_yaml(read_text(path, display) if text is None else text, display)
+    raw = parse_yaml(read_text(path, display), display, cache=True) if text is None else parse_yaml(text, display)
     here = raw.location
     for key in raw:
         if key not in TOP_LEVEL_KEYS:

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
-import yaml
-
 from archviz.errors import ArchvizError, GraphError, Location, SpecError
 from archviz.ops import ALIASES, OP_REGISTRY, Op
 from archviz.spec.document import REQUIRED_ARG, Block, Document
@@ -77,6 +75,8 @@ class Spec:
 
 def parse_override(text: str) -> tuple[str, Any]:
     """``NAME=VALUE`` from the command line; VALUE is read as a YAML scalar (2, 0.5, true)."""
+    import yaml
+
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
         raise SpecError(f"--set expects NAME=VALUE. Received: {text!r}", hint="e.g. --set num_classes=10")

@@ -8,12 +8,17 @@ the file, line and column.
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from archviz.errors import ArchvizError, Location, SpecError
+
+if TYPE_CHECKING:
+    import yaml
+
+# PyYAML is imported by the functions that parse: a spec read before comes from
+# archviz.spec.parsecache without it (importing yaml costs more than the rest of a summary).
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000
@@ -84,11 +89,29 @@ def read_text(path: Path, display: str) -> str:
                         hint="save the spec as UTF-8") from None
 
 
-def parse_yaml(text: str, display: str) -> LocatedDict:
-    """Parse one YAML document into located plain data; the top level must be a mapping."""
+def parse_yaml(text: str, display: str, cache: bool = False) -> LocatedDict:
+    """Parse one YAML document into located plain data; the top level must be a mapping.
+
+    ``cache``: use and fill archviz.spec.parsecache (for spec files, which are read again and again).
+    """
     if not text.strip():
         raise SpecError("file is empty", location=Location(display),
                         hint="a spec needs at least 'name' and 'layers' (see docs/spec.md)")
+    if not cache:
+        return _parse(text, display)
+    from archviz.spec import parsecache
+
+    cached = parsecache.load(text, display)
+    if cached is not None:
+        return cached
+    value = _parse(text, display)
+    parsecache.store(text, value)
+    return value
+
+
+def _parse(text: str, display: str) -> LocatedDict:
+    import yaml
+
     fast = _compose_fast(text, display)
     if fast is not None:
         return fast
@@ -123,8 +146,16 @@ def parse_yaml(text: str, display: str) -> LocatedDict:
 # instead of raising. It is only used where the nesting is provably shallow, and only for
 # documents it reads without complaint; any error is reproduced by the pure-Python path,
 # so messages are the same whichever parser is installed.
-_C_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+USE_LIBYAML = True
 C_NESTING_BOUND = 2_000
+
+
+@cache
+def c_loader() -> Any:
+    """PyYAML's libyaml-backed SafeLoader, or None where PyYAML was built without libyaml."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", None)
 
 
 def nesting_bound(text: str) -> int:
@@ -139,10 +170,13 @@ def nesting_bound(text: str) -> int:
 
 
 def _compose_fast(text: str, display: str) -> LocatedDict | None:
-    if _C_LOADER is None or nesting_bound(text) > C_NESTING_BOUND:
+    import yaml
+
+    loader = c_loader() if USE_LIBYAML else None
+    if loader is None or nesting_bound(text) > C_NESTING_BOUND:
         return None
     try:
-        node = yaml.compose(text, Loader=_C_LOADER)
+        node = yaml.compose(text, Loader=loader)
         if node is None:
             return None
         value = _convert(node, display, [MAX_NODES], 0)
@@ -156,6 +190,8 @@ def _where(node: yaml.Node, display: str) -> Location:
 
 
 def _convert(node: yaml.Node, display: str, budget: list[int], depth: int) -> Any:
+    import yaml
+
     budget[0] -= 1
     if budget[0] < 0:
         raise SpecError(f"YAML expands to more than {MAX_NODES:,} values (an alias bomb?)",
@@ -200,12 +236,12 @@ def _convert(node: yaml.Node, display: str, budget: list[int], depth: int) -> An
     if node.tag == "tag:yaml.org,2002:timestamp":
         return node.value
     constructor = yaml.SafeLoader.yaml_constructors[node.tag]
-    return constructor(_SCALAR_LOADER, node)
+    return constructor(_scalar_loader(), node)
 
 
-class _ScalarLoader(yaml.SafeLoader):
-    def __init__(self) -> None:  # a constructor only, never reads a stream
-        yaml.SafeLoader.__init__(self, "")
+@cache
+def _scalar_loader() -> Any:
+    """A SafeLoader used only for its scalar constructors (it never reads a stream)."""
+    import yaml
 
-
-_SCALAR_LOADER = _ScalarLoader()
+    return yaml.SafeLoader("")
