@@ -158,12 +158,13 @@ class Plan:
 
 
 class gc_paused:  # a lower-case name: used like a function, `with gc_paused():`
-    """Pause the cyclic garbage collector while a network is expanded or analysed.
+    """Pause the cyclic garbage collector while a network is read, expanded or analysed.
 
-    Both only allocate (records, layers, ops, costs; no reference cycles), and each full
-    collection scans every object alive: with the collector on, a 100,000-layer network took
-    twice as long per layer as a 10,000-layer one (benchmarks/run.py, scaling). Reference
-    counting still frees everything as usual; the collector resumes afterwards, as it was.
+    All three only allocate (YAML values, records, layers, ops, costs; no reference cycles),
+    and each full collection scans every object alive: with the collector on, a 100,000-layer
+    network took twice as long per layer as a 10,000-layer one (benchmarks/run.py, scaling),
+    and reading a 20,000-layer block-style spec three times as long. Reference counting still
+    frees everything as usual; the collector resumes afterwards, as it was. Nesting is fine.
     """
 
     __slots__ = ("was_enabled",)

@@ -116,7 +116,8 @@ def load(spec: str | Path, **variables: Any) -> Network:
     >>> load("vgg16", num_classes=10).analyze().totals.output_shape
     (10,)
     """
-    return network_from_document(read_document(spec), variables)
+    with gc_paused():  # reading allocates a node per YAML value, and no cycles
+        return network_from_document(read_document(spec), variables)
 
 
 def loads(text: str, **variables: Any) -> Network:
@@ -125,4 +126,5 @@ def loads(text: str, **variables: Any) -> Network:
     >>> loads("name: tiny\ninput: [3, 8, 8]\nlayers: [{conv2d: {filters: 4, kernel: 3}}]").analyze().totals.params
     112
     """
-    return network_from_document(read_document_text(text), variables)
+    with gc_paused():
+        return network_from_document(read_document_text(text), variables)
