@@ -77,14 +77,22 @@ def builtin_names() -> list[str]:
     return names
 
 
+def _exists(path: Path, file: bool = False) -> bool:
+    """Path.exists() or is_file(), False where the system cannot look the name up (too long)."""
+    try:
+        return path.is_file() if file else path.exists()
+    except OSError:
+        return False
+
+
 def resolve_path(spec: str | Path) -> tuple[Path, str]:
     """A file path, or a built-in name such as ``vgg16``; returns (path, display name)."""
     path = Path(spec)
     text = str(spec)
-    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in text or "\\" in text:
+    if _exists(path) or path.suffix in (".yaml", ".yml") or "/" in text or "\\" in text:
         return path, text
     builtin = BUILTIN_DIR / f"{text}.yaml"
-    if builtin.is_file():
+    if _exists(builtin, file=True):
         return builtin, text
     hint = did_you_mean(text, builtin_names()) or "give a path to a .yaml file or see 'archviz list'"
     raise SpecError("no such file or built-in spec", location=Location(text), hint=hint)
@@ -181,7 +189,7 @@ def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: st
 def _read_parent(raw: LocatedDict, path: Path, display: str, depth: int, seen: tuple[Path, ...]) -> Document:
     here = key_location(raw, "extends", raw.location)
     target = raw["extends"]
-    if not isinstance(target, str) or not target:
+    if not isinstance(target, str) or not target or "\0" in target:
         raise SpecError(f"extends must be a file name. Received: {target!r}", location=here)
     if depth >= MAX_EXTENDS_DEPTH:
         raise SpecError(f"extends is nested deeper than {MAX_EXTENDS_DEPTH} files", location=here)

@@ -100,6 +100,8 @@ class _Evaluator:
                 return self.check(_BINARY[type(node.op)](left, right))
             except ZeroDivisionError:
                 raise self.fail("division by zero") from None
+            except OverflowError:  # a float power: 1e19 ** 64
+                raise self.fail("number too large") from None
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.Not):
                 return not self.visit(node.operand)
@@ -146,6 +148,8 @@ class _Evaluator:
         return value
 
     def check(self, value: Any) -> Any:
+        if isinstance(value, complex):  # a fractional power of a negative number: (-8) ** 0.5
+            raise self.fail("result is not a real number")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if isinstance(value, float) and not math.isfinite(value):
                 raise self.fail("result is not a finite number")

@@ -74,6 +74,8 @@ def read_text(path: Path, display: str) -> str:
                         hint="check the path, or use a built-in name (see 'archviz list')") from None
     except OSError as exc:
         raise SpecError(f"cannot read the file: {exc.strerror}", location=Location(display)) from None
+    except ValueError:  # from the API only: a command line cannot hold one
+        raise SpecError("cannot read the file: its name holds a NUL character", location=Location(display)) from None
     if len(data) > MAX_FILE_BYTES:
         size = path.stat().st_size  # 0 for devices and pipes, which have no end
         what = f"{size:,} bytes" if size > MAX_FILE_BYTES else f"more than {MAX_FILE_BYTES:,} bytes"
