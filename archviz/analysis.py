@@ -178,8 +178,11 @@ class gc_paused:  # a lower-case name: used like a function, `with gc_paused():`
             gc.enable()
 
 
+_set_attribute = object.__setattr__
+
+
 def _frozen(cls: type[_T], values: dict[str, Any]) -> _T:
-    """Build a frozen dataclass from a complete field dict, as pickle restores one.
+    """Build a frozen dataclass from a complete, fresh field dict (it is not copied).
 
     A frozen dataclass' generated __init__ sets each field through object.__setattr__, which
     made building the 22-field LayerRecord most of an analysis' time (and the 16-field Totals a
@@ -187,7 +190,7 @@ def _frozen(cls: type[_T], values: dict[str, Any]) -> _T:
     test_performance_paths checks the field names.
     """
     instance = object.__new__(cls)
-    instance.__dict__.update(values)
+    _set_attribute(instance, "__dict__", values)  # the caller's fresh dict becomes the instance's
     return instance
 
 
