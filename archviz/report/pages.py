@@ -104,8 +104,10 @@ def verification_page(rows: list[tuple[str, str, list[VerificationSummary]]]) ->
         "`torch.utils.flop_counter.FlopCounterMode`, and compares output shapes, parameters, buffers and "
         "FLOPs layer by layer with its own analysis (`archviz verify SPEC --device meta|cpu`). A quantity "
         "PyTorch does not measure (FLOPs of pooling, batch norm, LRN, activations) is counted as *not "
-        "measured*, never as agreeing. Timings are left out so the page is reproducible; "
-        "[benchmarks-cpu.md](benchmarks-cpu.md) and [gpu/](gpu/) have measured speed.",
+        "measured*, never as agreeing. Timings are left out so the page is reproducible: "
+        "[verify-meta-cpu.md](verify-meta-cpu.md) has a timed run at a second input size per spec, "
+        "[benchmarks-cpu.md](benchmarks-cpu.md) and [gpu/](gpu/README.md) have measured speed (the GPU run "
+        "verifies every spec on CUDA too).",
         "",
         "| spec | device | input | layers | result |",
         "|---|---|---|---:|---|",
