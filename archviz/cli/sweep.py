@@ -46,10 +46,9 @@ def sweep(
 ) -> None:
     """Totals of every variant of a grid: width x input size x classes, and so on.
 
-    Each combination of variable values is expanded once and analysed at every input and batch;
-    a variant that is not a valid network (input too small, fractional filters) gets a row with
-    its error instead of totals. Rows stream: csv and json output of any length runs in constant
-    memory (--chart keeps two numbers per row).
+    One row per combination. A variant that is not a valid network gets its error in the 'error' column.
+
+    Rows stream: csv and json output of any length runs in constant memory (--chart keeps two numbers per row).
 
     Examples:
 
