@@ -19,17 +19,10 @@ from archviz.cli.common import (
     write_output,
 )
 from archviz.errors import ArchvizError
+from archviz.render.charts import Kind
 
 VGG_FAMILY = ("vgg11", "vgg11-lrn", "vgg13", "vgg16-c", "vgg16", "vgg19")
 FORMATS = ("svg", "png", "pdf")
-
-
-class Kind(str, Enum):
-    cost = "cost"
-    params = "params"
-    macs = "macs"
-    memory = "memory"
-    compare = "compare"
 
 
 class Theme(str, Enum):

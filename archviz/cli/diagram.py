@@ -11,21 +11,12 @@ import typer
 
 from archviz.cli.common import InputOption, SetOption, SpecArgument, analyze, clean_errors, write_output
 from archviz.errors import ArchvizError
+from archviz.render.diagram import Detail, Direction
 
 
 class Style(str, Enum):
     graph = "graph"
     blocks = "blocks"
-
-
-class Detail(str, Enum):
-    layers = "layers"
-    stages = "stages"
-
-
-class Direction(str, Enum):
-    TB = "TB"
-    LR = "LR"
 
 
 class Theme(str, Enum):
