@@ -19,4 +19,12 @@ python -m pip install -q torch==2.13.0
 python -m pip install -q -e '.[test,torch,charts]'
 
 archviz check
-python -m pytest -q -p no:cacheprovider "$@"
+# Line coverage in the same pytest run (docs/robustness.md): the report and the gate's verdict
+# print before pytest's summary line, which stays the last line; below 95% the run fails.
+# A run narrowed by arguments (scripts/test.sh tests/test_ops.py) skips the gate.
+COVERAGE=()
+if [ "$#" -eq 0 ]; then
+  COVERAGE=(--cov=archviz.analysis --cov=archviz.spec --cov=archviz.ops
+            --cov-report=term-missing:skip-covered --cov-fail-under=95)
+fi
+python -m pytest -q -p no:cacheprovider ${COVERAGE[@]+"${COVERAGE[@]}"} "$@"
