@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,15 +18,11 @@ from archviz.cli.common import (
     write_output,
 )
 from archviz.errors import ArchvizError
+from archviz.render.theme import ThemeName as Theme
 from archviz.render.charts import Kind
 
 VGG_FAMILY = ("vgg11", "vgg11-lrn", "vgg13", "vgg16-c", "vgg16", "vgg19")
 FORMATS = ("svg", "png", "pdf")
-
-
-class Theme(str, Enum):
-    light = "light"
-    dark = "dark"
 
 
 def chart(

@@ -11,17 +11,13 @@ import typer
 
 from archviz.cli.common import InputOption, SetOption, SpecArgument, analyze, clean_errors, write_output
 from archviz.errors import ArchvizError
+from archviz.render.theme import ThemeName as Theme
 from archviz.render.diagram import Detail, Direction
 
 
 class Style(str, Enum):
     graph = "graph"
     blocks = "blocks"
-
-
-class Theme(str, Enum):
-    light = "light"
-    dark = "dark"
 
 
 EXTENSIONS = {"svg": "svg", "png": "png", "pdf": "pdf", "dot": "dot", "gv": "dot"}
