@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archviz.errors import ArchvizError, ShapeError
 from archviz.ops import GLOBAL, POINTWISE, Op, Window
-from archviz.ops.base import numel
+from archviz.ops.base import FieldRule, numel
 from archviz.shapes import IDENTITY_FIELD, Field, Shape
 from archviz.spec.expand import NETWORK_INPUT, LayerDef
 
@@ -23,12 +23,15 @@ if TYPE_CHECKING:
 
 BYTES_PER_VALUE = {"float32": 4, "bfloat16": 2, "float16": 2, "int8": 1}
 MAX_ELEMENTS = 2**80  # beyond this a network is a typo, not a model
-_T = TypeVar("_T")
 
 
-@dataclass(frozen=True)
-class LayerRecord:
-    """Everything archviz knows about one layer, as exact integers (counts at the analysed batch)."""
+class LayerRecord(NamedTuple):
+    """Everything archviz knows about one layer, as exact integers (counts at the analysed batch).
+
+    A NamedTuple rather than a frozen dataclass: an analysis builds one per layer, and building
+    a 22-field tuple costs a tenth of filling a 22-key instance dict (the difference was half of
+    a VGG16 re-analysis). Read-only like the dataclass was; ``as_dict`` gives the fields by name.
+    """
 
     name: str
     op: str
@@ -54,12 +57,14 @@ class LayerRecord:
     line: int | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return dict(zip(self._fields, self))
 
 
-@dataclass(frozen=True)
-class Totals:
-    """Sums over all layers plus memory figures (bytes at the analysed batch, float32 unless named)."""
+class Totals(NamedTuple):
+    """Sums over all layers plus memory figures (bytes at the analysed batch, float32 unless named).
+
+    A NamedTuple for the same reason as LayerRecord: a sweep builds one per variant.
+    """
 
     params: int
     trainable_params: int
@@ -79,7 +84,7 @@ class Totals:
     layers: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return dict(zip(self._fields, self))
 
 
 @dataclass(frozen=True)
@@ -128,25 +133,36 @@ class Plan:
 
     Each step is (layer, op, positions of its inputs in the shape list, label), where position
     0 is the network input and position i the i-th layer, so the walk does no name lookups.
+    ``constants[k]`` holds the fields of step k's record that no input shape changes.
     ``cuts[k]`` is the one position whose shape is still needed by steps k and later, or -1
     where several are (inside a branching block): at a cut, everything after it depends only
     on that one shape (see ``totals_only``'s memo).
     """
 
-    __slots__ = ("cuts", "layers", "steps")
+    __slots__ = ("_fields", "constants", "cuts", "layers", "steps", "walk")
 
     def __init__(self, layers: Sequence[LayerDef]) -> None:
         position = {NETWORK_INPUT: 0}
         steps = []
+        constants = []
+        walk = []
         last_use = [-1] * (len(layers) + 1)
         for index, layer in enumerate(layers, 1):
+            op = layer.op
             positions = tuple(position[source] for source in layer.inputs)
-            steps.append((layer, layer.op, positions, layer.op.label()))
+            label = op.label()
+            steps.append((layer, op, positions, label))
+            constants.append((layer.name, op.name, op.family, label, op.values, layer.stage, layer.inputs,
+                              layer.location.line))
+            walk.append((index, layer, op, positions, positions[0] if len(positions) == 1 else -1,
+                         constants[-1]))
             position[layer.name] = index
             for used in positions:
                 last_use[used] = index - 1
         self.layers = tuple(layers)
         self.steps: tuple[tuple[LayerDef, Op, tuple[int, ...], str], ...] = tuple(steps)
+        self.constants: tuple[tuple[str, str, str, str, dict[str, Any], str | None, tuple[str, ...], int | None],
+                              ...] = tuple(constants)
         cuts = []
         live: set[int] = set()
         for step in range(len(steps)):
@@ -155,6 +171,45 @@ class Plan:
             cuts.append(next(iter(live)) if len(live) == 1 else -1)
             live.difference_update([p for p in steps[step][2] if last_use[p] == step])
         self.cuts = tuple(cuts)
+        # what analyze_layers reads per step, in one tuple: (position, layer, op, input
+        # positions, the single input's position or -1, the record's constant fields)
+        self.walk = tuple(walk)
+        self._fields: dict[bool, tuple[list[FieldPair | None], list[FieldColumns | None]]] = {}
+
+    def fields(self, spatial: bool) -> tuple[list[FieldPair | None], list[FieldColumns | None]]:
+        """Receptive fields that no input shape changes, per position, composed once per network.
+
+        Returns the field pairs (None: no field, e.g. after flatten) and the same as record
+        columns (size, stride, padding pairs), where the columns are None for a position whose
+        field depends on the input shape ('same' padding, adaptive pooling, or after one): the
+        analysis composes those itself. In a VGG every field is known here.
+        """
+        known = self._fields.get(spatial)
+        if known is None:
+            pairs: list[FieldPair | None] = [(IDENTITY_FIELD, IDENTITY_FIELD) if spatial else None]
+            columns: list[FieldColumns | None] = [_columns(pairs[0])]
+            for _layer, op, positions, _label in self.steps:
+                rule = op.static_field_rule
+                if rule is None or any(columns[i] is None for i in positions):
+                    pairs.append(None)
+                    columns.append(None)
+                else:
+                    pair = _compose_field(rule, [pairs[i] for i in positions])
+                    pairs.append(pair)
+                    columns.append(_columns(pair))
+            known = self._fields[spatial] = (pairs, columns)
+        return known
+
+
+FieldPair = tuple[Field, Field]
+FieldColumns = tuple[tuple[int, int] | None, tuple[int, int] | None, tuple[int, int] | None]
+_NO_FIELD: FieldColumns = (None, None, None)
+
+
+def _columns(pair: FieldPair | None) -> FieldColumns:
+    if pair is None:
+        return _NO_FIELD
+    return (pair[0].size, pair[1].size), (pair[0].stride, pair[1].stride), (pair[0].padding, pair[1].padding)
 
 
 class gc_paused:  # a lower-case name: used like a function, `with gc_paused():`
@@ -178,20 +233,7 @@ class gc_paused:  # a lower-case name: used like a function, `with gc_paused():`
             gc.enable()
 
 
-_set_attribute = object.__setattr__
-
-
-def _frozen(cls: type[_T], values: dict[str, Any]) -> _T:
-    """Build a frozen dataclass from a complete, fresh field dict (it is not copied).
-
-    A frozen dataclass' generated __init__ sets each field through object.__setattr__, which
-    made building the 22-field LayerRecord most of an analysis' time (and the 16-field Totals a
-    good part of a sweep's). The result is the same object: equal, same repr, still frozen.
-    test_performance_paths checks the field names.
-    """
-    instance = object.__new__(cls)
-    _set_attribute(instance, "__dict__", values)  # the caller's fresh dict becomes the instance's
-    return instance
+_new_tuple = tuple.__new__  # builds a NamedTuple from positional values without its __new__'s call
 
 
 def _check_input(input_shape: Shape, batch: int) -> None:
@@ -203,13 +245,17 @@ def _check_input(input_shape: Shape, batch: int) -> None:
 
 def _check_output(output: Shape, batch: int) -> int:
     out_elements = numel(output)
+    if out_elements < 1 or out_elements * batch > MAX_ELEMENTS:
+        _refuse_output(output, out_elements, batch)
+    return out_elements
+
+
+def _refuse_output(output: Shape, out_elements: int, batch: int) -> None:
     if out_elements < 1:
         raise ShapeError(f"output shape {list(output)} has no elements",
                          hint="use a larger input or fewer pooling/strided layers")
-    if out_elements * batch > MAX_ELEMENTS:
-        raise ShapeError(f"output has {out_elements * batch:,} elements, beyond archviz's limit of 2**80",
-                         hint="check the input size and filter counts")
-    return out_elements
+    raise ShapeError(f"output has {out_elements * batch:,} elements, beyond archviz's limit of 2**80",
+                     hint="check the input size and filter counts")
 
 
 def analyze_layers(
@@ -226,58 +272,51 @@ def analyze_layers(
     ``plan`` is ``Plan(layers)``, passed in by callers that analyse the same layers often.
     """
     _check_input(input_shape, batch)
-    steps = (plan or Plan(layers)).steps
+    plan = plan or Plan(layers)
+    known_pairs, known_columns = plan.fields(len(input_shape) == 3)
+    known_columns = known_columns[1:]  # by step
+    pairs = list(known_pairs)  # filled in where a field depends on the input shape
     shapes: list[Shape] = [input_shape]
-    spatial = len(input_shape) == 3
-    fields_: list[tuple[Field, Field] | None] = [(IDENTITY_FIELD, IDENTITY_FIELD) if spatial else None]
+    elements = [numel(input_shape)]
     value_bytes = BYTES_PER_VALUE["float32"]
     records: list[LayerRecord] = []
     append = records.append
     total_params = total_buffers = total_macs = total_bias_adds = total_elementwise = total_activations = 0
-    for layer, op, positions, label in steps:
-        in_shapes = (shapes[positions[0]],) if len(positions) == 1 else tuple(shapes[i] for i in positions)
+    for (index, layer, op, positions, single, constants), columns in zip(plan.walk, known_columns, strict=True):
+        if single >= 0:
+            in_shapes: tuple[Shape, ...] = (shapes[single],)
+            in_elements = elements[single]
+        else:
+            in_shapes = tuple(shapes[i] for i in positions)
+            in_elements = sum(elements[i] for i in positions)
         try:
             output = op.output_shape(in_shapes)
-            out_elements = _check_output(output, batch)
-            cost = op.cost(in_shapes, output, batch)
-            field = _compose_field(op, in_shapes, [fields_[i] for i in positions])
+            out_elements = numel(output)
+            if out_elements < 1 or out_elements * batch > MAX_ELEMENTS:
+                _refuse_output(output, out_elements, batch)
+            params, buffers, macs, bias_adds, elementwise_ops = op.cost(in_shapes, output, batch)
+            if columns is None:
+                pair = _field_at(op, in_shapes, [pairs[i] for i in positions])
+                pairs[index] = pair
+                columns = _columns(pair)
         except ArchvizError as exc:
             raise exc.with_context(layer.location, layer.name)
         shapes.append(output)
-        fields_.append(field)
+        elements.append(out_elements)
         outputs = out_elements * batch
-        params, buffers, macs, bias_adds, elementwise_ops = cost
         total_params += params
         total_buffers += buffers
         total_macs += macs
         total_bias_adds += bias_adds
         total_elementwise += elementwise_ops
         total_activations += outputs
-        append(_frozen(LayerRecord, {
-            "name": layer.name,
-            "op": op.name,
-            "family": op.family,
-            "label": label,
-            "attributes": op.values,
-            "stage": layer.stage,
-            "inputs": layer.inputs,
-            "input_shapes": in_shapes,
-            "output_shape": output,
-            "params": params,
-            "buffers": buffers,
-            "macs": macs,
-            "flops": 2 * macs,
-            "bias_adds": bias_adds,
-            "elementwise_ops": elementwise_ops,
-            "input_elements": (numel(in_shapes[0]) if len(in_shapes) == 1
-                               else sum(numel(shape) for shape in in_shapes)) * batch,
-            "output_elements": outputs,
-            "activation_bytes": outputs * value_bytes,
-            "receptive_field": (field[0].size, field[1].size) if field else None,
-            "effective_stride": (field[0].stride, field[1].stride) if field else None,
-            "effective_padding": (field[0].padding, field[1].padding) if field else None,
-            "line": layer.location.line,
-        }))
+        name_, op_name, family, label, attributes, stage, inputs, line = constants
+        field, stride, padding = columns
+        append(_new_tuple(LayerRecord, (
+            name_, op_name, family, label, attributes, stage, inputs, in_shapes, output,
+            params, buffers, macs, 2 * macs, bias_adds, elementwise_ops,
+            in_elements * batch, outputs, outputs * value_bytes, field, stride, padding, line,
+        )))
     totals = _totals(input_shape, batch, shapes[-1], len(records), params=total_params, buffers=total_buffers,
                      macs=total_macs, bias_adds=total_bias_adds, elementwise_ops=total_elementwise,
                      activation_elements=total_activations)
@@ -345,21 +384,21 @@ def totals_only(plan: Plan, input_shape: Shape, batch: int = 1,
                    activation_elements=activation_elements * batch)
 
 
-def _compose_field(
-    op: Op, in_shapes: tuple[Shape, ...], incoming: list[tuple[Field, Field] | None]
-) -> tuple[Field, Field] | None:
+def _field_at(op: Op, in_shapes: tuple[Shape, ...], incoming: list[FieldPair | None]) -> FieldPair | None:
+    """The field after ``op`` where its rule depends on the input shape."""
+    if any(pair is None for pair in incoming):
+        return None
+    return _compose_field(op.field_rule(in_shapes), incoming)
+
+
+def _compose_field(rule: FieldRule, incoming: list[FieldPair | None]) -> FieldPair | None:
+    if any(pair is None for pair in incoming) or rule == GLOBAL:
+        return None
     if len(incoming) == 1:
         base = incoming[0]
-        if base is None:
-            return None
-    elif any(f is None for f in incoming):
-        return None
-    rule = op.field_rule(in_shapes)
-    if rule == GLOBAL:
-        return None
-    if len(incoming) > 1:
+    else:
         # Merging branches: the field is the widest branch's, as long as they step alike.
-        fields_in = [f for f in incoming if f is not None]
+        fields_in = [pair for pair in incoming if pair is not None]
         if len({(f[0].stride, f[1].stride) for f in fields_in}) > 1:
             return None
         base = max(fields_in, key=lambda f: (f[0].size * f[1].size, f[0].padding + f[1].padding))
@@ -380,23 +419,23 @@ def _totals(
     """Totals from the per-layer sums (activation_elements: all layer outputs at the batch)."""
     value = BYTES_PER_VALUE["float32"]
     input_elements = numel(input_shape) * batch
-    return _frozen(Totals, {
-        "params": params,
-        "trainable_params": params,
-        "buffers": buffers,
-        "macs": macs,
-        "flops": 2 * macs,
-        "bias_adds": bias_adds,
-        "elementwise_ops": elementwise_ops,
-        "input_elements": input_elements,
-        "activation_elements": activation_elements,
-        "activation_bytes": activation_elements * value,
-        "param_bytes": params * value,
-        "param_bytes_bf16": params * BYTES_PER_VALUE["bfloat16"],
-        "buffer_bytes": buffers * value,
-        # weights + gradients + one momentum buffer (SGD with momentum), plus every layer's
-        # output kept for the backward pass and the input batch, all float32.
-        "training_bytes_estimate": 3 * params * value + (activation_elements + input_elements) * value,
-        "output_shape": output_shape,
-        "layers": layers,
-    })
+    return _new_tuple(Totals, (
+        params,  # params
+        params,  # trainable_params
+        buffers,
+        macs,
+        2 * macs,  # flops
+        bias_adds,
+        elementwise_ops,
+        input_elements,
+        activation_elements,
+        activation_elements * value,  # activation_bytes
+        params * value,  # param_bytes
+        params * BYTES_PER_VALUE["bfloat16"],  # param_bytes_bf16
+        buffers * value,  # buffer_bytes
+        # training_bytes_estimate: weights + gradients + one momentum buffer (SGD with momentum),
+        # plus every layer's output kept for the backward pass and the input batch, all float32.
+        3 * params * value + (activation_elements + input_elements) * value,
+        output_shape,
+        layers,
+    ))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 INPUT = "input"
 BATCH = "batch"
 ERROR = "error"
-TOTALS_COLUMNS = tuple(f.name for f in fields(Totals))
+TOTALS_COLUMNS = Totals._fields
 COUNT_COLUMNS = tuple(name for name in TOTALS_COLUMNS if name != "output_shape")
 MAX_VARIANTS = 100_000_000
 MEMO_LIMIT = 20_000  # remembered suffixes per network and batch (a few MB at most)
@@ -135,7 +135,7 @@ def run_sweep(plan: SweepPlan, progress: Callable[[int], None] | None = None) ->
                     except ArchvizError as exc:
                         row[ERROR] = one_line(exc)
                     else:
-                        row.update(zip(TOTALS_COLUMNS, _values(totals)))
+                        row.update(zip(TOTALS_COLUMNS, totals))
                         row[ERROR] = None
                 else:
                     row[ERROR] = failure
@@ -284,7 +284,3 @@ def as_shape(value: Any, default: Shape) -> Shape:
 def one_line(exc: ArchvizError) -> str:
     """An error as one line, for a cell of a table or CSV."""
     return exc.render().replace("\n  hint: ", " (hint: ").replace("\n", " ") + (")" if exc.hint else "")
-
-
-def _values(totals: Totals) -> tuple[Any, ...]:
-    return tuple(totals.__dict__[name] for name in TOTALS_COLUMNS)

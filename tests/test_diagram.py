@@ -356,6 +356,5 @@ def test_renderers_compute_nothing() -> None:
 
     analysis = archviz.load("vgg11").analyze()
     first = analysis.layers[0]
-    doctored = dataclasses.replace(analysis, layers=(dataclasses.replace(first, params=123_456_789),
-                                                     *analysis.layers[1:]))
+    doctored = dataclasses.replace(analysis, layers=(first._replace(params=123_456_789), *analysis.layers[1:]))
     assert "123.5 M params" in graph_source(doctored)

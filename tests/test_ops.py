@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from archviz.ops import OP_REGISTRY
+from archviz.ops.base import Cost
 from archviz.shapes import Field, same_padding, window_output_length
 from archviz.spec.values import coerce
 
@@ -70,6 +71,28 @@ def test_op_contract(case: tuple) -> None:  # type: ignore[type-arg]
         params, buffers, macs, bias_adds, elementwise)
     doubled = op.cost(inputs, output, 2)
     assert (doubled.params, doubled.macs, doubled.elementwise_ops) == (params, 2 * macs, 2 * elementwise)
+    assert type(cost) is Cost
+    # An analysis composes a static rule once per network: it must be what field_rule answers.
+    if op.static_field_rule is not None:
+        assert op.field_rule(inputs) == op.static_field_rule
+
+
+@pytest.mark.parametrize(("op_name", "attrs", "static"), [
+    ("conv2d", {"filters": 4, "kernel": 3, "stride": 2, "padding": "same"}, False),
+    ("conv2d", {"filters": 4, "kernel": 3, "padding": 1}, True),
+    ("max_pool2d", {"kernel": 3, "stride": 2, "padding": "same"}, False),
+    ("avg_pool2d", {"kernel": 2}, True),
+    ("adaptive_avg_pool2d", {"output_size": 7}, False),
+    ("dense", {"units": 3}, True),
+    ("relu", {}, True),
+])
+def test_static_field_rule_only_where_the_input_cannot_change_it(op_name: str, attrs: dict[str, object],
+                                                                 static: bool) -> None:
+    op = build(op_name, attrs)
+    assert (op.static_field_rule is not None) is static
+    if not static:  # the rule really differs between two inputs, so it could not be static
+        rules = {op.field_rule([(4, size, size)]) for size in (14, 15, 28)}
+        assert len(rules) > 1
 
 
 def test_every_registered_op_has_a_contract_case() -> None:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -124,12 +123,32 @@ def test_shell_completion_is_left_to_typer() -> None:
 
 
 # -- the analysis fast paths -------------------------------------------------------------------
+# VGG16's params at 200x232: pool5 gives 512x6x7, so fc6 has 512*6*7 inputs instead of 512*7*7
+FC6_AT_200x232 = 138_357_544 - 512 * (7 * 7 - 6 * 7) * 4096
+
+
 def test_records_have_every_field() -> None:
-    """Records are built from a dict (analysis._frozen): it must name every field, no more."""
-    analysis = archviz.load("vgg16").analyze()
-    record = analysis.layers[0]
-    assert set(vars(record)) == {f.name for f in fields(LayerRecord)}
-    assert set(vars(analysis.totals)) == {f.name for f in fields(Totals)}
+    """Records are built from positional tuples (tuple.__new__): each value must sit in its field."""
+    analysis = archviz.load("vgg16").analyze((3, 200, 232), batch=2)
+    record = analysis.layer("conv1_2")
+    assert record.as_dict() == {
+        "name": "conv1_2", "op": "conv2d", "family": "conv", "label": "conv3-64",
+        "attributes": {"filters": 64, "kernel": (3, 3), "padding": ((1, 1), (1, 1)), "stride": (1, 1),
+                       "dilation": (1, 1), "groups": 1, "bias": True, "activation": "linear"},
+        "stage": "conv1", "inputs": ("relu1_1",), "input_shapes": ((64, 200, 232),), "output_shape": (64, 200, 232),
+        "params": 36_928, "buffers": 0, "macs": 2 * 200 * 232 * 64 * 576, "flops": 4 * 200 * 232 * 64 * 576,
+        "bias_adds": 2 * 200 * 232 * 64, "elementwise_ops": 0, "input_elements": 2 * 64 * 200 * 232,
+        "output_elements": 2 * 64 * 200 * 232, "activation_bytes": 8 * 64 * 200 * 232,
+        "receptive_field": (5, 5), "effective_stride": (1, 1), "effective_padding": (2, 2),
+        "line": record.line,
+    }
+    totals = analysis.totals
+    assert (totals.params, totals.trainable_params, totals.flops, totals.param_bytes, totals.param_bytes_bf16,
+            totals.input_elements, totals.output_shape, totals.layers) == (
+        FC6_AT_200x232, FC6_AT_200x232, 2 * totals.macs, 4 * FC6_AT_200x232, 2 * FC6_AT_200x232, 2 * 3 * 200 * 232,
+        (1000,), 40)
+    assert totals.activation_bytes == 4 * totals.activation_elements
+    assert totals.buffer_bytes == 4 * totals.buffers
     assert analysis.totals == Totals(**analysis.totals.as_dict())
     with pytest.raises(AttributeError):
         record.params = 1  # type: ignore[misc]
@@ -308,3 +327,51 @@ def test_second_cli_run_does_not_import_yaml(tmp_path: Path) -> None:
     assert "YAML True" in outputs[0].stderr and "YAML False" in outputs[1].stderr
     assert outputs[0].stdout == outputs[1].stdout and json.loads(outputs[1].stdout)["totals"]["params"] == 138_357_544
     assert len(list(tmp_path.glob("*.json"))) == 2  # vgg16.yaml and base/vgg.yaml
+
+
+def _fields_layer_by_layer(network: archviz.Network, shape: tuple[int, ...]) -> dict[str, object]:
+    """Receptive fields composed the plain way: every layer asks its op, at this input."""
+    from archviz.ops import GLOBAL, POINTWISE
+    from archviz.shapes import IDENTITY_FIELD
+
+    analysis = network.analyze(shape)
+    fields: dict[str, object] = {"input": (IDENTITY_FIELD, IDENTITY_FIELD)}
+    for layer, record in zip(network.ordered, analysis.layers, strict=True):
+        incoming = [fields[name] for name in layer.inputs]
+        rule = layer.op.field_rule(record.input_shapes)
+        if any(f is None for f in incoming) or rule == GLOBAL:
+            fields[layer.name] = None
+        elif rule == POINTWISE:
+            fields[layer.name] = incoming[0]
+        else:
+            base = incoming[0]
+            fields[layer.name] = tuple(base[axis].through(rule.kernel[axis], rule.stride[axis], rule.pad_before[axis],
+                                                          rule.dilation[axis]) for axis in range(2))
+    return fields
+
+
+@pytest.mark.parametrize("size", [15, 16, 33, 64])
+def test_fields_that_depend_on_the_input_are_composed_at_each_input(size: int) -> None:
+    """'same' padding with stride 2 pads by the input's parity; adaptive pooling's window is the
+    input over the output size: those fields (and every field after them) are not the plan's."""
+    network = archviz.loads(
+        "name: f\ninput: [3, 16, 16]\nlayers:\n"
+        "  - conv2d: {filters: 4, kernel: 3, padding: 1, name: a}\n"
+        "  - conv2d: {filters: 4, kernel: 3, stride: 2, padding: same, name: b}\n"
+        "  - conv2d: {filters: 4, kernel: 3, padding: 1, name: c}\n"
+        "  - max_pool2d: {kernel: 3, stride: 2, padding: same, name: d}\n"
+        "  - adaptive_avg_pool2d: {output_size: 2, name: e}\n"
+        "  - conv2d: {filters: 4, kernel: 1, name: g}\n")
+    expected = _fields_layer_by_layer(network, (3, size, size))
+    analysis = network.analyze((3, size, size))
+    for record in analysis.layers:
+        pair = expected[record.name]
+        if pair is None:
+            assert record.receptive_field is None, record.name
+        else:
+            assert record.receptive_field == (pair[0].size, pair[1].size), record.name  # type: ignore[index]
+            assert record.effective_padding == (pair[0].padding, pair[1].padding), record.name  # type: ignore[index]
+            assert record.effective_stride == (pair[0].stride, pair[1].stride), record.name  # type: ignore[index]
+    # the parity really changes the padding of 'b' and everything after it
+    assert network.analyze((3, 15, 15)).layer("c").effective_padding != network.analyze((3, 16, 16)).layer(
+        "c").effective_padding

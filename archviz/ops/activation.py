@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from archviz.ops.base import Attribute, Cost, Op, numel, register
+from archviz.ops.base import Attribute, Cost, Op, new_cost, numel, register
 from archviz.shapes import Shape
 
 
@@ -19,7 +19,7 @@ class Elementwise(Op):
         return inputs[0]
 
     def cost(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Cost:
-        return Cost(elementwise_ops=numel(output) * batch * self.ops_per_element)
+        return new_cost(Cost, (0, 0, 0, 0, numel(output) * batch * self.ops_per_element))
 
 
 def activation(op_name: str, text: str, attributes: dict[str, Attribute] | None = None) -> type[Elementwise]:

@@ -43,8 +43,8 @@ class Cost(NamedTuple):
 
     ``elementwise_ops`` is the op's own non-MAC work (activation, pooling window,
     normalisation, merge); its meaning per op is documented in docs/conventions.md.
-    (A NamedTuple rather than a frozen dataclass: one is built per layer per analysis, and a
-    NamedTuple is about three times cheaper to build.)
+    Every layer of every analysis builds one, so ops build it with ``new_cost`` from the five
+    values in this order: a third of the NamedTuple's keyword constructor's price.
     """
 
     params: int = 0
@@ -52,6 +52,11 @@ class Cost(NamedTuple):
     macs: int = 0
     bias_adds: int = 0
     elementwise_ops: int = 0
+
+
+# new_cost(Cost, (params, buffers, macs, bias_adds, elementwise_ops)): tuple.__new__ itself
+new_cost = tuple.__new__
+NO_COST = Cost()
 
 
 class Window(NamedTuple):
@@ -83,6 +88,10 @@ class Op:
     input_rank: ClassVar[int | None] = 3
     torch_notes: ClassVar[str] = ""
     keras_notes: ClassVar[str] = ""
+    # ``field_rule``'s answer where it does not depend on the input shape, else None (set by
+    # ``prepare`` where it depends on attributes): an analysis then composes receptive fields
+    # once per network instead of once per input shape. Must agree with field_rule (tested).
+    static_field_rule: FieldRule | None = POINTWISE
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         self.values: dict[str, Any] = dict(values)
@@ -103,10 +112,12 @@ class Op:
         raise NotImplementedError
 
     def cost(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Cost:
-        return Cost()
+        return NO_COST
 
     def field_rule(self, inputs: Sequence[Shape]) -> FieldRule:
-        return POINTWISE
+        """How the layer changes the receptive field; ops whose rule depends on the input override it."""
+        assert self.static_field_rule is not None
+        return self.static_field_rule
 
     def label(self) -> str:
         """Short paper-style label, e.g. conv3-64."""

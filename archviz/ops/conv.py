@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from archviz.errors import ShapeError, SpecError
-from archviz.ops.base import Attribute, Cost, Op, Window, as_pair, numel, register, resolve_padding
+from archviz.ops.base import Attribute, Cost, Op, Window, as_pair, new_cost, numel, register, resolve_padding
 from archviz.shapes import Shape, effective_kernel, window_output_length
 
 ACTIVATIONS = ("linear", "relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softmax")
@@ -62,6 +62,11 @@ class Conv2d(Op):
         # explicit padding does not depend on the input; 'same' does
         self._pads = None if self.padding == "same" else self.pads((0, 0, 0))
         self._window = None if self._pads is None else self._window_for(self._pads)
+        self.static_field_rule = self._window
+        # With explicit padding an output length is (length + span) // stride + 1 where the span
+        # (window_output_length's padded length less the dilated kernel) is >= 0: folded here.
+        self._spans = None if self._pads is None else tuple(
+            sum(self._pads[axis]) - effective_kernel(self._kernel[axis], self._dilation[axis]) for axis in range(2))
 
     def pads(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
         return resolve_padding(
@@ -69,13 +74,18 @@ class Conv2d(Op):
         )  # type: ignore[arg-type]
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
-        self.check_input_rank(inputs)
-        channels, height, width = inputs[0]
+        shape = inputs[0]
+        if len(shape) != 3:
+            self.check_input_rank(inputs)
+        channels, height, width = shape
         if channels % self.groups:
             raise ShapeError(
                 f"input channels must be divisible by groups. Received: channels={channels}, groups={self.groups}",
                 hint="set groups to a divisor of the input channels (depthwise: groups = input channels)",
             )
+        spans = self._spans
+        if spans is not None and height + spans[0] >= 0 and width + spans[1] >= 0:
+            return (self.filters, (height + spans[0]) // self._stride[0] + 1, (width + spans[1]) // self._stride[1] + 1)
         kernel, stride, dilation = self._kernel, self._stride, self._dilation
         pads = self._pads or self.pads(inputs[0])
         out_height = window_output_length(height, kernel[0], stride[0], pads[0], dilation[0])
@@ -94,12 +104,13 @@ class Conv2d(Op):
         kernel = self._kernel
         per_output = (inputs[0][0] // self.groups) * kernel[0] * kernel[1]
         outputs = numel(output) * batch
-        return Cost(
-            params=self.filters * per_output + (self.filters if self.bias else 0),
-            macs=outputs * per_output,
-            bias_adds=outputs if self.bias else 0,
-            elementwise_ops=outputs if self.activation != "linear" else 0,
-        )
+        return new_cost(Cost, (
+            self.filters * per_output + (self.filters if self.bias else 0),  # params
+            0,  # buffers
+            outputs * per_output,  # macs
+            outputs if self.bias else 0,  # bias_adds
+            outputs if self.activation != "linear" else 0,  # elementwise_ops
+        ))
 
     def field_rule(self, inputs: Sequence[Shape]) -> Window:
         return self._window or self._window_for(self.pads(inputs[0]))

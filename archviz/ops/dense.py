@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from archviz.ops.base import GLOBAL, Attribute, Cost, FieldRule, Op, numel, register
+from archviz.ops.base import GLOBAL, Attribute, Cost, Op, new_cost, numel, register
 from archviz.ops.conv import ACTIVATIONS
 from archviz.shapes import Shape
 
@@ -25,6 +25,7 @@ class Dense(Op):
         ),
     }
     input_rank = 1
+    static_field_rule = GLOBAL
     torch_notes = "nn.Linear(in_features, units, bias)."
     keras_notes = "Dense(units, activation, use_bias); Keras applies Dense to the last axis of any input, archviz requires a flat input."
 
@@ -38,15 +39,13 @@ class Dense(Op):
 
     def cost(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Cost:
         features = inputs[0][0]
-        return Cost(
-            params=features * self.units + (self.units if self.bias else 0),
-            macs=features * self.units * batch,
-            bias_adds=self.units * batch if self.bias else 0,
-            elementwise_ops=self.units * batch if self.activation != "linear" else 0,
-        )
-
-    def field_rule(self, inputs: Sequence[Shape]) -> FieldRule:
-        return GLOBAL
+        return new_cost(Cost, (
+            features * self.units + (self.units if self.bias else 0),  # params
+            0,  # buffers
+            features * self.units * batch,  # macs
+            self.units * batch if self.bias else 0,  # bias_adds
+            self.units * batch if self.activation != "linear" else 0,  # elementwise_ops
+        ))
 
     def label(self) -> str:
         return f"FC-{self.units}"
@@ -60,10 +59,8 @@ class Flatten(Op):
     family = "shape"
     summary = "Flatten to a vector. Order is channels first (PyTorch); Keras flattens channels last."
     input_rank = None
+    static_field_rule = GLOBAL
     keras_notes = "Keras' Flatten on channels-last tensors orders the features differently; the count is the same."
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (numel(inputs[0]),)
-
-    def field_rule(self, inputs: Sequence[Shape]) -> FieldRule:
-        return GLOBAL

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from archviz.errors import ShapeError, SpecError
-from archviz.ops.base import GLOBAL, Attribute, Cost, FieldRule, Op, Window, as_pair, numel, register, resolve_padding
+from archviz.ops.base import (GLOBAL, Attribute, Cost, FieldRule, Op, Window, as_pair, new_cost, numel, register,
+                              resolve_padding)
 from archviz.shapes import Shape, window_output_length
 
 
@@ -48,6 +49,11 @@ class WindowPool(Op):
         # explicit padding does not depend on the input; 'same' does
         self._pads = None if self.padding == "same" else self.pads((0, 0, 0))
         self._window = None if self._pads is None else self._window_for(self._pads)
+        self.static_field_rule = self._window
+        # As in Conv2d.prepare: with explicit padding and floor rounding, an output length is
+        # (length + span) // stride + 1 where the span is >= 0.
+        self._spans = None if self._pads is None or self.ceil_mode else tuple(
+            sum(self._pads[axis]) - self._kernel[axis] for axis in range(2))
 
     def strides(self) -> tuple[int, int]:
         return as_pair(self.stride if self.stride is not None else self.kernel)
@@ -56,8 +62,13 @@ class WindowPool(Op):
         return resolve_padding(self.padding, (shape[1], shape[2]), as_pair(self.kernel), self.strides())  # type: ignore[arg-type]
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
-        self.check_input_rank(inputs)
-        channels, height, width = inputs[0]
+        shape = inputs[0]
+        if len(shape) != 3:
+            self.check_input_rank(inputs)
+        channels, height, width = shape
+        spans = self._spans
+        if spans is not None and height + spans[0] >= 0 and width + spans[1] >= 0:
+            return (channels, (height + spans[0]) // self._stride[0] + 1, (width + spans[1]) // self._stride[1] + 1)
         kernel, stride = self._kernel, self._stride
         pads = self._pads or self.pads(inputs[0])
         out_height = window_output_length(height, kernel[0], stride[0], pads[0], 1, self.ceil_mode)
@@ -73,7 +84,7 @@ class WindowPool(Op):
 
     def cost(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Cost:
         kernel = self._kernel
-        return Cost(elementwise_ops=numel(output) * batch * kernel[0] * kernel[1])
+        return new_cost(Cost, (0, 0, 0, 0, numel(output) * batch * kernel[0] * kernel[1]))
 
     def field_rule(self, inputs: Sequence[Shape]) -> Window:
         return self._window or self._window_for(self.pads(inputs[0]))
@@ -105,6 +116,7 @@ class GlobalPool(Op):
 
     family = "pool"
     attributes = {}
+    static_field_rule = GLOBAL
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         self.check_input_rank(inputs)
@@ -112,9 +124,6 @@ class GlobalPool(Op):
 
     def cost(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Cost:
         return Cost(elementwise_ops=numel(inputs[0]) * batch)
-
-    def field_rule(self, inputs: Sequence[Shape]) -> FieldRule:
-        return GLOBAL
 
 
 @register
@@ -148,6 +157,7 @@ class AdaptiveAvgPool2d(Op):
     keras_notes = "No Keras equivalent; identical to an identity when the input already has the output size."
 
     output_size: tuple[int, int]
+    static_field_rule = None  # the window depends on the input size
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         self.check_input_rank(inputs)
