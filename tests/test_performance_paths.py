@@ -47,10 +47,44 @@ FAST_ERRORS = [
     ("summary", "vgg16", "--format", "csv", "--columns", "name,parms"),
     ("summary", "no-such-spec", "--format", "json"),
 ]
+# The table (rich), markdown and html, and the options only they use; piped, so no colour.
+TABLE_CASES = [
+    ("summary",),
+    ("summary", "vgg16"),
+    ("summary", "resnet18", "--units", "raw", "--flops"),
+    ("summary", "specs/vgg16.yaml", "--width", "70"),                 # narrow: columns left out, a note
+    ("summary", "vgg16", "--width=30", "--units=raw"),                # narrower than any table
+    ("summary", "inception-block", "--columns", "name,inputs,output_shape,flops", "--width", "200"),
+    ("summary", "vgg11-bn", "-i", "3x227x227", "-b", "8", "--convention", "fvcore"),
+    ("summary", "vgg16", "--set", "num_classes=10", "-c", "name,op,params,params_pct", "--convention=thop"),
+    ("summary", "vgg11-lrn", "--format", "markdown"),
+    ("summary", "vgg16", "-f", "markdown", "--units", "raw", "--columns", "name,params", "--flops"),
+    ("summary", "resnet18", "--format", "html", "--flops"),
+    ("summary", "vgg16", "--format=html", "--units", "raw", "--convention", "fvcore"),
+    ("summary", "vgg16", "--format", "table", "--width", "90"),
+    ("summary", "vgg16", "--format", "json", "--convention", "thop"),
+    ("summary", "vgg16", "--format", "csv", "--width", "10", "--units", "raw"),
+]
+TABLE_ERRORS = [
+    ("summary", "specs/no-such-file.yaml"),                           # a missing spec file: exit 2
+    ("summary", "no-such-spec", "--width", "80"),
+    ("summary", "vgg17"),
+    ("summary", "tests/data/bad/13-cycle.yaml"),
+    ("summary", "specs/base/vgg.yaml"),
+    ("summary", "vgg16", "--columns", "name,parms"),
+    ("summary", "vgg16", "--convention", "fvcor"),
+    ("summary", "vgg16", "--columns", "name,parms", "--convention", "fvcor"),  # which error comes first
+    ("summary", "vgg16", "--format", "json", "--convention", "fvcor"),
+    ("summary", "vgg16", "--input", "3x16x16", "--format", "markdown"),
+    ("summary", "vgg16", "--set", "nope=1", "--format", "html"),
+    ("summary", "vgg16", "--out", "no-such-folder/vgg16.txt"),
+]
 
 
-@pytest.mark.parametrize("args", FAST_CASES + FAST_ERRORS, ids=lambda a: " ".join(a[1:]))
-def test_fast_path_prints_what_typer_prints(args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("args", FAST_CASES + FAST_ERRORS + TABLE_CASES + TABLE_ERRORS,
+                         ids=lambda a: " ".join(a[1:]) or "(no arguments)")
+def test_fast_path_prints_what_typer_prints(args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # the cases name files relative to the checkout, as _run does
     assert parse(list(args)) is not None  # the fast path takes it
     fast = _run(*args)
     typer_result = CliRunner().invoke(app, list(args))
@@ -60,14 +94,29 @@ def test_fast_path_prints_what_typer_prints(args: tuple[str, ...]) -> None:
 
 
 @pytest.mark.parametrize("args", [
-    ("summary", "vgg16"),                                   # the rich table
-    ("summary", "vgg16", "--format", "markdown"),
     ("summary", "vgg16", "--format", "JSON"),               # typer words the choice error
+    ("summary", "vgg16", "--format", "Table"),
+    ("summary", "vgg16", "--units", "RAW"),
+    ("summary", "vgg16", "--width", "0"),                   # click's int() and typer's range are theirs
+    ("summary", "vgg16", "--width", "-1"),
+    ("summary", "vgg16", "--width", "080"),
+    ("summary", "vgg16", "--width", "+80"),
+    ("summary", "vgg16", "--width", " 80"),
+    ("summary", "vgg16", "--width", "8_0"),
+    ("summary", "vgg16", "--width", "eighty"),
+    ("summary", "vgg16", "--width", "123456"),
+    ("summary", "vgg16", "--width"),
+    ("summary", "vgg16", "--width", "80", "--width", "90"),
+    ("summary", "vgg16", "--convention", "-x"),
+    ("summary", "vgg16", "--convention="),
+    ("summary", "vgg16", "--no-flops"),
+    ("summary", "vgg16", "--flops", "--flops"),
+    ("summary", "vgg16", "-h"),
+    ("summary", "--help"),
+    ("summary", "vgg16", "-w", "80"),
     ("summary", "vgg16", "--format", "json", "--batch", "0"),
     ("summary", "vgg16", "--format", "json", "--batch", "2x"),
     ("summary", "vgg16", "--format", "json", "--help"),
-    ("summary", "vgg16", "--format", "json", "--width", "80"),
-    ("summary", "vgg16", "--format", "json", "--convention", "fvcore"),
     ("summary", "vgg16", "vgg19", "--format", "json"),      # extra argument
     ("summary", "vgg16", "--format", "json", "--format", "csv"),
     ("summary", "vgg16", "-fjson"),
@@ -103,6 +152,125 @@ def test_summary_json_imports_nothing_heavy() -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["totals"]["params"] == 138_357_544
     assert "HEAVY []" in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("summary", "vgg16"),
+    ("summary", "resnet18", "--width", "60", "--units", "raw"),
+    ("summary", "vgg16", "--format", "markdown"),
+    ("summary", "vgg16", "--format", "html", "--convention", "fvcore"),
+], ids=lambda a: " ".join(a[1:]))
+def test_fast_table_writes_out_files_like_typer(args: tuple[str, ...], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    fast_out, typer_out = tmp_path / "fast.txt", tmp_path / "typer.txt"
+    result = _run(*args, "--out", str(fast_out))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    monkeypatch.chdir(ROOT)
+    typer_result = CliRunner().invoke(app, [*args, "--out", str(typer_out)])
+    assert typer_result.exit_code == 0 and typer_result.stdout == ""
+    assert fast_out.read_bytes() == typer_out.read_bytes()
+    assert b"\x1b[" not in fast_out.read_bytes()  # a file gets no colour
+
+
+def test_fast_table_of_a_long_network_leaves_out_what_typer_leaves_out(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = tmp_path / "stack.yaml"
+    spec.write_text("name: stack\ninput: [8, 16, 16]\nlayers:\n"
+                    "  - {layers: [conv2d: {filters: 8, kernel: 3, padding: 1}, relu], repeat: 600}\n")
+    fast = _run("summary", str(spec), "--width", "100")
+    monkeypatch.chdir(ROOT)
+    typer_result = CliRunner().invoke(app, ["summary", str(spec), "--width", "100"])
+    assert fast.returncode == typer_result.exit_code == 0
+    assert fast.stdout == typer_result.stdout
+    assert "layers not shown" in fast.stdout
+
+
+# -- in a terminal: colour, the terminal's width, narrow terminals -----------------------------
+TYPER_CODE = "import sys; from archviz.cli.main import app; sys.argv[0] = 'archviz'; app()"
+FAST_CODE = "import sys; from archviz.cli.main import run; sys.argv[0] = 'archviz'; run()"
+
+
+def _in_terminal(code: str, args: tuple[str, ...], columns: int, env: dict[str, str]) -> tuple[int, bytes, bytes]:
+    """Run with stdout on a pseudo-terminal ``columns`` wide: exit code, terminal output, stderr."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    # COLUMNS would override the terminal's own size, and the colour variables its colour
+    clean = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR")}
+    process = subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, stdin=subprocess.DEVNULL,
+                               stdout=slave, stderr=subprocess.PIPE, env={**clean, "TERM": "xterm-256color", **env})
+    os.close(slave)
+    chunks = []
+    while True:  # read while it writes: a terminal holds only a few kilobytes
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert process.stderr is not None
+    stderr = process.stderr.read()
+    process.stderr.close()
+    return process.wait(timeout=60), b"".join(chunks), stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sets the pseudo-terminal's size the Linux way")
+@pytest.mark.parametrize(("args", "columns", "env"), [
+    (("summary", "vgg16"), 120, {}),
+    (("summary", "vgg16"), 60, {}),                          # narrow: columns left out, and a note
+    (("summary", "resnet18", "--units", "raw", "--flops"), 100, {}),
+    (("summary", "vgg16"), 100, {"COLUMNS": "70"}),          # COLUMNS wins over the terminal's size
+    (("summary", "vgg16", "--width", "150"), 60, {}),
+    (("summary", "vgg16"), 100, {"NO_COLOR": "1"}),
+    (("summary", "vgg16"), 100, {"TERM": "dumb"}),
+    (("summary", "vgg16", "--format", "markdown"), 60, {}),
+    (("summary", "no-such-spec"), 80, {}),
+], ids=str)
+def test_fast_table_in_a_terminal_is_typers(args: tuple[str, ...], columns: int, env: dict[str, str]) -> None:
+    assert parse(list(args)) is not None
+    fast = _in_terminal(FAST_CODE, args, columns, env)
+    assert fast == _in_terminal(TYPER_CODE, args, columns, env)
+    if args[-1] == "vgg16" and "TERM" not in env:
+        assert b"\x1b[" in fast[1]  # it did take the terminal's route
+
+
+def test_fast_table_out_file_from_a_terminal_has_no_colour(tmp_path: Path) -> None:
+    fast_out, typer_out = tmp_path / "fast.txt", tmp_path / "typer.txt"
+    fast = _in_terminal(FAST_CODE, ("summary", "vgg16", "--out", str(fast_out)), 50, {})
+    typer_result = _in_terminal(TYPER_CODE, ("summary", "vgg16", "--out", str(typer_out)), 50, {})
+    assert fast == typer_result == (0, b"", b"")
+    assert fast_out.read_bytes() == typer_out.read_bytes()
+    assert b"\x1b[" not in fast_out.read_bytes()
+
+
+def test_fast_path_knows_typers_choices() -> None:
+    """The fast path takes exactly the --format and --units values the typer command offers."""
+    from archviz.cli.summarize import FORMATS, UNITS
+    from archviz.cli.summary import Format, Units
+
+    assert tuple(f.value for f in Format) == FORMATS
+    assert tuple(u.value for u in Units) == UNITS
+
+
+@pytest.mark.parametrize(("fmt", "allowed"), [("table", {"rich"}), ("markdown", set()), ("html", set())])
+def test_summary_table_imports_nothing_heavy(fmt: str, allowed: set[str]) -> None:
+    """The table imports rich, but none of typer, click, pandas, graphviz, matplotlib, torch, networkx."""
+    probe = ("import sys; from archviz.cli.main import run; sys.argv = ['archviz', 'summary', 'vgg16', "
+             f"'--format', {fmt!r}, '--convention', 'fvcore']\n"
+             "try:\n    run()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
+             f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
+             "print('HEAVY', heavy, file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", probe], check=False, cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "138,357,544" in result.stdout
+    assert f"HEAVY {sorted(allowed)}" in result.stderr
 
 
 def test_library_import_is_light() -> None:

@@ -1,12 +1,14 @@
-"""``archviz summary ... --format json|csv`` without typer or rich.
+"""``archviz summary ...`` without typer or click.
 
-Scripts and CI call the machine-readable summary far more often than people read the table,
-and importing typer, click and rich costs more than the whole analysis. :func:`try_fast` reads
-that one command's arguments itself and answers with exactly what the typer command prints
-(tests/test_performance_paths.py compares the two byte for byte). Anything it does not
-recognise -- another command, another format, ``--help``, an option it does not know, a value
-it would have to guess about, shell completion -- it declines by returning None, and the typer
-app runs as usual. It never decides an error the typer app would word differently.
+People and scripts call the summary far more often than any other command, and importing typer
+and click costs several times the whole analysis. :func:`try_fast` reads that one command's
+arguments itself and runs the same function the typer command runs
+(:func:`archviz.cli.summarize.summarize`), so it prints exactly what the typer command prints
+(tests/test_performance_paths.py compares the two byte for byte). Only the table imports rich.
+Anything it does not recognise -- another command, ``--help``, an option it does not know, a
+value it would have to guess about, shell completion -- it declines by returning None, and the
+typer app runs as usual. It never decides an error the typer app would word differently: the
+user errors it reports are the ones summarize raises, worded by the same report_error.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from archviz.cli.shared import analyze, emit, report_error
+from archviz.cli.shared import report_error
+from archviz.cli.summarize import FORMATS, UNITS, summarize
 
-FORMATS = ("json", "csv")
-UNITS = ("auto", "raw")
 _VALUE_OPTIONS = {
     "--format": "format", "-f": "format",
     "--input": "input", "-i": "input",
@@ -29,8 +30,12 @@ _VALUE_OPTIONS = {
     "--out": "out", "-o": "out",
     "--columns": "columns", "-c": "columns",
     "--units": "units",
+    "--convention": "convention",
+    "--width": "width",
 }
 _POSITIVE = re.compile(r"[1-9][0-9]{0,17}")
+# click reads an int with int(): " 80", "+80", "0_80" and huge widths are typer's to decide
+_WIDTH = re.compile(r"[1-9][0-9]{0,4}")
 
 
 def parse(argv: list[str]) -> dict[str, Any] | None:
@@ -56,7 +61,7 @@ def parse(argv: list[str]) -> dict[str, Any] | None:
         name, equals, value = arg.partition("=")
         key = _VALUE_OPTIONS.get(name)
         if key is None or (equals and not name.startswith("--")):
-            return None  # --help, --width, --convention, -fjson, "-", "--", unknown
+            return None  # --help, -h, --no-flops, -fjson, "-", "--", unknown
         if not equals:
             if index >= len(argv):
                 return None  # typer: option requires an argument
@@ -70,7 +75,7 @@ def parse(argv: list[str]) -> dict[str, Any] | None:
         if key in options:
             return None  # given twice: leave the precedence to click
         options[key] = value
-    if options.get("format") not in FORMATS:
+    if options.setdefault("format", "table") not in FORMATS:
         return None
     if "units" in options and options["units"] not in UNITS:
         return None
@@ -78,28 +83,20 @@ def parse(argv: list[str]) -> dict[str, Any] | None:
     if not _POSITIVE.fullmatch(str(batch)):
         return None  # typer words the range and type errors
     options["batch"] = int(str(batch))
+    if "width" in options:
+        if not _WIDTH.fullmatch(options["width"]):
+            return None
+        options["width"] = int(options["width"])
     options["spec"] = spec
     return options
 
 
-def summary(options: dict[str, Any]) -> None:
-    """What ``archviz summary`` does for json and csv (archviz/cli/summary.py)."""
-    sets = options["sets"]
-    _, analysis = analyze(options["spec"], options.get("input"), options["batch"], sets or None)
-    columns = options.get("columns")
-    out = Path(str(options["out"])) if "out" in options else None
-    from archviz.render import formats
-
-    if columns is not None or options["format"] == "csv":
-        from archviz.render.columns import select
-
-        chosen = select(columns, bool(options.get("flops")))
-    if options["format"] == "json":
-        from archviz.conventions import CONVENTIONS
-
-        emit(formats.to_json(analysis, {name: c.total(analysis) for name, c in CONVENTIONS.items()}), out)
-    else:
-        emit(formats.to_csv(analysis, chosen), out)
+def run_summary(options: dict[str, Any]) -> None:
+    """Run the summary with the options :func:`parse` bound."""
+    out = options.get("out")
+    summarize(options["spec"], options.get("input"), options["batch"], options["sets"] or None, options["format"],
+              options.get("columns"), bool(options.get("flops")), options.get("units", "auto"),
+              options.get("convention"), Path(out) if out is not None else None, options.get("width"))
 
 
 def try_fast(argv: list[str]) -> int | None:
@@ -110,7 +107,7 @@ def try_fast(argv: list[str]) -> int | None:
     if options is None:
         return None
     try:
-        summary(options)
+        run_summary(options)
     except BrokenPipeError:
         return 1  # as click does when stdout is closed early
     except KeyboardInterrupt:

@@ -1,8 +1,9 @@
 """The ``archviz`` command: a small typer app; each command lives in its own module.
 
 ``run()`` first offers the arguments to :mod:`archviz.cli.fast`, which answers
-``archviz summary ... --format json|csv`` without importing typer or rich (start-up is most of
-that command's time); everything else goes to the typer app in :mod:`archviz.cli.commands`.
+``archviz summary ...`` (every format; rich only for the table) without importing typer or
+click (start-up is most of that command's time); everything else, and whatever the fast path
+is not sure about, goes to the typer app in :mod:`archviz.cli.commands`.
 ``from archviz.cli.main import app`` still gives the typer app.
 """
 

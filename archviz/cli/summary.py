@@ -1,4 +1,5 @@
-"""archviz summary: the per-layer table with totals."""
+"""archviz summary: the per-layer table with totals (the typer command; the work is in
+:mod:`archviz.cli.summarize`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from archviz.cli.common import (BatchOption, InputOption, SetOption, SpecArgument, analyze, clean_errors, emit)
+from archviz.cli.common import BatchOption, InputOption, SetOption, SpecArgument, clean_errors
 
 
 class Format(str, Enum):
@@ -54,34 +55,10 @@ def summary(
 
       archviz summary vgg16 --set num_classes=10 --format json
     """
-    from archviz.conventions import get_convention
-    from archviz.render import formats
-    from archviz.render.columns import select
+    from archviz.cli.summarize import summarize
 
-    network, analysis = analyze(spec, input, batch, set_)
-    chosen = select(columns, flops)
-    convention_totals = None
-    convention_line = None
-    if convention is not None:
-        chosen_convention = get_convention(convention)
-        convention_line = (f"{chosen_convention.tool} ({chosen_convention.unit})", chosen_convention.total(analysis))
-    if format is Format.json:
-        from archviz.conventions import CONVENTIONS
-
-        convention_totals = {name: c.total(analysis) for name, c in CONVENTIONS.items()}
-        emit(formats.to_json(analysis, convention_totals), out)
-    elif format is Format.csv:
-        emit(formats.to_csv(analysis, chosen), out)
-    elif format is Format.markdown:
-        emit(formats.to_markdown(analysis, chosen, human_units=units is Units.auto and False), out)
-    elif format is Format.html:
-        emit(formats.to_html_table(analysis, chosen, human_units=units is Units.auto), out)
-    else:
-        from archviz.render.table import render_summary
-
-        text = render_summary(analysis, chosen, human_units=units is Units.auto, convention_line=convention_line,
-                              width=width, color=False if out is not None else None)
-        emit(text, out)
+    # the body is typer-free so that archviz.cli.fast can run it without importing typer
+    summarize(spec, input, batch, set_, format.value, columns, flops, units.value, convention, out, width)
 
 
 def register(app: typer.Typer) -> None:
