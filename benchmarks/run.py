@@ -9,7 +9,8 @@ Sections (see reports/benchmarks.md for the results and what they mean):
 
 - cold: ``archviz summary vgg16 --format json`` as a whole process, against the peers' routes
   (import torch, build VGG16 on the CPU, count: torchinfo, fvcore, ptflops, thop,
-  FlopCounterMode on the meta device) and against ``python -c pass`` and ``import torch``.
+  FlopCounterMode on the meta device) and against ``python -c pass`` and ``import torch``; also
+  the rich table (``archviz summary vgg16``), by the fast path and by the typer app.
   Wall time, CPU time (user + sys) and peak RSS per process, medians over interleaved runs.
 - reanalysis: a loaded VGG16 analysed again at a new input shape, in process (archviz's full
   analysis and its totals-only path; each peer re-counting its model at a new input size).
@@ -49,6 +50,7 @@ PEERS = ("torchinfo", "fvcore", "ptflops", "thop", "flopcounter")
 PEER_MODULES = {"torchinfo": "torchinfo", "fvcore": "fvcore", "ptflops": "ptflops", "thop": "thop",
                 "flopcounter": "torch"}
 SECTIONS = ("cold", "reanalysis", "sweep", "scaling")
+TYPER_APP = "import sys; from archviz.cli.main import app; sys.argv[0] = 'archviz'; app()"
 SWEEP_GRID = ["--vary", "width=0.25,0.5,0.75,1,1.5", "--vary", "num_classes=10,100,1000,10000"]
 
 
@@ -118,6 +120,8 @@ def cold(runs: int, peer_runs: int, peers: Sequence[str]) -> dict[str, Any]:
         "archviz summary --format json": json_summary,
         "  the same, first read (no parse cache)": json_summary,
         "archviz summary (rich table)": archviz_command("summary", "vgg16"),
+        # what the table cost before archviz.cli.fast took it: the same command through the typer app
+        "  the same, through typer": [sys.executable, "-c", TYPER_APP, "summary", "vgg16"],
         "python -c pass": [sys.executable, "-c", "pass"],
     }
     envs = {"  the same, first read (no parse cache)": {"ARCHVIZ_NO_CACHE": "1"}}
@@ -131,6 +135,10 @@ def cold(runs: int, peer_runs: int, peers: Sequence[str]) -> dict[str, Any]:
     table = {name: medians(samples) for name, samples in raw.items()}
     params = json.loads(raw["archviz summary --format json"][0]["stdout"])["totals"]["params"]
     table["archviz summary --format json"]["printed"] = f"params {params:,}"
+    tables = {raw[name][0]["stdout"] for name in ("archviz summary (rich table)", "  the same, through typer")}
+    if len(tables) != 1 or f"{params:,}".encode() not in next(iter(tables)):
+        raise RuntimeError("the fast path's table is not the typer app's: the two routes are not comparable")
+    table["archviz summary (rich table)"]["printed"] = "same bytes as typer"
     for route in peers:
         table[route]["printed"] = f"{json.loads(raw[route][0]['stdout'])['count']:,}"
     return table
