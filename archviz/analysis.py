@@ -8,6 +8,7 @@ Renderers and exporters only read these.
 from __future__ import annotations
 
 import gc
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -137,9 +138,11 @@ class Plan:
     ``cuts[k]`` is the one position whose shape is still needed by steps k and later, or -1
     where several are (inside a branching block): at a cut, everything after it depends only
     on that one shape (see ``totals_only``'s memo).
+    ``tokens[k]`` names the ops of steps 0..k (same token: same ops, same wiring) among plans
+    made from one another by ``rebind``: a sweep resumes a walk where another variant's ended.
     """
 
-    __slots__ = ("_fields", "constants", "cuts", "layers", "steps", "walk")
+    __slots__ = ("_fields", "_tokens", "constants", "cuts", "layers", "resumable", "steps", "walk")
 
     def __init__(self, layers: Sequence[LayerDef]) -> None:
         position = {NETWORK_INPUT: 0}
@@ -152,8 +155,7 @@ class Plan:
             positions = tuple(position[source] for source in layer.inputs)
             label = op.label()
             steps.append((layer, op, positions, label))
-            constants.append((layer.name, op.name, op.family, label, op.values, layer.stage, layer.inputs,
-                              layer.location.line))
+            constants.append(_record_constants(layer, label))
             walk.append((index, layer, op, positions, positions[0] if len(positions) == 1 else -1,
                          constants[-1]))
             position[layer.name] = index
@@ -161,8 +163,7 @@ class Plan:
                 last_use[used] = index - 1
         self.layers = tuple(layers)
         self.steps: tuple[tuple[LayerDef, Op, tuple[int, ...], str], ...] = tuple(steps)
-        self.constants: tuple[tuple[str, str, str, str, dict[str, Any], str | None, tuple[str, ...], int | None],
-                              ...] = tuple(constants)
+        self.constants: tuple[RecordConstants, ...] = tuple(constants)
         cuts = []
         live: set[int] = set()
         for step in range(len(steps)):
@@ -171,10 +172,42 @@ class Plan:
             cuts.append(next(iter(live)) if len(live) == 1 else -1)
             live.difference_update([p for p in steps[step][2] if last_use[p] == step])
         self.cuts = tuple(cuts)
+        # the steps after which a walk can stop and resume: one shape is all the rest needs
+        self.resumable = tuple(step for step in range(len(steps) - 1) if cuts[step + 1] >= 0)
         # what analyze_layers reads per step, in one tuple: (position, layer, op, input
         # positions, the single input's position or -1, the record's constant fields)
         self.walk = tuple(walk)
         self._fields: dict[bool, tuple[list[FieldPair | None], list[FieldColumns | None]]] = {}
+        self._tokens = _PrefixTokens()
+
+    def rebind(self, layers: Sequence[LayerDef]) -> Plan:
+        """The plan of ``layers``: this plan's layers with some replaced by layers of the same name
+        and inputs (another op), as a replay makes them. Unchanged steps are shared."""
+        if len(layers) != len(self.layers):
+            raise ValueError("rebind needs as many layers as the plan has")
+        plan = object.__new__(Plan)
+        steps, constants, walk = list(self.steps), list(self.constants), list(self.walk)
+        for index, (layer, before) in enumerate(zip(layers, self.layers, strict=True)):
+            if layer is before:
+                continue
+            if layer.name != before.name or layer.inputs != before.inputs:
+                raise ValueError(f"rebind cannot rewire layer {before.name!r}")
+            op = layer.op
+            label = op.label()
+            steps[index] = (layer, op, steps[index][2], label)
+            constants[index] = _record_constants(layer, label)
+            position, _, _, positions, single, _ = walk[index]
+            walk[index] = (position, layer, op, positions, single, constants[index])
+        plan.layers = tuple(layers)
+        plan.steps, plan.constants, plan.walk = tuple(steps), tuple(constants), tuple(walk)
+        plan.cuts, plan.resumable = self.cuts, self.resumable
+        plan._fields = {}
+        plan._tokens = self._tokens.shared()
+        return plan
+
+    @property
+    def tokens(self) -> tuple[int, ...]:
+        return self._tokens.of(self.steps)
 
     def fields(self, spatial: bool) -> tuple[list[FieldPair | None], list[FieldColumns | None]]:
         """Receptive fields that no input shape changes, per position, composed once per network.
@@ -199,6 +232,53 @@ class Plan:
                     columns.append(_columns(pair))
             known = self._fields[spatial] = (pairs, columns)
         return known
+
+
+class _PrefixTokens:
+    """Numbers for prefixes of ops, shared by a plan and the plans rebound from it.
+
+    The token of steps 0..k is the number given to (the token of steps 0..k-1, the op of step
+    k); ops are compared by identity (a replay shares equal ops), the wiring is the family's.
+    Numbers come from one process-wide counter, so tokens of unrelated plans never meet.
+    """
+
+    __slots__ = ("table", "tokens")
+    LIMIT = 200_000  # remembered prefixes per family; then numbering starts afresh
+
+    def __init__(self, table: dict[tuple[int, Op], int] | None = None) -> None:
+        self.table = {} if table is None else table
+        self.tokens: tuple[int, ...] | None = None
+
+    def shared(self) -> _PrefixTokens:
+        return _PrefixTokens(self.table)
+
+    def of(self, steps: Sequence[tuple[LayerDef, Op, tuple[int, ...], str]]) -> tuple[int, ...]:
+        if self.tokens is None:
+            table = self.table
+            if len(table) > self.LIMIT:
+                table.clear()
+            tokens = []
+            token = -1
+            for step in steps:
+                key = (token, step[1])
+                token = table.get(key, -1)
+                if token < 0:
+                    token = table[key] = next(_TOKEN_NUMBERS)
+                tokens.append(token)
+            self.tokens = tuple(tokens)
+        return self.tokens
+
+
+_TOKEN_NUMBERS = itertools.count()
+
+
+RecordConstants = tuple[str, str, str, str, dict[str, Any], str | None, tuple[str, ...], int | None]
+
+
+def _record_constants(layer: LayerDef, label: str) -> RecordConstants:
+    """The fields of a layer's record that no input shape changes, in the walk's order."""
+    op = layer.op
+    return (layer.name, op.name, op.family, label, op.values, layer.stage, layer.inputs, layer.location.line)
 
 
 FieldPair = tuple[Field, Field]
@@ -326,8 +406,12 @@ def analyze_layers(
 Suffix = tuple[int, int, int, int, int, int, Shape]  # the sums of totals_only after a cut, and the output
 
 
+Prefix = tuple[int, int, int, int, int, int, Shape]  # the sums of totals_only up to a cut, and the live shape
+
+
 def totals_only(plan: Plan, input_shape: Shape, batch: int = 1,
-                memo: dict[tuple[int, Shape], Suffix] | None = None) -> Totals:
+                memo: dict[tuple[int, Shape], Suffix] | None = None,
+                prefixes: dict[tuple[int, Shape], Prefix] | None = None) -> Totals:
     """The totals of ``analyze_layers`` without building per-layer records or receptive fields.
 
     Same op methods, same checks and errors, same sums: a sweep's inner loop.
@@ -337,17 +421,46 @@ def totals_only(plan: Plan, input_shape: Shape, batch: int = 1,
     every layer after it. Across input sizes most cuts see shapes they have seen before (every
     input from 224 to 255 reaches VGG's pool5 as 512x14x14), so a sweep over inputs adds a
     remembered suffix instead of calling the ops again. Errors are never remembered.
+
+    ``prefixes`` (a dict, reused only at the same batch, with plans rebound from one another)
+    keeps the other half: the sums up to each cut, by the prefix's token and the input. A
+    variant that differs from an earlier one only in later layers (another number of classes)
+    resumes at the last cut before them instead of walking from the input.
     """
     _check_input(input_shape, batch)
-    shapes: list[Shape] = [input_shape]
-    append = shapes.append
+    steps = plan.steps
+    cuts = plan.cuts
+    last = len(steps) - 1
     params = buffers = macs = bias_adds = elementwise_ops = activation_elements = 0
+    shapes: list[Shape] = [input_shape]
+    start = 0
+    tokens: tuple[int, ...] = ()
+    if prefixes is not None:
+        tokens = plan.tokens
+        # The resumable steps whose prefix is known form a leading run (every walk stores each
+        # one it passes, from where it began): find the last one by bisection.
+        resumable = plan.resumable
+        low, high, found = 0, len(resumable) - 1, -1
+        while low <= high:
+            middle = (low + high) // 2
+            if (tokens[resumable[middle]], input_shape) in prefixes:
+                found, low = resumable[middle], middle + 1
+            else:
+                high = middle - 1
+        if found >= 0:
+            params, buffers, macs, bias_adds, elementwise_ops, activation_elements, live = \
+                prefixes[tokens[found], input_shape]
+            start = found + 1
+            shapes = [input_shape] * (start + 1)  # only the live position is read from here on
+            shapes[cuts[start]] = live
+    append = shapes.append
     passed: list[tuple[tuple[int, Shape], int, int, int, int, int, int]] = []
     output_shape = None
-    cuts = plan.cuts
-    for index, (layer, op, positions, _label) in enumerate(plan.steps):
-        if memo is not None and cuts[index] >= 0:
-            key = (index, shapes[cuts[index]])
+    for index in range(start, last + 1):
+        layer, op, positions, _label = steps[index]
+        cut = cuts[index]
+        if memo is not None and cut >= 0:
+            key = (index, shapes[cut])
             rest = memo.get(key)
             if rest is not None:
                 params += rest[0]
@@ -373,6 +486,9 @@ def totals_only(plan: Plan, input_shape: Shape, batch: int = 1,
         bias_adds += cost.bias_adds
         elementwise_ops += cost.elementwise_ops
         activation_elements += out_elements
+        if prefixes is not None and index < last and cuts[index + 1] >= 0:
+            prefixes[tokens[index], input_shape] = (params, buffers, macs, bias_adds, elementwise_ops,
+                                                     activation_elements, shapes[cuts[index + 1]])
     if output_shape is None:
         output_shape = shapes[-1]
     if memo is not None:

@@ -14,6 +14,7 @@ from archviz.graph import build_graph, topological_layers
 from archviz.shapes import Shape
 from archviz.spec.document import Document, read_document, read_document_text
 from archviz.spec.expand import LayerDef, Spec, expand
+from archviz.spec.replay import Replay
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -99,9 +100,28 @@ class Network:
     def with_variables(self, **variables: Any) -> Network:
         """The same document expanded with other variable values (no file is read).
 
-        Variables derived from others (``filters: "16 * width"``) follow the new values.
+        Variables derived from others (``filters: "16 * width"``) follow the new values. Where
+        the values change only attributes (widths, class counts), the network is derived from
+        this one's without expanding the document again (archviz/spec/replay.py).
         """
-        return network_from_document(self.document, {**self.overrides, **variables})
+        overrides = {**self.overrides, **variables}
+        with gc_paused():
+            spec = self.replay.expand(overrides)
+            if spec is None:
+                return network_from_document(self.document, overrides)
+            if not self.replay.in_order:
+                return Network(spec=spec, ordered=topological_layers(spec.layers), overrides=overrides)
+            network = Network(spec=spec, ordered=spec.layers, overrides=overrides)
+            # the same layers in the same order, most of them the very same LayerDefs: its plan
+            # is this one's with the changed steps redone (cached_property's own slot)
+            network.__dict__["plan"] = self.plan.rebind(spec.layers)
+            return network
+
+    @cached_property
+    def replay(self) -> Replay:
+        """This network's document expanded once more, recording what its variables decide."""
+        with gc_paused():
+            return Replay(self.spec, self.overrides)
 
 
 def network_from_document(document: Document, variables: dict[str, Any] | None = None) -> Network:

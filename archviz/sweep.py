@@ -44,6 +44,7 @@ TOTALS_COLUMNS = Totals._fields
 COUNT_COLUMNS = tuple(name for name in TOTALS_COLUMNS if name != "output_shape")
 MAX_VARIANTS = 100_000_000
 MEMO_LIMIT = 20_000  # remembered suffixes per network and batch (a few MB at most)
+PREFIX_LIMIT = 100_000  # remembered prefixes, for all variants and batches (~25 MB at most)
 _RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*(?::\s*(\d+)\s*)?$")
 
 
@@ -116,6 +117,8 @@ def run_sweep(plan: SweepPlan, progress: Callable[[int], None] | None = None) ->
     """
     names = [name for name, _ in plan.variables]
     done = 0
+    prefixes_at: dict[int, dict[Any, Any]] = {}
+    prefix_limit = PREFIX_LIMIT // len(plan.batches)  # for all batches together
     for combination in itertools.product(*(values for _, values in plan.variables)):
         chosen = dict(zip(names, combination))
         try:
@@ -125,13 +128,17 @@ def run_sweep(plan: SweepPlan, progress: Callable[[int], None] | None = None) ->
             network, failure = None, one_line(exc)
         for batch in plan.batches:
             memo: dict[Any, Any] = {}  # one network at one batch: see analysis.totals_only
+            # every variant at one batch; only variants share prefixes
+            prefixes = prefixes_at.setdefault(batch, {}) if names else None
             for shape in plan.inputs:
                 row: dict[str, Any] = {**chosen, BATCH: batch, INPUT: shape}
                 if network is not None:
                     if len(memo) > MEMO_LIMIT:
                         memo.clear()  # bounded memory, whatever the number of inputs
+                    if prefixes is not None and len(prefixes) > prefix_limit:
+                        prefixes.clear()
                     try:
-                        totals = totals_only(network.plan, shape, batch, memo)
+                        totals = totals_only(network.plan, shape, batch, memo, prefixes)
                     except ArchvizError as exc:
                         row[ERROR] = one_line(exc)
                     else:

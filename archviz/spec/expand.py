@@ -7,18 +7,22 @@ attribute values (including arithmetic) checked against each op's declaration.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archviz.errors import ArchvizError, GraphError, Location, SpecError
 from archviz.ops import ALIASES, OP_REGISTRY, Op
 from archviz.spec.document import REQUIRED_ARG, Block, Document
-from archviz.spec.expr import evaluate
+from archviz.spec.expr import evaluate, evaluate_tracked
 from archviz.spec.values import coerce, to_bool, to_int
 from archviz.spec.yamlio import key_location, location_of
 from archviz.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from archviz.ops.base import Attribute
+    from archviz.spec.replay import Trace
 
 NETWORK_INPUT = "input"
 BLOCK_INPUT = "in"
@@ -112,14 +116,19 @@ def _looks_like_expression(text: str, names: Mapping[str, Any]) -> bool:
     return any(ch in text for ch in "+-*/()%<>=") or text in names
 
 
-def expand(document: Document, overrides: Mapping[str, Any] | None = None) -> Spec:
+def expand(document: Document, overrides: Mapping[str, Any] | None = None, trace: Trace | None = None) -> Spec:
+    """The layers of ``document`` for these variable values.
+
+    With a ``trace`` (archviz/spec/replay.py), the expansion also records every evaluation that
+    read a variable, so that other values can be tried by repeating only those.
+    """
     if document.abstract:
         raise SpecError("is an abstract base (abstract: true), not a network",
                         location=document.location, hint="analyse a spec that extends it")
     variables = resolve_variables(document, overrides or {})
-    expander = _Expander(document, variables)
+    expander = _Expander(document, variables, trace)
     input_shape = expander.input_shape()
-    expander.entries(document.layers, _Context(scope=dict(variables), location=document.location))
+    expander.entries(document.layers, _Context(scope=dict(expander.scope_variables), location=document.location))
     if not expander.layers:
         raise SpecError("the spec has no layers (every entry is switched off by 'if'?)", location=document.location)
     return Spec(document=document, variables=variables, input_shape=input_shape,
@@ -155,9 +164,12 @@ class _Pending:
 
 
 class _Expander:
-    def __init__(self, document: Document, variables: dict[str, Any]) -> None:
+    def __init__(self, document: Document, variables: dict[str, Any], trace: Trace | None = None) -> None:
         self.document = document
         self.variables = variables
+        self.trace = trace
+        # what scopes bind the variables to: their values, or while tracing, references to them
+        self.scope_variables: dict[str, Any] = variables if trace is None else trace.bind(variables)
         self.layers: list[_Pending] = []
         self.names: dict[str, Location] = {}
         self.previous = NETWORK_INPUT
@@ -176,9 +188,7 @@ class _Expander:
             raise SpecError(f"input must be [channels, height, width] (or [features]). Received: {raw!r}",
                             location=where)
 
-        def ev(text: str) -> Any:
-            return evaluate(text, self.variables)
-
+        ev = self.structural(self.scope_variables)
         try:
             return tuple(to_int("input", v, ev, 1) for v in raw)
         except ArchvizError as exc:
@@ -268,16 +278,41 @@ class _Expander:
         for i in range(1, count + 1):
             self.layer(op_name, body, ctx, where, i)
 
+    def structural(self, scope: Mapping[str, Any]) -> Callable[[str], Any]:
+        """Evaluation for what shapes the network: conditions, repeats, names, inputs, input shape.
+
+        While tracing, each such evaluation that read a variable is kept as a guard: a replay
+        with other values is only valid where every guard gives the same value again.
+        """
+        trace = self.trace
+        if trace is None:
+            return lambda text: evaluate(text, scope)
+
+        def guarded(text: str) -> Any:
+            value, read = evaluate_tracked(text, scope)
+            if read:
+                trace.guard(text, scope, value, read)
+            return value
+
+        return guarded
+
     def condition(self, body: Mapping[str, Any], ctx: _Context, where: Location) -> bool:
         if "if" not in body:
             return True
-        return to_bool("if", body["if"], lambda text: evaluate(text, ctx.scope))
+        return to_bool("if", body["if"], self.structural(ctx.scope))
 
     def repeat(self, body: Mapping[str, Any], ctx: _Context, where: Location) -> int:
         if "repeat" not in body:
             return 1
-        count = to_int("repeat", body["repeat"], lambda text: evaluate(text, ctx.scope), 0, MAX_LAYERS)
+        count = to_int("repeat", body["repeat"], self.structural(ctx.scope), 0, MAX_LAYERS)
         return count
+
+    def argument(self, text: str, scope: Mapping[str, Any]) -> Any:
+        """A block argument's value; while tracing, one that read a variable stays a reference."""
+        if self.trace is None:
+            return evaluate(text, scope)
+        value, read = evaluate_tracked(text, scope)
+        return self.trace.derived(text, scope, value, read) if read else value
 
     def instantiate(self, block: Block, body: Mapping[str, Any], ctx: _Context, where: Location, i: int) -> None:
         if ctx.block_depth >= MAX_BLOCK_DEPTH:
@@ -293,17 +328,17 @@ class _Expander:
             raise SpecError("'inputs' cannot be given to a block call", location=key_location(body, "inputs", where),
                             hint="inside the block, refer to its input as 'in'")
         outer = {**ctx.scope, "i": i}
-        scope = dict(self.variables)
+        scope = dict(self.scope_variables)
         for arg, default in block.args.items():
             if arg in body:
                 value = body[arg]
                 if isinstance(value, str):
-                    value = evaluate(value, outer) if _looks_like_expression(value, outer) else value
+                    value = self.argument(value, outer) if _looks_like_expression(value, outer) else value
             elif default is REQUIRED_ARG:
                 raise SpecError(f"block {block.name!r} needs argument {arg!r}", location=where,
                                 hint=f"write '- {block.name}: {{{arg}: ...}}'")
             else:
-                value = evaluate(default, outer) if isinstance(default, str) and \
+                value = self.argument(default, outer) if isinstance(default, str) and \
                     _looks_like_expression(default, outer) else default
             scope[arg] = value
         for inherited in ("stage", "stage_index"):
@@ -320,6 +355,17 @@ class _Expander:
         cls = OP_REGISTRY[op_name]
         scope = {**ctx.scope, "i": i}
         values: dict[str, Any] = {}
+        read: set[str] = set()  # the variables an attribute read (only while tracing)
+        read_by_all: set[str] = set()
+        dynamic: list[tuple[str, Attribute, Any]] = []
+
+        def ev(text: str) -> Any:
+            if self.trace is None:
+                return evaluate(text, scope)
+            value, names = evaluate_tracked(text, scope)
+            read.update(names)
+            return value
+
         for key, value in body.items():
             if key in ENTRY_KEYS:
                 continue
@@ -330,17 +376,27 @@ class _Expander:
                                 hint=did_you_mean(key, allowed) or f"{op_name} accepts: {', '.join(allowed)}")
             attribute = cls.attributes[key]
             try:
-                values[key] = coerce(key, attribute, value, lambda text: evaluate(text, scope))
+                values[key] = coerce(key, attribute, value, ev)
             except ArchvizError as exc:
                 raise exc.with_context(key_location(body, key, where))
+            if read:
+                dynamic.append((key, attribute, value))
+                read_by_all.update(read)
+                read.clear()
         for key, attribute in cls.attributes.items():
             if key not in values:
                 if attribute.required:
                     raise SpecError(f"op {op_name!r} needs attribute {key!r} ({attribute.doc})", location=where,
                                     hint=f"write '- {op_name}: {{{key}: ...}}'")
                 defaults = _literal_defaults(cls)  # type: ignore[arg-type]  # classes hash
-                values[key] = defaults[key] if key in defaults else \
-                    coerce(key, attribute, attribute.default, lambda text: evaluate(text, scope))
+                if key in defaults:
+                    values[key] = defaults[key]
+                    continue
+                values[key] = coerce(key, attribute, attribute.default, ev)
+                if read:
+                    dynamic.append((key, attribute, attribute.default))
+                    read_by_all.update(read)
+                    read.clear()
         op = cls(values)
 
         counter_key = (ctx.stage, op_name)
@@ -381,6 +437,8 @@ class _Expander:
                     refs.append((ref,))
             references = tuple(refs)
         self.names[name] = where
+        if dynamic and self.trace is not None:
+            self.trace.layer(len(self.layers), cls, values, dynamic, scope, op, frozenset(read_by_all))
         self.layers.append(_Pending(name, op, references, self.previous, ctx.stage, where))
         self.previous = name
 
@@ -392,11 +450,12 @@ class _Expander:
         if "{" not in value and "}" not in value:
             return value  # most names are plain text
         pieces = []
+        ev = self.structural(ctx.scope)
         for index, part in enumerate(_template(value)):
             if index % 2 == 0:
                 pieces.append(part)
                 continue
-            result = evaluate(part, ctx.scope)
+            result = ev(part)
             if isinstance(result, float) and result.is_integer():
                 result = int(result)
             pieces.append(str(result))

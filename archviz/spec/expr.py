@@ -50,20 +50,38 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
+class Lazy:
+    """A bound name whose value is looked up when an expression reads it.
+
+    The expander's replay (archviz/spec/replay.py) binds spec variables this way, so that it
+    learns which evaluations read which variables and can repeat just those for new values.
+    """
+
+    __slots__ = ()
+
+    def resolve(self) -> tuple[Any, frozenset[str]]:
+        """The value now, and the names of the variables it came from."""
+        raise NotImplementedError
+
+
 def evaluate(text: str, names: Mapping[str, Any]) -> Scalar:
     """Evaluate ``text`` with ``names`` bound; raise ExpressionError on anything else.
 
     >>> evaluate("64 * width", {"width": 2})
     128
     """
-    if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters")
-    try:
-        tree = _parse(text.strip())
-    except SyntaxError:
-        raise ExpressionError(f"cannot read the expression {text!r}",
-                              hint="write arithmetic such as '64 * width' or 'num_classes'") from None
-    return _Evaluator(text, names).visit(tree)
+    return _Evaluator(text, names).run()
+
+
+def evaluate_tracked(text: str, names: Mapping[str, Any]) -> tuple[Scalar, frozenset[str]]:
+    """``evaluate``, and the variables it read through :class:`Lazy` values (empty if none).
+
+    >>> evaluate_tracked("2 * k", {"k": 3})
+    (6, frozenset())
+    """
+    evaluator = _Evaluator(text, names)
+    value = evaluator.run()
+    return value, frozenset(evaluator.read)
 
 
 @lru_cache(maxsize=4096)
@@ -77,6 +95,18 @@ class _Evaluator:
     def __init__(self, text: str, names: Mapping[str, Any]) -> None:
         self.text = text
         self.names = names
+        self.read: set[str] = set()
+
+    def run(self) -> Any:
+        text = self.text
+        if len(text) > MAX_LENGTH:
+            raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters")
+        try:
+            tree = _parse(text.strip())
+        except SyntaxError:
+            raise ExpressionError(f"cannot read the expression {text!r}",
+                                  hint="write arithmetic such as '64 * width' or 'num_classes'") from None
+        return self.visit(tree)
 
     def fail(self, what: str, hint: str | None = None) -> ExpressionError:
         return ExpressionError(f"{what} in expression {self.text!r}", hint=hint)
@@ -91,7 +121,11 @@ class _Evaluator:
                 return False
             if node.id not in self.names:
                 raise self.fail(f"unknown name {node.id!r}", did_you_mean(node.id, self.names))
-            return self.names[node.id]
+            value = self.names[node.id]
+            if isinstance(value, Lazy):
+                value, read = value.resolve()
+                self.read.update(read)
+            return value
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             left, right = self.number(node.left), self.number(node.right)
             if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 2**64):
