@@ -18,8 +18,8 @@ from archviz.cli.common import (
     write_output,
 )
 from archviz.errors import ArchvizError
-from archviz.render.theme import ThemeName as Theme
 from archviz.render.charts import Kind
+from archviz.render.theme import ThemeName as Theme
 
 VGG_FAMILY = ("vgg11", "vgg11-lrn", "vgg13", "vgg16-c", "vgg16", "vgg19")
 FORMATS = ("svg", "png", "pdf")

@@ -11,8 +11,8 @@ import typer
 
 from archviz.cli.common import InputOption, SetOption, SpecArgument, analyze, clean_errors, write_output
 from archviz.errors import ArchvizError
-from archviz.render.theme import ThemeName as Theme
 from archviz.render.diagram import Detail, Direction
+from archviz.render.theme import ThemeName as Theme
 
 
 class Style(str, Enum):

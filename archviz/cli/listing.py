@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from typing import Annotated
-
-import sys
 
 import typer
 

@@ -5,8 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from archviz.errors import ShapeError, SpecError
-from archviz.ops.base import (GLOBAL, Attribute, Cost, FieldRule, Op, Window, as_pair, new_cost, numel, register,
-                              resolve_padding)
+from archviz.ops.base import (
+    GLOBAL,
+    Attribute,
+    Cost,
+    FieldRule,
+    Op,
+    Window,
+    as_pair,
+    new_cost,
+    numel,
+    register,
+    resolve_padding,
+)
 from archviz.shapes import Shape, window_output_length
 
 

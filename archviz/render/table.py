@@ -12,9 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from archviz.analysis import Analysis
+from archviz.render import units
 from archviz.render.columns import Column, cell_text
 from archviz.render.facts import summary_facts
-from archviz.render import units
 
 NUMERIC = ("count", "percent", "field", "bytes")
 # rich lays a table out at about a millisecond a row: a longer network shows its first and last
