@@ -159,7 +159,7 @@ def test_bad_corpus(path: Path) -> None:
     """Each malformed spec: exit 2, the exact message naming file and line, no traceback."""
     code, message = _expected_bad()[path.name]
     result = subprocess.run([sys.executable, "-m", "archviz.cli.main", "summary", f"tests/data/bad/{path.name}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=30)
+                            check=False, cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == code
     assert result.stdout == ""
     assert result.stderr == message
@@ -260,9 +260,9 @@ def test_console_script_runs_without_traceback() -> None:
     exe = shutil.which("archviz")
     if exe is None:
         pytest.skip("archviz console script not installed")
-    ok = subprocess.run([exe, "summary", "specs/vgg16.yaml", "--format", "json"], cwd=ROOT, capture_output=True,
-                        text=True, timeout=60)
+    ok = subprocess.run([exe, "summary", "specs/vgg16.yaml", "--format", "json"], check=False, cwd=ROOT,
+                        capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and json.loads(ok.stdout)["totals"]["params"] == 138_357_544
-    bad = subprocess.run([exe, "summary", "tests/data/bad/13-cycle.yaml"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=60)
+    bad = subprocess.run([exe, "summary", "tests/data/bad/13-cycle.yaml"], check=False, cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "13-cycle.yaml:4:5" in bad.stderr

@@ -227,7 +227,7 @@ def test_command_line_overrides() -> None:
 
 def test_expansion_step_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """Entries that make no layer count towards the limit (the full-size case: test_property_regressions)."""
-    import archviz.spec.expand as expand
+    from archviz.spec import expand
 
     monkeypatch.setattr(expand, "MAX_EXPANSION_STEPS", 100)
     with pytest.raises(SpecError, match="more than 100 expansion steps") as caught:
