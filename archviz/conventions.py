@@ -99,7 +99,7 @@ def _thop(r: LayerRecord) -> int:
     if r.op == "avg_pool2d":
         return r.output_elements
     if r.op in ("adaptive_avg_pool2d", "global_avg_pool2d"):
-        channels, height, width = r.input_shapes[0]
+        _channels, height, width = r.input_shapes[0]
         out_h, out_w = (r.output_shape[1], r.output_shape[2]) if len(r.output_shape) == 3 else (1, 1)
         window = (height / out_h) * (width / out_w)
         return int((window + 1) * r.output_elements)

@@ -54,7 +54,7 @@ def op_reference() -> str:
 
 
 def render_doc(text: str) -> str:
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
     return pattern.sub(lambda _: f"{BEGIN}\n\n{op_reference()}\n{END}", text)
 
 

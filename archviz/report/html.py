@@ -105,8 +105,8 @@ def _inline_svg(data: bytes) -> str:
     """An SVG file's markup without its XML prolog, ready to sit inside HTML."""
     text = data.decode("utf-8")
     text = re.sub(r"<\?xml[^>]*\?>", "", text)
-    text = re.sub(r"<!DOCTYPE[^>]*>", "", text, flags=re.S)
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    text = re.sub(r"<!DOCTYPE[^>]*>", "", text, flags=re.DOTALL)
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
     return text.strip()
 
 
