@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     import networkx as nx
 
 
+MAX_STRUCTURES = 8  # other structures a network keeps for with_variables
+
+
 @dataclass(frozen=True)
 class Network:
     """A validated network. Analysing it again never re-reads or re-parses its YAML."""
@@ -106,16 +109,32 @@ class Network:
         """
         overrides = {**self.overrides, **variables}
         with gc_paused():
-            spec = self.replay.expand(overrides)
-            if spec is None:
-                return network_from_document(self.document, overrides)
-            if not self.replay.in_order:
-                return Network(spec=spec, ordered=topological_layers(spec.layers), overrides=overrides)
-            network = Network(spec=spec, ordered=spec.layers, overrides=overrides)
-            # the same layers in the same order, most of them the very same LayerDefs: its plan
-            # is this one's with the changed steps redone (cached_property's own slot)
-            network.__dict__["plan"] = self.plan.rebind(spec.layers)
+            # This network's replay first, then those of networks with other structures met
+            # before (batch_norm=true beside false): a sweep returns to each of them often.
+            for base in (self, *reversed(self.structures)):
+                spec = base.replay.expand(overrides)
+                if spec is not None:
+                    return base.derived(spec, overrides)
+            network = network_from_document(self.document, overrides)
+            if len(self.structures) >= MAX_STRUCTURES:
+                del self.structures[0]
+            self.structures.append(network)
             return network
+
+    def derived(self, spec: Spec, overrides: dict[str, Any]) -> Network:
+        """A network for ``spec``, replayed from this one's: same layers, in the same order."""
+        if not self.replay.in_order:
+            return Network(spec=spec, ordered=topological_layers(spec.layers), overrides=overrides)
+        network = Network(spec=spec, ordered=spec.layers, overrides=overrides)
+        # most of its LayerDefs are this network's own: its plan is this one's with the changed
+        # steps redone (set in cached_property's own slot)
+        network.__dict__["plan"] = self.plan.rebind(spec.layers)
+        return network
+
+    @cached_property
+    def structures(self) -> list[Network]:
+        """Networks made by with_variables that a replay of this one could not derive."""
+        return []
 
     @cached_property
     def replay(self) -> Replay:

@@ -15,7 +15,9 @@ Sections (see reports/benchmarks.md for the results and what they mean):
 - reanalysis: a loaded VGG16 analysed again at a new input shape, in process (archviz's full
   analysis and its totals-only path; each peer re-counting its model at a new input size).
 - sweep: variants per second of ``archviz.iter_sweep`` over a width x classes x input grid
-  (inputs innermost), the worst case (a new expansion for every variant), the CLI streaming
+  (inputs innermost), over spec variables only (a new network per variant: replayed, see
+  archviz/spec/replay.py), with two structures (batch_norm), against the baseline of a full
+  expansion per variant, the CLI streaming
   10,000 and 100,000 rows of CSV (time and peak memory), and each peer building and counting
   one variant after another.
 - scaling: load + analyse generated stacks of 10 to 100,000 layers; cost per layer.
@@ -32,6 +34,7 @@ import compileall
 import gc
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import os
 import platform
@@ -185,14 +188,40 @@ def sweep(quick: bool, peers: Sequence[str], peer_counts: int) -> dict[str, Any]
         best = statistics.median(seconds)
         return {"variants": count, "seconds": best, "per_second": count / best}
 
+    def full_expansions(vary: dict[str, list[Any]], repeat: int) -> dict[str, float]:
+        """The same variants as rate(), each expanded from the document (no replay): the baseline."""
+        from archviz.network import network_from_document
+
+        document = archviz.load("vgg16").document
+        names = list(vary)
+        seconds = []
+        count = 0
+        for _ in range(repeat):
+            start = time.perf_counter()
+            count = 0
+            for values in itertools.product(*vary.values()):
+                network_from_document(document, dict(zip(names, values))).totals_at()
+                count += 1
+            seconds.append(time.perf_counter() - start)
+        best = statistics.median(seconds)
+        return {"variants": count, "seconds": best, "per_second": count / best}
+
     sizes = 50 if quick else 500
+    classes = list(range(1, 101 if quick else 1001))
     grid = {"width": [0.25, 0.5, 0.75, 1, 1.5], "num_classes": [10, 100, 1000, 10000],
             "input": list(range(32, 32 + sizes))}
+    widths = {"width": [0.25, 0.5, 0.75, 1, 1.5], "num_classes": classes[:200]}
+    structures = {"batch_norm": [False, True], "width": [0.5, 1], "num_classes": classes[:250]}
     print("sweep: in process", file=sys.stderr)
     result: dict[str, Any] = {
         "grid (variables x inputs, inputs innermost)": rate(grid, 3),
-        "every variant a new expansion (num_classes=1..N)": rate({"num_classes": list(range(1, 101 if quick
-                                                                                          else 1001))}, 3),
+        "variables only: num_classes=1..N": rate({"num_classes": classes}, 3),
+        "variables only: width x num_classes": rate(widths, 3),
+        "variables only: batch_norm x width x num_classes (two structures)": rate(structures, 3),
+        "baseline, a full expansion per variant: num_classes=1..N": full_expansions(
+            {"num_classes": classes[:100]}, 3),
+        "baseline, a full expansion per variant: batch_norm x width x num_classes": full_expansions(
+            {"batch_norm": [False, True], "width": [0.5, 1], "num_classes": classes[:25]}, 3),
     }
     for rows, inputs in ((10_000, "32..531"), (100_000, "32..5031")):
         if quick and rows > 10_000:
@@ -306,7 +335,7 @@ def report(results: dict[str, Any]) -> None:
     if "reanalysis" in results:
         r = results["reanalysis"]
         base = r["archviz totals_at()"]
-        rows = [[name, us(value), f"{value / base:,.0f}x"] for name, value in r.items() if name != "layers"]
+        rows = [[name, us(value), f"{value / base:,.1f}x"] for name, value in r.items() if name != "layers"]
         print_table(f"Re-analysis of a loaded VGG16 ({r['layers']} layers) at a new input shape, in process "
                     "(median per call; ratio = / totals_at)", ["what", "per call", "ratio"], rows)
     if "sweep" in results:

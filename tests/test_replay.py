@@ -156,3 +156,26 @@ def test_a_sweep_over_variables_resumes_walks_exactly() -> None:
         expected = archviz.load("vgg16", width=row["width"], num_classes=row["num_classes"]).totals_at(
             row["input"], row["batch"])
         assert {name: row[name] for name in expected._fields} == expected.as_dict(), row
+
+
+def test_other_structures_are_kept_and_replayed() -> None:
+    """A sweep that flips batch_norm meets two structures: each is expanded once, then replayed."""
+    network = archviz.load("vgg16")
+    with_bn = network.with_variables(batch_norm=True, num_classes=10)
+    assert network.structures == [with_bn]
+    again = network.with_variables(batch_norm=True, num_classes=20)
+    assert network.structures == [with_bn]  # replayed from with_bn's trace, not expanded
+    assert again.plan.steps[0] is with_bn.plan.steps[0]  # the rebound plan shares the unchanged steps
+    assert again.analyze() == archviz.load("vgg16", batch_norm=True, num_classes=20).analyze()
+    for classes in range(1, 12):  # 2 more structures (vgg16 has no LRN layer for use_lrn to switch)
+        network.with_variables(torchvision_layout=True, use_lrn=classes % 2 == 0, batch_norm=classes > 5,
+                               num_classes=classes)
+    assert len(network.structures) == 3
+
+
+def test_a_network_keeps_the_last_eight_other_structures() -> None:
+    network = archviz.loads(SPEC)
+    variants = [network.with_variables(depth=depth) for depth in range(3, 15)]  # 12 structures
+    assert network.structures == variants[-8:]
+    assert network.with_variables(depth=14, a=3).plan.steps[0] is not variants[-1].plan.steps[0]
+    assert network.structures == variants[-8:]  # depth 14 was replayed from its kept structure

@@ -249,5 +249,5 @@ class Replay:
         return op
 
     @staticmethod
-    def op_key(cls: type[Op], values: dict[str, Any]) -> tuple[Any, ...]:
-        return (cls, *((name, type(value), value) for name, value in values.items()))
+    def op_key(op_class: type[Op], values: dict[str, Any]) -> tuple[Any, ...]:
+        return (op_class, *((name, type(value), value) for name, value in values.items()))
