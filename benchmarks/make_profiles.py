@@ -8,7 +8,9 @@ Profiles:
 - cli-summary-json: the whole ``archviz summary vgg16 --format json`` process (imports included);
 - reanalysis: 2,000 analyses of a loaded VGG16 at new input shapes;
 - expansion: 200 re-expansions of VGG16 with new variable values (``with_variables``);
-- sweep: a 2,000-variant sweep (width x classes x input) where the checkout has archviz.sweep.
+- sweep: a 2,000-variant sweep (width x classes x input) where the checkout has archviz.sweep;
+- variables-sweep: a 2,000-variant sweep over spec variables only (width x classes), where
+  every variant is a new network.
 
 The profiles written in benchmarks/profiles/ are the ones that guided the work; see
 reports/benchmarks.md for what each showed.
@@ -46,6 +48,14 @@ IN_PROCESS = {
         import archviz
         if hasattr(archviz, "iter_sweep"):
             grid = {"width": [0.5, 1], "num_classes": [10, 1000], "input": list(range(32, 532))}
+            with profiler:
+                for _ in archviz.iter_sweep("vgg16", vary=grid):
+                    pass
+    """,
+    "variables-sweep": """
+        import archviz
+        if hasattr(archviz, "iter_sweep"):
+            grid = {"width": [0.5, 1, 1.5, 2], "num_classes": list(range(10, 510))}
             with profiler:
                 for _ in archviz.iter_sweep("vgg16", vary=grid):
                     pass
