@@ -187,17 +187,24 @@ class Plan:
             raise ValueError("rebind needs as many layers as the plan has")
         plan = object.__new__(Plan)
         steps, constants, walk = list(self.steps), list(self.constants), list(self.walk)
+        rebound = self._tokens.rebound  # a sweep meets the same replaced layers again and again
         for index, (layer, before) in enumerate(zip(layers, self.layers, strict=True)):
             if layer is before:
                 continue
-            if layer.name != before.name or layer.inputs != before.inputs:
-                raise ValueError(f"rebind cannot rewire layer {before.name!r}")
-            op = layer.op
-            label = op.label()
-            steps[index] = (layer, op, steps[index][2], label)
-            constants[index] = _record_constants(layer, label)
-            position, _, _, positions, single, _ = walk[index]
-            walk[index] = (position, layer, op, positions, single, constants[index])
+            entry = rebound.get(id(layer))
+            if entry is None or entry[0] is not layer:
+                if layer.name != before.name or layer.inputs != before.inputs:
+                    raise ValueError(f"rebind cannot rewire layer {before.name!r}")
+                op = layer.op
+                label = op.label()
+                record = _record_constants(layer, label)
+                position, _, _, positions, single, _ = walk[index]
+                entry = (layer, (layer, op, steps[index][2], label), record,
+                         (position, layer, op, positions, single, record))
+                if len(rebound) >= _PrefixTokens.LIMIT:
+                    rebound.clear()
+                rebound[id(layer)] = entry  # the entry holds the layer: its id is not reused meanwhile
+            _, steps[index], constants[index], walk[index] = entry
         plan.layers = tuple(layers)
         plan.steps, plan.constants, plan.walk = tuple(steps), tuple(constants), tuple(walk)
         plan.cuts, plan.resumable = self.cuts, self.resumable
@@ -242,15 +249,18 @@ class _PrefixTokens:
     Numbers come from one process-wide counter, so tokens of unrelated plans never meet.
     """
 
-    __slots__ = ("table", "tokens")
-    LIMIT = 200_000  # remembered prefixes per family; then numbering starts afresh
+    __slots__ = ("rebound", "table", "tokens")
+    LIMIT = 200_000  # remembered prefixes (and rebound steps) per family; then they start afresh
 
-    def __init__(self, table: dict[tuple[int, Op], int] | None = None) -> None:
+    def __init__(self, table: dict[tuple[int, Op], int] | None = None,
+                 rebound: dict[int, tuple[Any, ...]] | None = None) -> None:
         self.table = {} if table is None else table
+        # Plan.rebind's steps for a replaced layer, by the layer's id, for the whole family
+        self.rebound: dict[int, tuple[Any, ...]] = {} if rebound is None else rebound
         self.tokens: tuple[int, ...] | None = None
 
     def shared(self) -> _PrefixTokens:
-        return _PrefixTokens(self.table)
+        return _PrefixTokens(self.table, self.rebound)
 
     def of(self, steps: Sequence[tuple[LayerDef, Op, tuple[int, ...], str]]) -> tuple[int, ...]:
         if self.tokens is None:
