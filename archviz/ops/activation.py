@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from archviz.ops.base import Attribute, Cost, Op, new_cost, numel, register
 from archviz.shapes import Shape
@@ -50,7 +51,9 @@ class Dropout(Elementwise):
     name = "dropout"
     family = "regularization"
     summary = "Dropout; the identity at inference."
-    attributes = {"rate": Attribute("float", "Drop probability.", default=0.5, minimum=0, maximum=1)}
+    attributes: ClassVar[Mapping[str, Attribute]] = {
+        "rate": Attribute("float", "Drop probability.", default=0.5, minimum=0, maximum=1),
+    }
     ops_per_element = 0
 
     def label(self) -> str:

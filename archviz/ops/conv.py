@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from archviz.errors import ShapeError, SpecError
 from archviz.ops.base import Attribute, Cost, Op, Window, as_pair, new_cost, numel, register, resolve_padding
@@ -18,7 +19,7 @@ class Conv2d(Op):
     name = "conv2d"
     family = "conv"
     summary = "2-D convolution (cross-correlation), optionally grouped, dilated or depthwise."
-    attributes = {
+    attributes: ClassVar[Mapping[str, Attribute]] = {
         "filters": Attribute("int", "Number of output channels.", minimum=1),
         "kernel": Attribute("pair", "Kernel size: k or [kh, kw].", minimum=1),
         "stride": Attribute("pair", "Stride: s or [sh, sw].", default=1, minimum=1),

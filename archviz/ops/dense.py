@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from archviz.ops.base import GLOBAL, Attribute, Cost, Op, new_cost, numel, register
 from archviz.ops.conv import ACTIVATIONS
@@ -16,7 +17,7 @@ class Dense(Op):
     name = "dense"
     family = "dense"
     summary = "Fully connected layer on a flat input (alias: linear)."
-    attributes = {
+    attributes: ClassVar[Mapping[str, Attribute]] = {
         "units": Attribute("int", "Number of output features.", minimum=1),
         "bias": Attribute("bool", "Whether the layer has a learnable bias.", default=True),
         "activation": Attribute(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from archviz.ops.base import Attribute, Cost, Op, numel, register
 from archviz.shapes import Shape
@@ -15,7 +16,7 @@ class BatchNorm(Op):
     name = "batch_norm"
     family = "norm"
     summary = "Batch normalisation over channels (inference: one scale-and-shift per element)."
-    attributes = {
+    attributes: ClassVar[Mapping[str, Attribute]] = {
         "eps": Attribute("float", "Added to the variance.", default=1e-5, minimum=0),
         "momentum": Attribute("float", "Running-statistics momentum (PyTorch's convention).", default=0.1, minimum=0),
         "affine": Attribute("bool", "Learnable scale and shift.", default=True),
@@ -57,7 +58,7 @@ class LocalResponseNorm(Op):
     name = "lrn"
     family = "norm"
     summary = "Local response normalisation across channels (AlexNet; VGG configuration A-LRN)."
-    attributes = {
+    attributes: ClassVar[Mapping[str, Attribute]] = {
         "size": Attribute("int", "Number of neighbouring channels summed.", default=5, minimum=1),
         "alpha": Attribute("float", "Scale of the plain sum of squares (paper convention).", default=1e-4, minimum=0),
         "beta": Attribute("float", "Exponent.", default=0.75),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from archviz.errors import ShapeError, SpecError
 from archviz.ops.base import (
@@ -25,7 +26,7 @@ class WindowPool(Op):
     """elementwise_ops = output elements * window area (one compare or add per window element)."""
 
     family = "pool"
-    attributes = {
+    attributes: ClassVar[Mapping[str, Attribute]] = {
         "kernel": Attribute("pair", "Window size: k or [kh, kw].", minimum=1),
         "stride": Attribute("pair", "Stride; defaults to the kernel size.", default=None, minimum=1),
         "padding": Attribute(
@@ -126,7 +127,7 @@ class GlobalPool(Op):
     """(C, H, W) -> (C,); elementwise_ops = input elements (one compare or add each)."""
 
     family = "pool"
-    attributes = {}
+    attributes: ClassVar[Mapping[str, Attribute]] = {}
     static_field_rule = GLOBAL
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
@@ -164,7 +165,9 @@ class AdaptiveAvgPool2d(Op):
     name = "adaptive_avg_pool2d"
     family = "pool"
     summary = "Average pooling to a fixed output size (torchvision's VGG has one, to 7x7, before the classifier)."
-    attributes = {"output_size": Attribute("pair", "Output size: s or [sh, sw].", minimum=1)}
+    attributes: ClassVar[Mapping[str, Attribute]] = {
+        "output_size": Attribute("pair", "Output size: s or [sh, sw].", minimum=1),
+    }
     keras_notes = "No Keras equivalent; identical to an identity when the input already has the output size."
 
     output_size: tuple[int, int]
