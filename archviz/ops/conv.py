@@ -6,7 +6,18 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from archviz.errors import ShapeError, SpecError
-from archviz.ops.base import Attribute, Cost, Op, Window, as_pair, new_cost, numel, register, resolve_padding
+from archviz.ops.base import (
+    Attribute,
+    Cost,
+    Op,
+    PaddingSpec,
+    Window,
+    as_pair,
+    new_cost,
+    numel,
+    register,
+    resolve_padding,
+)
 from archviz.shapes import Shape, effective_kernel, window_output_length
 
 ACTIVATIONS = ("linear", "relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softmax")
@@ -46,7 +57,7 @@ class Conv2d(Op):
     filters: int
     kernel: tuple[int, int]
     stride: tuple[int, int]
-    padding: object
+    padding: PaddingSpec  # as values.to_padding leaves it
     dilation: tuple[int, int]
     groups: int
     bias: bool
@@ -72,7 +83,7 @@ class Conv2d(Op):
     def pads(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
         return resolve_padding(
             self.padding, (shape[1], shape[2]), as_pair(self.kernel), as_pair(self.stride), as_pair(self.dilation)
-        )  # type: ignore[arg-type]
+        )
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         shape = inputs[0]

@@ -12,6 +12,7 @@ from archviz.ops.base import (
     Cost,
     FieldRule,
     Op,
+    PaddingSpec,
     Window,
     as_pair,
     new_cost,
@@ -42,7 +43,7 @@ class WindowPool(Op):
 
     kernel: tuple[int, int]
     stride: tuple[int, int] | None
-    padding: object
+    padding: PaddingSpec  # as values.to_padding leaves it
     ceil_mode: bool
 
     def validate(self) -> None:
@@ -71,7 +72,7 @@ class WindowPool(Op):
         return as_pair(self.stride if self.stride is not None else self.kernel)
 
     def pads(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
-        return resolve_padding(self.padding, (shape[1], shape[2]), as_pair(self.kernel), self.strides())  # type: ignore[arg-type]
+        return resolve_padding(self.padding, (shape[1], shape[2]), as_pair(self.kernel), self.strides())
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         shape = inputs[0]
