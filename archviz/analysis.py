@@ -188,9 +188,11 @@ class Plan:
         plan = object.__new__(Plan)
         steps, constants, walk = list(self.steps), list(self.constants), list(self.walk)
         rebound = self._tokens.rebound  # a sweep meets the same replaced layers again and again
+        first_changed = len(layers)
         for index, (layer, before) in enumerate(zip(layers, self.layers, strict=True)):
             if layer is before:
                 continue
+            first_changed = min(first_changed, index)
             entry = rebound.get(id(layer))
             if entry is None or entry[0] is not layer:
                 if layer.name != before.name or layer.inputs != before.inputs:
@@ -201,7 +203,7 @@ class Plan:
                 position, _, _, positions, single, _ = walk[index]
                 entry = (layer, (layer, op, steps[index][2], label), record,
                          (position, layer, op, positions, single, record))
-                if len(rebound) >= _PrefixTokens.LIMIT:
+                if len(rebound) >= _PrefixTokens.REBOUND_LIMIT:
                     rebound.clear()
                 rebound[id(layer)] = entry  # the entry holds the layer: its id is not reused meanwhile
             _, steps[index], constants[index], walk[index] = entry
@@ -209,7 +211,7 @@ class Plan:
         plan.steps, plan.constants, plan.walk = tuple(steps), tuple(constants), tuple(walk)
         plan.cuts, plan.resumable = self.cuts, self.resumable
         plan._fields = {}
-        plan._tokens = self._tokens.shared()
+        plan._tokens = self._tokens.shared(first_changed)
         return plan
 
     @property
@@ -249,8 +251,11 @@ class _PrefixTokens:
     Numbers come from one process-wide counter, so tokens of unrelated plans never meet.
     """
 
-    __slots__ = ("rebound", "table", "tokens")
-    LIMIT = 200_000  # remembered prefixes (and rebound steps) per family; then they start afresh
+    __slots__ = ("base", "first_changed", "rebound", "table", "tokens")
+    # remembered prefixes and rebound steps per family (each keeps its op alive); past these,
+    # they start afresh: a sweep of 100,000 class counts must not keep 100,000 ops
+    LIMIT = 20_000
+    REBOUND_LIMIT = 4096
 
     def __init__(self, table: dict[tuple[int, Op], int] | None = None,
                  rebound: dict[int, tuple[Any, ...]] | None = None) -> None:
@@ -258,18 +263,29 @@ class _PrefixTokens:
         # Plan.rebind's steps for a replaced layer, by the layer's id, for the whole family
         self.rebound: dict[int, tuple[Any, ...]] = {} if rebound is None else rebound
         self.tokens: tuple[int, ...] | None = None
+        # a rebound plan's steps before first_changed are base's: so are their tokens
+        self.base: _PrefixTokens | None = None
+        self.first_changed = 0
 
-    def shared(self) -> _PrefixTokens:
-        return _PrefixTokens(self.table, self.rebound)
+    def shared(self, first_changed: int) -> _PrefixTokens:
+        tokens = _PrefixTokens(self.table, self.rebound)
+        tokens.base, tokens.first_changed = self, first_changed
+        return tokens
 
     def of(self, steps: Sequence[tuple[LayerDef, Op, tuple[int, ...], str]]) -> tuple[int, ...]:
         if self.tokens is None:
             table = self.table
             if len(table) > self.LIMIT:
                 table.clear()
-            tokens = []
+            start = 0
+            tokens: list[int] = []
             token = -1
-            for step in steps:
+            if self.base is not None and self.base.tokens is not None:
+                start = self.first_changed
+                tokens = list(self.base.tokens[:start])
+                token = tokens[-1] if tokens else -1
+            self.base = None  # not needed any more: let it go
+            for step in steps[start:]:
                 key = (token, step[1])
                 token = table.get(key, -1)
                 if token < 0:

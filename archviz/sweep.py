@@ -44,7 +44,7 @@ TOTALS_COLUMNS = Totals._fields
 COUNT_COLUMNS = tuple(name for name in TOTALS_COLUMNS if name != "output_shape")
 MAX_VARIANTS = 100_000_000
 MEMO_LIMIT = 20_000  # remembered suffixes per network and batch (a few MB at most)
-PREFIX_LIMIT = 100_000  # remembered prefixes, for all variants and batches (~25 MB at most)
+PREFIX_LIMIT = 20_000  # remembered prefixes, for all variants and batches (a few MB at most)
 _RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*(?::\s*(\d+)\s*)?$")
 
 

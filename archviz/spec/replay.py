@@ -175,11 +175,23 @@ class Replay:
         self.previous: dict[str, Any] = self.trace.binding.values
         self.ops: dict[tuple[Any, ...], Op] = {}
         self.layer_defs: dict[tuple[int, Op], LayerDef] = {}
-        for index, cls, values, _dynamic, _scope, recall in self.trace.layers:
+        self.last_layers = list(spec.layers)  # the last successful replay's
+        # Which sites ever read a variable (a superset of what they read now): a replay only
+        # visits the sites that read a changed one; the others' last results still hold.
+        self.guard_reads: set[str] = set()
+        self.layer_readers: dict[str, set[int]] = {}
+        for _text, _scope, _value, recall in self.trace.guards:
+            self.guard_reads.update(recall.last_read)
+        for site, (index, cls, values, _dynamic, _scope, recall) in enumerate(self.trace.layers):
             # the recorded results name the traced ops: let them be the spec's own, equal ones
             op = spec.layers[index].op
             self.ops[self.op_key(cls, values)] = op
             recall.put(op, recall.last_read, self.previous)
+            self.read_by(site, recall.last_read)
+
+    def read_by(self, site: int, read: frozenset[str]) -> None:
+        for name in read:
+            self.layer_readers.setdefault(name, set()).add(site)
 
     def expand(self, overrides: Mapping[str, Any]) -> Spec | None:
         """The spec for these values, or None where they change more than attributes."""
@@ -190,23 +202,31 @@ class Replay:
                             or previous[name] != value)
         self.trace.binding.set(variables)
         try:
-            for text, scope, value, recall in self.trace.guards:
-                again = recall.get(variables, changed)
-                if again is _MISSING:
-                    again, read = evaluate_tracked(text, scope)
-                    recall.put(again, read, variables)
-                if type(again) is not type(value) or again != value:
-                    return None
-            layers = list(self.spec.layers)
-            for index, cls, recorded, dynamic, scope, recall in self.trace.layers:
+            if not changed.isdisjoint(self.guard_reads):
+                for text, scope, value, recall in self.trace.guards:
+                    again = recall.get(variables, changed)
+                    if again is _MISSING:
+                        again, read = evaluate_tracked(text, scope)
+                        recall.put(again, read, variables)
+                        self.guard_reads.update(read)
+                    if type(again) is not type(value) or again != value:
+                        return None
+            layers = list(self.last_layers)
+            sites: set[int] = set()
+            for name in changed:
+                sites.update(self.layer_readers.get(name, ()))
+            for site in sites:
+                index, cls, recorded, dynamic, scope, recall = self.trace.layers[site]
                 op = recall.get(variables, changed)
                 if op is _MISSING:
                     op, read = self.layer_op(cls, recorded, dynamic, scope)
                     recall.put(op, read, variables)
+                    self.read_by(site, read)
                 layers[index] = self.layer_def(index, op)
         except ArchvizError:
             return None  # the full expansion words it
         self.previous = variables
+        self.last_layers = layers
         return Spec(document=self.document, variables=variables, input_shape=self.spec.input_shape,
                     layers=tuple(layers))
 
