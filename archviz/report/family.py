@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from archviz.analysis import Analysis
+from archviz.analysis import Analysis, LayerRecord
 from archviz.comparison import compare
 from archviz.conventions import CONVENTIONS
 from archviz.network import load, loads
@@ -24,6 +24,15 @@ OK, DIFFERS = "✓", "✗ differs"
 
 def _mark(holds: bool) -> str:
     return OK if holds else DIFFERS
+
+
+def _field(record: LayerRecord) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """Receptive field, effective stride and effective padding (h, w) of a layer the report asks
+    about; they are None only after a global layer (flatten, dense), which it never asks about."""
+    field, stride, padding = record.receptive_field, record.effective_stride, record.effective_padding
+    if field is None or stride is None or padding is None:
+        raise ValueError(f"layer {record.name!r} has no receptive field: it follows a global layer")
+    return field, stride, padding
 
 
 def _table(header: list[str], rows: list[list[str]], align: str | None = None) -> list[str]:
@@ -108,14 +117,14 @@ def _size_and_cost(analyses: dict[str, Analysis]) -> list[str]:
     for name in (*PAPER_ORDER, *BN_ORDER):
         a = analyses[name]
         t = a.totals
-        pool5 = a.layer("pool5")
+        field, stride, padding = _field(a.layer("pool5"))
         tv = published.TORCHVISION_PARAMS.get(name)
         tv_text = "—" if tv is None else f"{units.exact(tv)} {_mark(tv == t.params)}"
         gflops = published.TORCHVISION_GFLOPS.get(name)
         g_text = "—" if gflops is None else f"{gflops:.2f} {_mark(round(t.macs / 1e9, 2) == gflops)}"
         rows.append([name, units.exact(t.params), tv_text, units.exact(t.buffers), units.exact(t.macs), g_text,
                      units.human(t.flops), units.human_bytes(t.param_bytes), units.human_bytes(t.activation_bytes),
-                     f"{pool5.receptive_field[0]} / {pool5.effective_stride[0]} / {pool5.effective_padding[0]}"])
+                     f"{field[0]} / {stride[0]} / {padding[0]}"])
     return [
         "## Exact size and cost at 224x224",
         "",
@@ -184,10 +193,11 @@ def _receptive_fields(vgg16: Analysis) -> list[str]:
                     f"  - conv2d: {{filters: {channels}, kernel: 3, padding: 1, repeat: 3}}\n").analyze()
     single = loads(f"name: one-7x7\ninput: [{channels}, 56, 56]\nlayers:\n"
                    f"  - conv2d: {{filters: {channels}, kernel: 7, padding: 3}}\n").analyze()
+    stacked_field, single_field = _field(stacked.layers[-1])[0], _field(single.layers[-1])[0]
     rows = []
     for name, (field, stride, padding) in published.TF_VGG16_FIELDS.items():
-        r = vgg16.layer(name)
-        got = (r.receptive_field[0], r.effective_stride[0], r.effective_padding[0])
+        got_field, got_stride, got_padding = _field(vgg16.layer(name))
+        got = (got_field[0], got_stride[0], got_padding[0])
         rows.append([name, f"{got[0]} / {got[1]} / {got[2]}", f"{field} / {stride} / {padding}",
                      _mark(got == (field, stride, padding))])
     return [
@@ -196,9 +206,9 @@ def _receptive_fields(vgg16: Analysis) -> list[str]:
         "The paper's argument (section 2.3), computed rather than asserted, on a 56x56x256 input:",
         "",
         *_table(["stack", "receptive field", "weights + biases", "MACs"], [
-            ["three conv3-256", f"{stacked.layers[-1].receptive_field[0]}x{stacked.layers[-1].receptive_field[1]}",
+            ["three conv3-256", f"{stacked_field[0]}x{stacked_field[1]}",
              units.exact(stacked.totals.params), units.exact(stacked.totals.macs)],
-            ["one conv7-256", f"{single.layers[-1].receptive_field[0]}x{single.layers[-1].receptive_field[1]}",
+            ["one conv7-256", f"{single_field[0]}x{single_field[1]}",
              units.exact(single.totals.params), units.exact(single.totals.macs)],
         ]),
         (f"Same field, {units.percent(stacked.totals.params, single.totals.params)} of the parameters "
