@@ -179,3 +179,32 @@ def test_a_network_keeps_the_last_eight_other_structures() -> None:
     assert network.structures == variants[-8:]
     assert network.with_variables(depth=14, a=3).plan.steps[0] is not variants[-1].plan.steps[0]
     assert network.structures == variants[-8:]  # depth 14 was replayed from its kept structure
+
+
+def test_variable_sweeps_run_in_bounded_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every cache a variable sweep fills is capped (here lowered, so that the caps are reached
+    quickly): 3,000 variants cost what 1,000 do, and the rows stay exact."""
+    import importlib
+    import tracemalloc
+
+    from archviz import analysis
+    from archviz.spec import replay
+
+    sweep = importlib.import_module("archviz.sweep")  # archviz.sweep is also the function's name
+
+    for module, name in ((sweep, "PREFIX_LIMIT"), (replay, "OP_CACHE_LIMIT"), (replay, "RECALL_LIMIT")):
+        monkeypatch.setattr(module, name, 50)
+    monkeypatch.setattr(analysis._PrefixTokens, "LIMIT", 50)
+    monkeypatch.setattr(analysis._PrefixTokens, "REBOUND_LIMIT", 50)
+
+    def peak(count: int) -> int:
+        tracemalloc.start()
+        for row in archviz.iter_sweep("vgg11", vary={"num_classes": range(1, count + 1)}):
+            last = row
+        result = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert last["params"] == archviz.load("vgg11", num_classes=count).totals_at().params
+        return result
+
+    peak(200)  # first use fills the module-level caches (parsed expressions, op defaults)
+    assert peak(3000) < 1.2 * peak(1000) + 50_000
