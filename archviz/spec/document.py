@@ -125,7 +125,7 @@ def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: st
     if "extends" in raw:
         parent = _read_parent(raw, path, display, depth, seen)
 
-    def text(key: str, inherit: bool = False) -> str:
+    def text_value(key: str, inherit: bool = False) -> str:
         value = raw.get(key)
         if value is None:
             return getattr(parent, key) if inherit and parent is not None else ""
@@ -169,7 +169,7 @@ def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: st
     if layers is not None and not isinstance(layers, list):
         raise SpecError(f"'layers' must be a list. Received: {type(layers).__name__}",
                         location=key_location(raw, "layers", here))
-    name = text("name")
+    name = text_value("name")
     if not name and not abstract:
         raise SpecError("the spec has no 'name'", location=here, hint="add 'name: my-network'")
 
@@ -178,8 +178,8 @@ def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: st
         _check_expect(expect, key_location(raw, "expect", here))
 
     return Document(
-        path=str(path), file=display, name=name, description=text("description"),
-        reference=text("reference", inherit=True), abstract=abstract,
+        path=str(path), file=display, name=name, description=text_value("description"),
+        reference=text_value("reference", inherit=True), abstract=abstract,
         input=raw.get("input", parent.input if parent else None),
         variables=variables, variable_locations=variable_locations, blocks=blocks,
         layers=layers or [], expect=expect, location=here, key_locations=dict(raw.key_locations),
