@@ -14,10 +14,11 @@ from archviz.graph import build_graph, topological_layers
 from archviz.shapes import Shape
 from archviz.spec.document import Document, read_document, read_document_text
 from archviz.spec.expand import LayerDef, Spec, expand
-from archviz.spec.replay import Replay
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from archviz.spec.replay import Replay
 
 
 MAX_STRUCTURES = 8  # other structures a network keeps for with_variables
@@ -139,6 +140,8 @@ class Network:
     @cached_property
     def replay(self) -> Replay:
         """This network's document expanded once more, recording what its variables decide."""
+        from archviz.spec.replay import Replay  # only sweeps and with_variables need it
+
         with gc_paused():
             return Replay(self.spec, self.overrides)
 
