@@ -48,14 +48,14 @@ def conventions(
     _, analysis = analyze(spec, input, batch, set_)
     if per_layer:
         header = ["layer", "op", *CONVENTIONS]
-        rows = [[r.name, r.op, *(c.per_layer(r) for c in CONVENTIONS.values())] for r in analysis.layers]
+        rows = [(r.name, r.op, [c.per_layer(r) for c in CONVENTIONS.values()]) for r in analysis.layers]
         if format is Format.json:
-            typer.echo(json.dumps([dict(zip(header, row)) for row in rows], indent=2))
+            typer.echo(json.dumps([dict(zip(header, [name, op, *counts])) for name, op, counts in rows], indent=2))
         elif format is Format.csv:
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(header)
-            writer.writerows([[csv_safe(v) for v in row] for row in rows])
+            writer.writerows([[csv_safe(v) for v in (name, op, *counts)] for name, op, counts in rows])
             sys.stdout.write(buffer.getvalue())
         else:
             from rich.table import Table
@@ -68,8 +68,8 @@ def conventions(
             table.add_column("Op")
             for name in CONVENTIONS:
                 table.add_column(name, justify="right", no_wrap=True)
-            for row in rows:
-                table.add_row(Text(row[0]), Text(row[1]), *(Text(exact(v)) for v in row[2:]))
+            for name, op, counts in rows:
+                table.add_row(Text(name), Text(op), *(Text(exact(v)) for v in counts))
             table.add_row(Text("total", style="bold"), Text(""),
                           *(Text(exact(c.total(analysis)), style="bold") for c in CONVENTIONS.values()))
             sys.stdout.write(render_rich(table))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 
@@ -14,6 +14,16 @@ from archviz.cli.common import clean_errors
 class Format(str, Enum):
     table = "table"
     json = "json"
+
+
+class SpecRow(TypedDict):
+    """One built-in spec as ``archviz list --format json`` prints it."""
+
+    name: str
+    description: str
+    params: int
+    macs: int
+    input_shape: list[int]
 
 
 def list_specs(
@@ -33,7 +43,7 @@ def list_specs(
     from archviz.render.units import exact
     from archviz.spec.document import builtin_names
 
-    rows = []
+    rows: list[SpecRow] = []
     for name in builtin_names():
         network = load(name)
         totals = network.analyze().totals
