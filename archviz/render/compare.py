@@ -25,7 +25,7 @@ def comparison_rows(columns: list[NetworkColumn]) -> list[tuple[str, list[str]]]
     ]
     depth = max(len(c.stages) for c in columns)
     for index in range(depth):
-        label = next((c.stages[index][0] for c in columns if index < len(c.stages) and c.stages[index][0]),
+        label = next((stage for c in columns if index < len(c.stages) and (stage := c.stages[index][0])),
                      f"stage {index + 1}")
         cells, pools = [], []
         for c in columns:
