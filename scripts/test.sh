@@ -19,6 +19,10 @@ python -m pip install -q torch==2.13.0
 python -m pip install -q -e '.[test,torch,charts]'
 
 archviz check
+# Lint and type-check with the rules [tool.ruff.lint] and [tool.mypy] in pyproject.toml name;
+# either failing fails the run before pytest starts.
+ruff check archviz tests benchmarks scripts
+mypy archviz
 # Line coverage in the same pytest run (docs/robustness.md): the report and the gate's verdict
 # print before pytest's summary line, which stays the last line; below 95% the run fails.
 # A run narrowed by arguments (scripts/test.sh tests/test_ops.py) skips the gate.
