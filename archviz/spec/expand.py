@@ -426,9 +426,9 @@ class _Expander:
             if not raw_list or not all(isinstance(r, str) for r in raw_list):
                 raise SpecError(f"inputs must be a layer name or a list of names. Received: {raw!r}",
                                 location=key_location(body, "inputs", where))
-            refs = []
-            for ref in raw_list:
-                ref = self.interpolate(ref, _Context(scope, where), "inputs")
+            refs: list[tuple[str, ...]] = []  # candidate names for each input, the first that exists wins
+            for written in raw_list:
+                ref = self.interpolate(written, _Context(scope, where), "inputs")
                 if ref == BLOCK_INPUT:
                     refs.append((ctx.block_input,))
                 elif ctx.prefix:
