@@ -22,6 +22,7 @@ from archviz.spec.expand import NETWORK_INPUT, LayerDef
 if TYPE_CHECKING:
     import pandas as pd
 
+RECORDS_LIMIT = 20_000  # records a plan remembers for later analyses (a few MB)
 BYTES_PER_VALUE = {"float32": 4, "bfloat16": 2, "float16": 2, "int8": 1}
 MAX_ELEMENTS = 2**80  # beyond this a network is a typo, not a model
 
@@ -142,7 +143,7 @@ class Plan:
     made from one another by ``rebind``: a sweep resumes a walk where another variant's ended.
     """
 
-    __slots__ = ("_fields", "_tokens", "constants", "cuts", "layers", "resumable", "steps", "walk")
+    __slots__ = ("_fields", "_tokens", "constants", "cuts", "layers", "remembered", "resumable", "steps", "walk")
 
     def __init__(self, layers: Sequence[LayerDef]) -> None:
         position = {NETWORK_INPUT: 0}
@@ -179,6 +180,9 @@ class Plan:
         self.walk = tuple(walk)
         self._fields: dict[bool, tuple[list[FieldPair | None], list[FieldColumns | None]]] = {}
         self._tokens = _PrefixTokens()
+        # analyze_layers' records by (step, input shapes, batch, spatial input), where the field
+        # is the plan's (which depends on nothing else)
+        self.remembered: dict[tuple[int, tuple[Shape, ...], int, bool], tuple[LayerRecord, int]] = {}
 
     def rebind(self, layers: Sequence[LayerDef]) -> Plan:
         """The plan of ``layers``: this plan's layers with some replaced by layers of the same name
@@ -211,6 +215,7 @@ class Plan:
         plan.steps, plan.constants, plan.walk = tuple(steps), tuple(constants), tuple(walk)
         plan.cuts, plan.resumable = self.cuts, self.resumable
         plan._fields = {}
+        plan.remembered = {}
         plan._tokens = self._tokens.shared(first_changed)
         return plan
 
@@ -379,7 +384,8 @@ def analyze_layers(
     """
     _check_input(input_shape, batch)
     plan = plan or Plan(layers)
-    known_pairs, known_columns = plan.fields(len(input_shape) == 3)
+    spatial = len(input_shape) == 3
+    known_pairs, known_columns = plan.fields(spatial)
     known_columns = known_columns[1:]  # by step
     pairs = list(known_pairs)  # filled in where a field depends on the input shape
     shapes: list[Shape] = [input_shape]
@@ -388,6 +394,9 @@ def analyze_layers(
     records: list[LayerRecord] = []
     append = records.append
     total_params = total_buffers = total_macs = total_bias_adds = total_elementwise = total_activations = 0
+    remembered = plan.remembered
+    if len(remembered) > RECORDS_LIMIT:
+        remembered.clear()
     for (index, layer, op, positions, single, constants), columns in zip(plan.walk, known_columns, strict=True):
         if single >= 0:
             in_shapes: tuple[Shape, ...] = (shapes[single],)
@@ -395,6 +404,23 @@ def analyze_layers(
         else:
             in_shapes = tuple(shapes[i] for i in positions)
             in_elements = sum(elements[i] for i in positions)
+        if columns is not None:
+            # A record depends on nothing but its step, input shapes and batch where the field is
+            # the plan's: analyses at nearby input sizes meet the same deep-layer shapes again.
+            key = (index, in_shapes, batch, spatial)
+            known = remembered.get(key)
+            if known is not None:
+                record, out_elements = known
+                shapes.append(record[8])
+                elements.append(out_elements)
+                total_params += record[9]
+                total_buffers += record[10]
+                total_macs += record[11]
+                total_bias_adds += record[13]
+                total_elementwise += record[14]
+                total_activations += record[16]
+                append(record)
+                continue
         try:
             output = op.output_shape(in_shapes)
             out_elements = numel(output)
@@ -418,11 +444,14 @@ def analyze_layers(
         total_activations += outputs
         name_, op_name, family, label, attributes, stage, inputs, line = constants
         field, stride, padding = columns
-        append(_new_tuple(LayerRecord, (
+        record = _new_tuple(LayerRecord, (
             name_, op_name, family, label, attributes, stage, inputs, in_shapes, output,
             params, buffers, macs, 2 * macs, bias_adds, elementwise_ops,
             in_elements * batch, outputs, outputs * value_bytes, field, stride, padding, line,
-        )))
+        ))
+        append(record)
+        if known_columns[index - 1] is not None:
+            remembered[index, in_shapes, batch, spatial] = (record, out_elements)
     totals = _totals(input_shape, batch, shapes[-1], len(records), params=total_params, buffers=total_buffers,
                      macs=total_macs, bias_adds=total_bias_adds, elementwise_ops=total_elementwise,
                      activation_elements=total_activations)

@@ -151,14 +151,15 @@ def reanalysis(repeat: int, peers: Sequence[str], peer_counts: int) -> dict[str,
     import archviz
 
     network = archviz.load("vgg16")
-    shapes = [(3, size, size) for size in range(200, 264)]  # a new input shape every call
+    # a new input shape at every call of every repeat (analyze remembers records by shape)
+    shapes = [(3, 200 + index // 64, 136 + index % 128) for index in range(repeat * 64)]
     network.analyze()
 
     def per_call(function: Callable[[tuple[int, ...]], Any], calls: int = 64) -> float:
         times = []
-        for _ in range(repeat):
+        for round_ in range(repeat):
             start = time.perf_counter()
-            for shape in shapes[:calls]:
+            for shape in shapes[round_ * 64:round_ * 64 + calls]:
                 function(shape)
             times.append((time.perf_counter() - start) / calls)
         return statistics.median(times)

@@ -543,3 +543,39 @@ def test_fields_that_depend_on_the_input_are_composed_at_each_input(size: int) -
     # the parity really changes the padding of 'b' and everything after it
     assert network.analyze((3, 15, 15)).layer("c").effective_padding != network.analyze((3, 16, 16)).layer(
         "c").effective_padding
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet18", "inception-block", "vgg16-dense", "vgg11-lrn"])
+def test_remembered_records_equal_fresh_analyses(name: str) -> None:
+    """analyze() reuses a record where its step sees input shapes (and batch) it saw before:
+    every analysis must equal one by a plan that remembers nothing, in any order of shapes."""
+    network = archviz.load(name)
+    channels = network.input_shape[0]
+    sizes = [224, 225, 227, 224, 231, 256, 225, 257, 300, 224]
+    for size, batch in zip(sizes, [1, 1, 2, 1, 3, 1, 2, 1, 1, 1], strict=True):
+        shape = (channels, size, size + 7)
+        fresh = analyze_layers(network.name, network.document.file, network.ordered, shape, batch,
+                               network.variables, Plan(network.ordered))
+        assert network.analyze(shape, batch) == fresh
+    assert network.plan.remembered  # it did remember
+
+
+def test_remembered_records_skip_fields_that_follow_the_input() -> None:
+    network = archviz.loads("name: s\ninput: [3, 16, 16]\nlayers:\n"
+                            "  - conv2d: {filters: 4, kernel: 3, stride: 2, padding: same}\n"
+                            "  - conv2d: {filters: 4, kernel: 3, padding: 1}\n")
+    for size in (15, 16, 15, 17, 16):
+        fresh = analyze_layers(network.name, network.document.file, network.ordered, (3, size, size),
+                               plan=Plan(network.ordered))
+        assert network.analyze((3, size, size)) == fresh
+    assert not network.plan.remembered  # both fields depend on the input's parity
+
+
+def test_remembered_records_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from archviz import analysis
+
+    monkeypatch.setattr(analysis, "RECORDS_LIMIT", 100)
+    network = archviz.load("vgg11")
+    for size in range(100, 140):
+        network.analyze((3, size, size))
+        assert len(network.plan.remembered) <= 100 + len(network.plan.steps)
