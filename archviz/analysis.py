@@ -143,7 +143,8 @@ class Plan:
     made from one another by ``rebind``: a sweep resumes a walk where another variant's ended.
     """
 
-    __slots__ = ("_fields", "_tokens", "constants", "cuts", "layers", "remembered", "resumable", "steps", "walk")
+    __slots__ = ("_fields", "_tokens", "constants", "cuts", "layers", "remembered", "resumable", "steps", "suffixes",
+                 "tails", "walk")
 
     def __init__(self, layers: Sequence[LayerDef]) -> None:
         position = {NETWORK_INPUT: 0}
@@ -183,6 +184,10 @@ class Plan:
         # analyze_layers' records by (step, input shapes, batch, spatial input), where the field
         # is the plan's (which depends on nothing else)
         self.remembered: dict[tuple[int, tuple[Shape, ...], int, bool], tuple[LayerRecord, int]] = {}
+        # totals_only's memo for Network.totals_at, per batch
+        self.suffixes: dict[int, dict[tuple[int, Shape], Suffix]] = {}
+        # analyze_layers' records after a cut, by (step, shape at the cut, batch, spatial input)
+        self.tails: dict[tuple[int, Shape, int, bool], Tail] = {}
 
     def rebind(self, layers: Sequence[LayerDef]) -> Plan:
         """The plan of ``layers``: this plan's layers with some replaced by layers of the same name
@@ -215,13 +220,21 @@ class Plan:
         plan.steps, plan.constants, plan.walk = tuple(steps), tuple(constants), tuple(walk)
         plan.cuts, plan.resumable = self.cuts, self.resumable
         plan._fields = {}
-        plan.remembered = {}
+        plan.remembered, plan.suffixes, plan.tails = {}, {}, {}
         plan._tokens = self._tokens.shared(first_changed)
         return plan
 
     @property
     def tokens(self) -> tuple[int, ...]:
         return self._tokens.of(self.steps)
+
+    def static_from(self, spatial: bool) -> int:
+        """The first step from which no receptive field depends on the input shape."""
+        columns = self.fields(spatial)[1]
+        first = len(columns) - 1
+        while first > 0 and columns[first] is not None:
+            first -= 1
+        return first  # columns are by position: position first + 1 is step first
 
     def fields(self, spatial: bool) -> tuple[list[FieldPair | None], list[FieldColumns | None]]:
         """Receptive fields that no input shape changes, per position, composed once per network.
@@ -394,10 +407,35 @@ def analyze_layers(
     records: list[LayerRecord] = []
     append = records.append
     total_params = total_buffers = total_macs = total_bias_adds = total_elementwise = total_activations = 0
-    remembered = plan.remembered
+    remembered, tails = plan.remembered, plan.tails
     if len(remembered) > RECORDS_LIMIT:
         remembered.clear()
+    if len(tails) > RECORDS_LIMIT:
+        tails.clear()
+    cuts = plan.cuts
+    static_from = plan.static_from(spatial)
+    passed: list[tuple[tuple[int, Shape, int, bool], int, int, int, int, int, int, int]] = []
+    output_shape: Shape | None = None
     for (index, layer, op, positions, single, constants), columns in zip(plan.walk, known_columns, strict=True):
+        step = index - 1
+        cut = cuts[step]
+        if cut >= 0 and step >= static_from and len(passed) < RECORDS_LIMIT:
+            # Everything from here on depends on one shape, and no field on the input: where an
+            # earlier analysis reached this cut with this shape, its records are this one's.
+            tail_key = (step, shapes[cut], batch, spatial)
+            tail = tails.get(tail_key)
+            if tail is not None:
+                earlier, start, sums, output_shape = tail
+                records.extend(earlier[start:])
+                total_params += sums[0]
+                total_buffers += sums[1]
+                total_macs += sums[2]
+                total_bias_adds += sums[3]
+                total_elementwise += sums[4]
+                total_activations += sums[5]
+                break
+            passed.append((tail_key, len(records), total_params, total_buffers, total_macs, total_bias_adds,
+                           total_elementwise, total_activations))
         if single >= 0:
             in_shapes: tuple[Shape, ...] = (shapes[single],)
             in_elements = elements[single]
@@ -452,13 +490,22 @@ def analyze_layers(
         append(record)
         if known_columns[index - 1] is not None:
             remembered[index, in_shapes, batch, spatial] = (record, out_elements)
-    totals = _totals(input_shape, batch, shapes[-1], len(records), params=total_params, buffers=total_buffers,
+    if output_shape is None:
+        output_shape = shapes[-1]
+    every = tuple(records)
+    for tail_key, start, params, buffers, macs, bias_adds, elementwise_ops, activations in passed:
+        tails[tail_key] = (every, start, (total_params - params, total_buffers - buffers, total_macs - macs,
+                                          total_bias_adds - bias_adds, total_elementwise - elementwise_ops,
+                                          total_activations - activations), output_shape)
+    totals = _totals(input_shape, batch, output_shape, len(records), params=total_params, buffers=total_buffers,
                      macs=total_macs, bias_adds=total_bias_adds, elementwise_ops=total_elementwise,
                      activation_elements=total_activations)
-    return Analysis(name, spec, input_shape, batch, tuple(records), totals, dict(variables or {}))
+    return Analysis(name, spec, input_shape, batch, every, totals, dict(variables or {}))
 
 
 Suffix = tuple[int, int, int, int, int, int, Shape]  # the sums of totals_only after a cut, and the output
+# an analysis' records, where the tail starts, the tail's sums, the output shape
+Tail = tuple[tuple[LayerRecord, ...], int, tuple[int, int, int, int, int, int], Shape]
 
 
 Prefix = tuple[int, int, int, int, int, int, Shape]  # the sums of totals_only up to a cut, and the live shape

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 
 MAX_STRUCTURES = 8  # other structures a network keeps for with_variables
+SUFFIXES_LIMIT = 20_000  # totals_at's remembered suffixes per batch
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,10 @@ class Network:
         336166912
         """
         with gc_paused():
-            return totals_only(self.plan, self._shape(input_shape), batch)
+            suffixes = self.plan.suffixes.setdefault(batch, {})  # see totals_only's memo
+            if len(suffixes) > SUFFIXES_LIMIT:
+                suffixes.clear()
+            return totals_only(self.plan, self._shape(input_shape), batch, suffixes)
 
     def _shape(self, input_shape: Sequence[int] | None) -> tuple[int, ...]:
         shape = tuple(input_shape) if input_shape is not None else self.spec.input_shape

@@ -547,8 +547,9 @@ def test_fields_that_depend_on_the_input_are_composed_at_each_input(size: int) -
 
 @pytest.mark.parametrize("name", ["vgg16", "resnet18", "inception-block", "vgg16-dense", "vgg11-lrn"])
 def test_remembered_records_equal_fresh_analyses(name: str) -> None:
-    """analyze() reuses a record where its step sees input shapes (and batch) it saw before:
-    every analysis must equal one by a plan that remembers nothing, in any order of shapes."""
+    """analyze() reuses a record where its step sees input shapes (and batch) it saw before, and
+    every record after a cut reached with a shape seen there before: every analysis must equal
+    one by a plan that remembers nothing, in any order of shapes."""
     network = archviz.load(name)
     channels = network.input_shape[0]
     sizes = [224, 225, 227, 224, 231, 256, 225, 257, 300, 224]
@@ -558,6 +559,7 @@ def test_remembered_records_equal_fresh_analyses(name: str) -> None:
                                network.variables, Plan(network.ordered))
         assert network.analyze(shape, batch) == fresh
     assert network.plan.remembered  # it did remember
+    assert bool(network.plan.tails) == (name != "inception-block")  # its fields follow the input
 
 
 def test_remembered_records_skip_fields_that_follow_the_input() -> None:
@@ -568,7 +570,7 @@ def test_remembered_records_skip_fields_that_follow_the_input() -> None:
         fresh = analyze_layers(network.name, network.document.file, network.ordered, (3, size, size),
                                plan=Plan(network.ordered))
         assert network.analyze((3, size, size)) == fresh
-    assert not network.plan.remembered  # both fields depend on the input's parity
+    assert not network.plan.remembered and not network.plan.tails  # both fields follow the input's parity
 
 
 def test_remembered_records_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -579,3 +581,4 @@ def test_remembered_records_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     for size in range(100, 140):
         network.analyze((3, size, size))
         assert len(network.plan.remembered) <= 100 + len(network.plan.steps)
+        assert len(network.plan.tails) <= 100 + len(network.plan.steps)
