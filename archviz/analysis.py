@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -189,16 +189,21 @@ class Plan:
         # analyze_layers' records after a cut, by (step, shape at the cut, batch, spatial input)
         self.tails: dict[tuple[int, Shape, int, bool], Tail] = {}
 
-    def rebind(self, layers: Sequence[LayerDef]) -> Plan:
+    def rebind(self, layers: Sequence[LayerDef], candidates: Iterable[int] | None = None) -> Plan:
         """The plan of ``layers``: this plan's layers with some replaced by layers of the same name
-        and inputs (another op), as a replay makes them. Unchanged steps are shared."""
+        and inputs (another op), as a replay makes them. Unchanged steps are shared.
+
+        ``candidates``: the only indices where ``layers`` may differ from this plan's (a replay
+        knows them); None: look at every layer.
+        """
         if len(layers) != len(self.layers):
             raise ValueError("rebind needs as many layers as the plan has")
         plan = object.__new__(Plan)
         steps, constants, walk = list(self.steps), list(self.constants), list(self.walk)
         rebound = self._tokens.rebound  # a sweep meets the same replaced layers again and again
         first_changed = len(layers)
-        for index, (layer, before) in enumerate(zip(layers, self.layers, strict=True)):
+        for index in range(len(layers)) if candidates is None else candidates:
+            layer, before = layers[index], self.layers[index]
             if layer is before:
                 continue
             first_changed = min(first_changed, index)
@@ -221,7 +226,7 @@ class Plan:
         plan.cuts, plan.resumable = self.cuts, self.resumable
         plan._fields = {}
         plan.remembered, plan.suffixes, plan.tails = {}, {}, {}
-        plan._tokens = self._tokens.shared(first_changed)
+        plan._tokens = self._tokens.shared(self, first_changed)
         return plan
 
     @property
@@ -281,13 +286,13 @@ class _PrefixTokens:
         # Plan.rebind's steps for a replaced layer, by the layer's id, for the whole family
         self.rebound: dict[int, tuple[Any, ...]] = {} if rebound is None else rebound
         self.tokens: tuple[int, ...] | None = None
-        # a rebound plan's steps before first_changed are base's: so are their tokens
-        self.base: _PrefixTokens | None = None
+        # a rebound plan's steps before first_changed are its base plan's: so are their tokens
+        self.base: Plan | None = None
         self.first_changed = 0
 
-    def shared(self, first_changed: int) -> _PrefixTokens:
+    def shared(self, base: Plan, first_changed: int) -> _PrefixTokens:
         tokens = _PrefixTokens(self.table, self.rebound)
-        tokens.base, tokens.first_changed = self, first_changed
+        tokens.base, tokens.first_changed = base, first_changed
         return tokens
 
     def of(self, steps: Sequence[tuple[LayerDef, Op, tuple[int, ...], str]]) -> tuple[int, ...]:
@@ -298,10 +303,10 @@ class _PrefixTokens:
             start = 0
             tokens: list[int] = []
             token = -1
-            if self.base is not None and self.base.tokens is not None:
+            if self.base is not None and self.first_changed > 0:
                 start = self.first_changed
                 tokens = list(self.base.tokens[:start])
-                token = tokens[-1] if tokens else -1
+                token = tokens[-1]
             self.base = None  # not needed any more: let it go
             for step in steps[start:]:
                 key = (token, step[1])

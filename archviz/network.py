@@ -133,7 +133,7 @@ class Network:
         network = Network(spec=spec, ordered=spec.layers, overrides=overrides)
         # most of its LayerDefs are this network's own: its plan is this one's with the changed
         # steps redone (set in cached_property's own slot)
-        network.__dict__["plan"] = self.plan.rebind(spec.layers)
+        network.__dict__["plan"] = self.plan.rebind(spec.layers, self.replay.indices)
         return network
 
     @cached_property

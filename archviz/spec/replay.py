@@ -176,6 +176,8 @@ class Replay:
         self.ops: dict[tuple[Any, ...], Op] = {}
         self.layer_defs: dict[tuple[int, Op], LayerDef] = {}
         self.last_layers = list(spec.layers)  # the last successful replay's
+        # the only layers a replay can change: those with an attribute that read a variable
+        self.indices = tuple(sorted({index for index, *_ in self.trace.layers}))
         # Which sites ever read a variable (a superset of what they read now): a replay only
         # visits the sites that read a changed one; the others' last results still hold.
         self.guard_reads: set[str] = set()
