@@ -179,7 +179,7 @@ class Plan:
         # what analyze_layers reads per step, in one tuple: (position, layer, op, input
         # positions, the single input's position or -1, the record's constant fields)
         self.walk = tuple(walk)
-        self._fields: dict[bool, tuple[list[FieldPair | None], list[FieldColumns | None]]] = {}
+        self._fields: dict[bool, tuple[list[FieldPair | None], list[FieldColumns | None], int]] = {}
         self._tokens = _PrefixTokens()
         # analyze_layers' records by (step, input shapes, batch, spatial input), where the field
         # is the plan's (which depends on nothing else)
@@ -233,21 +233,14 @@ class Plan:
     def tokens(self) -> tuple[int, ...]:
         return self._tokens.of(self.steps)
 
-    def static_from(self, spatial: bool) -> int:
-        """The first step from which no receptive field depends on the input shape."""
-        columns = self.fields(spatial)[1]
-        first = len(columns) - 1
-        while first > 0 and columns[first] is not None:
-            first -= 1
-        return first  # columns are by position: position first + 1 is step first
-
-    def fields(self, spatial: bool) -> tuple[list[FieldPair | None], list[FieldColumns | None]]:
+    def fields(self, spatial: bool) -> tuple[list[FieldPair | None], list[FieldColumns | None], int]:
         """Receptive fields that no input shape changes, per position, composed once per network.
 
         Returns the field pairs (None: no field, e.g. after flatten) and the same as record
         columns (size, stride, padding pairs), where the columns are None for a position whose
         field depends on the input shape ('same' padding, adaptive pooling, or after one): the
-        analysis composes those itself. In a VGG every field is known here.
+        analysis composes those itself. In a VGG every field is known here. Third: the first
+        step from which every field is known.
         """
         known = self._fields.get(spatial)
         if known is None:
@@ -262,7 +255,10 @@ class Plan:
                     pair = _compose_field(rule, [pairs[i] for i in positions])
                     pairs.append(pair)
                     columns.append(_columns(pair))
-            known = self._fields[spatial] = (pairs, columns)
+            first = len(columns) - 1
+            while first > 0 and columns[first] is not None:
+                first -= 1  # columns are by position: position first + 1 is step first
+            known = self._fields[spatial] = (pairs, columns, first)
         return known
 
 
@@ -403,7 +399,7 @@ def analyze_layers(
     _check_input(input_shape, batch)
     plan = plan or Plan(layers)
     spatial = len(input_shape) == 3
-    known_pairs, known_columns = plan.fields(spatial)
+    known_pairs, known_columns, static_from = plan.fields(spatial)
     known_columns = known_columns[1:]  # by step
     pairs = list(known_pairs)  # filled in where a field depends on the input shape
     shapes: list[Shape] = [input_shape]
@@ -418,7 +414,6 @@ def analyze_layers(
     if len(tails) > RECORDS_LIMIT:
         tails.clear()
     cuts = plan.cuts
-    static_from = plan.static_from(spatial)
     passed: list[tuple[tuple[int, Shape, int, bool], int, int, int, int, int, int, int]] = []
     output_shape: Shape | None = None
     for (index, layer, op, positions, single, constants), columns in zip(plan.walk, known_columns, strict=True):
