@@ -167,7 +167,7 @@ def load(spec: str | Path, **variables: Any) -> Network:
 
 
 def loads(text: str, **variables: Any) -> Network:
-    """Load a spec from YAML text (``extends`` resolves in the working folder).
+    r"""Load a spec from YAML text (``extends`` resolves in the working folder).
 
     >>> loads("name: tiny\ninput: [3, 8, 8]\nlayers: [{conv2d: {filters: 4, kernel: 3}}]").analyze().totals.params
     112

@@ -8,10 +8,13 @@ for its pooling, a width that makes fractional filters): a sweep reports those, 
 stop at them.
 
 Rows come in a fixed order: the variables in the order given (the first changes slowest),
-then the batch, then the input shape. Each combination of variables is expanded once and its
-plan reused for every batch and input, and the analyses of one network at one batch share a
-memo of the layers' sums after each cut (see ``analysis.totals_only``): that is what makes a
-sweep fast. Rows are produced one at a time, so a sweep of any length runs in constant memory.
+then the batch, then the input shape. Each combination of variables becomes a network once,
+derived from the spec's by a replay where it changes only attributes (``Network.with_variables``,
+archviz/spec/replay.py), and its plan is reused for every batch and input. The analyses of one
+network at one batch share a memo of the layers' sums after each cut, and all variants at one
+batch the sums up to each cut (see ``analysis.totals_only``): that is what makes a sweep fast.
+Rows are produced one at a time and every memo is capped, so a sweep of any length runs in
+bounded memory.
 
 >>> import archviz
 >>> rows = archviz.iter_sweep("vgg16", vary={"num_classes": [10, 1000], "input": ["3x32x32"]})
@@ -160,7 +163,7 @@ def iter_sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | N
 
     >>> rows = iter_sweep("vgg16", vary={"input": [224, 32]})
     >>> [row["macs"] for row in rows]
-    [15470264320, 333839360]
+    [15470264320, 336166912]
     """
     return run_sweep(plan_sweep(spec, vary, batch, **variables))
 

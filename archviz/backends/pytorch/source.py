@@ -9,8 +9,8 @@ Semantics follow ``archviz.backends.pytorch.build``; a test loads one's weights 
 compares outputs. Generating source never imports torch.
 
 >>> import archviz
->>> print(to_source(archviz.load("vgg11")).splitlines()[0])
-'''VGG11 (configuration A)...
+>>> print(to_source(archviz.load("vgg11")).splitlines()[0])  # doctest: +ELLIPSIS
+'''VGG configuration A: ...
 """
 
 from __future__ import annotations
