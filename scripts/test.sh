@@ -22,7 +22,7 @@ archviz check
 # Lint and type-check with the rules [tool.ruff.lint] and [tool.mypy] in pyproject.toml name;
 # either failing fails the run before pytest starts.
 ruff check archviz tests benchmarks scripts
-mypy archviz
+mypy archviz tests
 # Line coverage in the same pytest run (docs/robustness.md): the report and the gate's verdict
 # print before pytest's summary line, which stays the last line; below 95% the run fails.
 # A run narrowed by arguments (scripts/test.sh tests/test_ops.py) skips the gate.

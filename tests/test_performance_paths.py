@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -497,13 +498,13 @@ def test_second_cli_run_does_not_import_yaml(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("*.json"))) == 2  # vgg16.yaml and base/vgg.yaml
 
 
-def _fields_layer_by_layer(network: archviz.Network, shape: tuple[int, ...]) -> dict[str, object]:
+def _fields_layer_by_layer(network: archviz.Network, shape: tuple[int, ...]) -> dict[str, Any]:
     """Receptive fields composed the plain way: every layer asks its op, at this input."""
-    from archviz.ops import GLOBAL, POINTWISE
+    from archviz.ops import GLOBAL, POINTWISE, Window
     from archviz.shapes import IDENTITY_FIELD
 
     analysis = network.analyze(shape)
-    fields: dict[str, object] = {"input": (IDENTITY_FIELD, IDENTITY_FIELD)}
+    fields: dict[str, Any] = {"input": (IDENTITY_FIELD, IDENTITY_FIELD)}
     for layer, record in zip(network.ordered, analysis.layers, strict=True):
         incoming = [fields[name] for name in layer.inputs]
         rule = layer.op.field_rule(record.input_shapes)
@@ -512,6 +513,7 @@ def _fields_layer_by_layer(network: archviz.Network, shape: tuple[int, ...]) -> 
         elif rule == POINTWISE:
             fields[layer.name] = incoming[0]
         else:
+            assert isinstance(rule, Window)
             base = incoming[0]
             fields[layer.name] = tuple(base[axis].through(rule.kernel[axis], rule.stride[axis], rule.pad_before[axis],
                                                           rule.dilation[axis]) for axis in range(2))

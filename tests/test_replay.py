@@ -41,9 +41,7 @@ def test_replays_equal_full_expansions(name: str) -> None:
     replay = Replay(network.spec, network.overrides)
     names = [variable for variable in network.variables if variable in VALUES]
     replayed = fell_back = 0
-    for variable_a, variable_b in itertools.combinations_with_replacement(names or [None], 2):
-        if variable_a is None:
-            break
+    for variable_a, variable_b in itertools.combinations_with_replacement(names, 2):
         for value_a, value_b in itertools.product(VALUES[variable_a], VALUES[variable_b]):
             overrides = {variable_a: value_a, variable_b: value_b}
             try:
@@ -115,7 +113,7 @@ def test_an_evaluation_that_reads_other_variables_for_other_values() -> None:
     must only be reused where the variables it read are unchanged."""
     network = archviz.loads(SPEC)
     assert network.spec.layers[0].op.values["filters"] == 8
-    sequence = [{"flag": False}, {"flag": False, "b": 32}, {"flag": True, "b": 32}, {"flag": True, "a": 4},
+    sequence: list[dict[str, Any]] = [{"flag": False}, {"flag": False, "b": 32}, {"flag": True, "b": 32}, {"flag": True, "a": 4},
                 {"flag": False, "a": 4}, {"flag": False, "a": 4, "b": 8}, {"flag": True, "a": 4, "b": 8},
                 {"flag": 1}, {"flag": False}]
     for overrides in sequence:
@@ -149,7 +147,8 @@ def test_values_are_told_apart_by_type() -> None:
 
 def test_a_sweep_over_variables_resumes_walks_exactly() -> None:
     """Variants share prefixes (totals_only's prefixes): every row must equal a fresh analysis."""
-    vary = {"width": [0.5, 1, 2], "num_classes": [10, 1000, 10], "input": ["3x224x224", "3x97x131", "3x224x224"]}
+    vary: dict[str, list[Any]] = {"width": [0.5, 1, 2], "num_classes": [10, 1000, 10],
+                                  "input": ["3x224x224", "3x97x131", "3x224x224"]}
     rows = list(archviz.iter_sweep("vgg16", vary=vary, batch=[1, 3]))
     assert len(rows) == 3 * 3 * 3 * 2
     for row in rows:

@@ -146,13 +146,16 @@ def test_receptive_fields_match_tensorflow_table() -> None:
                                            ("vgg19", (268, 118))])
 def test_pool5_receptive_field_of_other_configurations(name: str, expected: tuple[int, int]) -> None:
     r = archviz.load(name).analyze().layer("pool5")
+    assert r.receptive_field is not None and r.effective_padding is not None
     assert (r.receptive_field[0], r.effective_padding[0]) == expected
 
 
 def test_three_stacked_3x3_convs_see_7x7_with_fewer_params() -> None:
     """The paper's section 2.3 argument, computed: 3 x (3x3) = 7x7 field, 27C^2 vs 49C^2 weights."""
     a = archviz.load("vgg16").analyze()
-    assert a.layer("conv3_3").receptive_field[0] - a.layer("pool2").receptive_field[0] == 6 * 4
+    after, before = a.layer("conv3_3").receptive_field, a.layer("pool2").receptive_field
+    assert after is not None and before is not None
+    assert after[0] - before[0] == 6 * 4
     channels = 256
     assert 3 * (3 * 3 * channels * channels) < 7 * 7 * channels * channels
 
