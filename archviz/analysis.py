@@ -100,6 +100,15 @@ class Analysis:
     layers: tuple[LayerRecord, ...]
     totals: Totals
     variables: dict[str, Any]
+    # the layers whose results the network returns ('outputs:' in the spec; else the last layer)
+    outputs: tuple[str, ...] = ()  # empty only in an Analysis built by hand
+    # what the user should know but that does not stop the analysis (a layer nothing reads)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def output_shapes(self) -> tuple[tuple[str, Shape], ...]:
+        """(name, shape) of each output; ``totals.output_shape`` is the first one's."""
+        return tuple((name, self.layer(name).output_shape) for name in self.outputs)
 
     def layer(self, name: str) -> LayerRecord:
         for record in self.layers:
@@ -391,10 +400,14 @@ def analyze_layers(
     batch: int = 1,
     variables: dict[str, Any] | None = None,
     plan: Plan | None = None,
+    outputs: tuple[str, ...] = (),
+    warnings: tuple[str, ...] = (),
 ) -> Analysis:
     """Compute every record; ``layers`` must be in graph order (inputs first).
 
     ``plan`` is ``Plan(layers)``, passed in by callers that analyse the same layers often.
+    ``outputs`` names the network's outputs (default: the last layer); ``totals.output_shape``
+    is the first one's. ``warnings`` are passed through to the Analysis.
     """
     _check_input(input_shape, batch)
     plan = plan or Plan(layers)
@@ -473,19 +486,19 @@ def analyze_layers(
             raise exc.with_context(layer.location, layer.name)
         shapes.append(output)
         elements.append(out_elements)
-        outputs = out_elements * batch
+        produced = out_elements * batch
         total_params += params
         total_buffers += buffers
         total_macs += macs
         total_bias_adds += bias_adds
         total_elementwise += elementwise_ops
-        total_activations += outputs
+        total_activations += produced
         name_, op_name, family, label, attributes, stage, inputs, line = constants
         field, stride, padding = columns
         record = _new_tuple(LayerRecord, (
             name_, op_name, family, label, attributes, stage, inputs, in_shapes, output,
             params, buffers, macs, 2 * macs, bias_adds, elementwise_ops,
-            in_elements * batch, outputs, outputs * value_bytes, field, stride, padding, line,
+            in_elements * batch, produced, produced * value_bytes, field, stride, padding, line,
         ))
         append(record)
         if known_columns[index - 1] is not None:
@@ -497,10 +510,13 @@ def analyze_layers(
         tails[tail_key] = (every, start, (total_params - params, total_buffers - buffers, total_macs - macs,
                                           total_bias_adds - bias_adds, total_elementwise - elementwise_ops,
                                           total_activations - activations), output_shape)
+    outputs = outputs or (every[-1].name,)
+    if outputs[0] != every[-1].name:
+        output_shape = next(record.output_shape for record in every if record.name == outputs[0])
     totals = _totals(input_shape, batch, output_shape, len(records), params=total_params, buffers=total_buffers,
                      macs=total_macs, bias_adds=total_bias_adds, elementwise_ops=total_elementwise,
                      activation_elements=total_activations)
-    return Analysis(name, spec, input_shape, batch, every, totals, dict(variables or {}))
+    return Analysis(name, spec, input_shape, batch, every, totals, dict(variables or {}), outputs, warnings)
 
 
 Suffix = tuple[int, int, int, int, int, int, Shape]  # the sums of totals_only after a cut, and the output

@@ -66,6 +66,35 @@ class Network:
     def layers(self) -> tuple[LayerDef, ...]:
         return self.ordered
 
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The layers whose results the network returns: ``outputs:`` in the spec, else the last layer.
+
+        >>> import archviz
+        >>> archviz.load("vgg16").outputs
+        ('prob',)
+        """
+        return self.spec.outputs or (self.ordered[-1].name,)
+
+    @cached_property
+    def warnings(self) -> tuple[str, ...]:
+        """What is worth knowing but stops nothing: each layer whose result no layer reads and
+        that is not an output (a typo in ``inputs:`` orphans a branch; it is still counted)."""
+        read = {source for layer in self.ordered for source in layer.inputs}
+        outputs = self.outputs
+        orphans = [layer for layer in self.ordered if layer.name not in read and layer.name not in outputs]
+        if not orphans:
+            return ()
+        shown = ", ".join(repr(name) for name in outputs)
+        if self.spec.outputs:
+            hint = f"check the 'inputs' that should read it, or add it to 'outputs:' (now {shown})"
+        else:
+            hint = (f"check the 'inputs' that should read it; a network with several outputs lists them in "
+                    f"'outputs: [...]' (the output now is the last layer, {shown})")
+        return tuple(f"{layer.location}: layer {layer.name!r}: no layer reads its output and it is not an output "
+                     f"of the network; it is counted in the totals\n  hint: {hint}"
+                     for layer in orphans)
+
     @cached_property
     def plan(self) -> Plan:
         """The layers prepared for analysis (input positions resolved once)."""
@@ -80,7 +109,7 @@ class Network:
         """
         with gc_paused():
             return analyze_layers(self.name, self.document.file, self.ordered, self._shape(input_shape), batch,
-                                  self.spec.variables, self.plan)
+                                  self.spec.variables, self.plan, self.outputs, self.warnings)
 
     def totals_at(self, input_shape: Sequence[int] | None = None, batch: int = 1) -> Totals:
         """``analyze(input_shape, batch).totals`` without the per-layer records: for sweeps.
@@ -90,6 +119,8 @@ class Network:
         336166912
         """
         with gc_paused():
+            if self.spec.outputs and self.spec.outputs[0] != self.ordered[-1].name:  # the walk ends at the last layer
+                return self.analyze(input_shape, batch).totals
             suffixes = self.plan.suffixes.setdefault(batch, {})  # see totals_only's memo
             if len(suffixes) > SUFFIXES_LIMIT:
                 suffixes.clear()
@@ -131,6 +162,7 @@ class Network:
         if not self.replay.in_order:
             return Network(spec=spec, ordered=topological_layers(spec.layers), overrides=overrides)
         network = Network(spec=spec, ordered=spec.layers, overrides=overrides)
+        network.__dict__["warnings"] = self.warnings  # same layers, same wiring
         # most of its LayerDefs are this network's own: its plan is this one's with the changed
         # steps redone (set in cached_property's own slot)
         network.__dict__["plan"] = self.plan.rebind(spec.layers, self.replay.indices)

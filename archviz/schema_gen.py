@@ -124,6 +124,9 @@ def build_schema() -> dict[str, Any]:
                           "description": "Defaults, overridable from the API and CLI (--set NAME=VALUE)."},
             "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"}},
             "layers": {"$ref": "#/$defs/layers"},
+            "outputs": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+                        "uniqueItems": True,
+                        "description": "The layers the network returns, for several outputs (default: the last layer)."},
             "expect": {"$ref": "#/$defs/expect"},
         },
         "$defs": {

@@ -15,6 +15,7 @@ from archviz.cli.common import (
     clean_errors,
     parse_input,
     parse_sets,
+    print_warnings,
     write_output,
 )
 from archviz.errors import ArchvizError
@@ -74,7 +75,7 @@ def _analyses(specs: list[str], input: str | None, batch: int, sets: list[str] |
     overrides = parse_sets(sets)
     found = []
     for name in specs:
-        network = load(name)
+        network = print_warnings(load(name))
         # An override applies to the networks that have that variable (num_classes, width, ...).
         known = {key: value for key, value in overrides.items() if key in network.variables}
         if known:

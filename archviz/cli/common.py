@@ -20,6 +20,7 @@ from archviz.cli.shared import (  # noqa: F401  (re-exported: the commands impor
     load_network,
     parse_input,
     parse_sets,
+    print_warnings,
     report_error,
     write_output,
 )

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from archviz.cli.common import BatchOption, InputOption, SetOption, clean_errors, parse_input, parse_sets
+from archviz.cli.common import (
+    BatchOption,
+    InputOption,
+    SetOption,
+    clean_errors,
+    parse_input,
+    parse_sets,
+    print_warnings,
+)
 
 VGG_FAMILY = ("vgg11", "vgg11-lrn", "vgg13", "vgg16-c", "vgg16", "vgg19")
 
@@ -45,7 +53,7 @@ def compare(
     analyses = []
     overrides = parse_sets(set_)
     for name in specs or VGG_FAMILY:
-        network = load(name)
+        network = print_warnings(load(name))
         known = {k: v for k, v in overrides.items() if k in network.variables}
         if known:
             network = network.with_variables(**known)

@@ -71,9 +71,17 @@ def parse_sets(values: list[str] | None) -> dict[str, Any]:
 
 
 def load_network(spec: str | None, sets: list[str] | None = None) -> Network:
+    """The network, with its warnings (a layer nothing reads) printed on stderr."""
     from archviz.network import load
 
-    return load(spec or DEFAULT_SPEC, **parse_sets(sets))
+    return print_warnings(load(spec or DEFAULT_SPEC, **parse_sets(sets)))
+
+
+def print_warnings(network: Network) -> Network:
+    """Print the network's warnings on stderr (``warning: ...``, in the errors' style); returns it."""
+    for warning in network.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return network
 
 
 def analyze(spec: str | None, input_text: str | None = None, batch: int = 1,

@@ -16,7 +16,7 @@ def summary_facts(analysis: Analysis, convention_line: tuple[str, int] | None = 
     t = analysis.totals
     rows = [
         ("Input", f"{units.shape(analysis.input_shape)} (batch {analysis.batch})"),
-        ("Output", units.shape(t.output_shape)),
+        ("Output", _outputs(analysis)),
         ("Params (learnable)", f"{units.exact(t.params)} ({units.human(t.params)})"),
         ("Buffers (non-learnable)", f"{units.exact(t.buffers)}"),
         ("MACs", f"{units.exact(t.macs)} ({units.human(t.macs)})"),
@@ -32,3 +32,10 @@ def summary_facts(analysis: Analysis, convention_line: tuple[str, int] | None = 
         ("Training memory (estimate)", f"{units.human_bytes(t.training_bytes_estimate)} ({TRAINING_ASSUMPTIONS})"),
     ]
     return rows
+
+
+def _outputs(analysis: Analysis) -> str:
+    """The output's shape; with several outputs (``outputs:``), each one's name and shape."""
+    if len(analysis.outputs) < 2:
+        return units.shape(analysis.totals.output_shape)
+    return ", ".join(f"{name} {units.shape(shape)}" for name, shape in analysis.output_shapes)

@@ -56,7 +56,9 @@ def analysis_dict(analysis: Analysis, conventions: dict[str, int] | None = None)
         "layers": layers,
         "stages": [{"stage": stage, **sums} for stage, sums in analysis.stage_totals()],
         "totals": totals,
+        "outputs": [{"name": name, "output_shape": list(shape)} for name, shape in analysis.output_shapes],
         "conventions": conventions or {},
+        "warnings": list(analysis.warnings),
     }
 
 

@@ -18,7 +18,7 @@ from archviz.suggest import did_you_mean
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "specs"
 TOP_LEVEL_KEYS = (
     "archviz", "name", "description", "reference", "extends", "abstract", "input", "variables",
-    "blocks", "layers", "expect",
+    "blocks", "layers", "outputs", "expect",
 )
 NOT_INHERITED = ("name", "description", "expect", "abstract")
 EXPECT_KEYS = ("input", "params", "params_millions", "trainable_params", "buffers", "macs", "flops",
@@ -60,6 +60,8 @@ class Document:
     expect: LocatedDict | None
     location: Location
     key_locations: dict[str, Location] = field(default_factory=dict)
+    # the layers written in 'outputs:' (a list, as read), or None: the last layer is the output
+    outputs: Any = None
 
 
 def builtin_names() -> list[str]:
@@ -173,6 +175,9 @@ def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: st
     if not name and not abstract:
         raise SpecError("the spec has no 'name'", location=here, hint="add 'name: my-network'")
 
+    outputs = _outputs(raw, here) if "outputs" in raw else \
+        (parent.outputs if parent is not None and "layers" not in raw else None)
+
     expect = raw.get("expect")
     if expect is not None:
         _check_expect(expect, key_location(raw, "expect", here))
@@ -183,6 +188,7 @@ def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: st
         input=raw.get("input", parent.input if parent else None),
         variables=variables, variable_locations=variable_locations, blocks=blocks,
         layers=layers or [], expect=expect, location=here, key_locations=dict(raw.key_locations),
+        outputs=outputs,
     )
 
 
@@ -203,6 +209,21 @@ def _read_parent(raw: LocatedDict, path: Path, display: str, depth: int, seen: t
     parent_display = str(Path(display).parent / target) if "/" in display or display.endswith((".yaml", ".yml")) \
         else target
     return _read(candidate, parent_display, depth + 1, (*seen, path.resolve()))
+
+
+def _outputs(raw: LocatedDict, here: Location) -> Any:
+    """'outputs: [name, ...]': the layers a network with several outputs returns."""
+    value = raw["outputs"]
+    where = key_location(raw, "outputs", here)
+    if not isinstance(value, list) or not value or not all(isinstance(name, str) and name for name in value):
+        raise SpecError(f"outputs must be a list of layer names. Received: outputs={value!r}", location=where,
+                        hint="write e.g. 'outputs: [head1, head2]'")
+    locations = getattr(value, "item_locations", None)
+    for index, name in enumerate(value):
+        if name in value[:index]:
+            raise SpecError(f"output {name!r} is listed twice", location=locations[index] if locations else where,
+                            hint="list each output once")
+    return value
 
 
 def _mapping(raw: LocatedDict, key: str, here: Location) -> LocatedDict:

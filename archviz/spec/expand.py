@@ -75,6 +75,7 @@ class Spec:
     variables: dict[str, Any]
     input_shape: tuple[int, ...]
     layers: tuple[LayerDef, ...]
+    outputs: tuple[str, ...] = ()  # as declared in 'outputs:'; empty: the last layer in graph order
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -131,8 +132,24 @@ def expand(document: Document, overrides: Mapping[str, Any] | None = None, trace
     expander.entries(document.layers, _Context(scope=dict(expander.scope_variables), location=document.location))
     if not expander.layers:
         raise SpecError("the spec has no layers (every entry is switched off by 'if'?)", location=document.location)
+    layers = expander.resolve_inputs()
     return Spec(document=document, variables=variables, input_shape=input_shape,
-                layers=expander.resolve_inputs())
+                layers=layers, outputs=declared_outputs(document, expander.names))
+
+
+def declared_outputs(document: Document, names: Mapping[str, Any]) -> tuple[str, ...]:
+    """The layers named in 'outputs:', each checked to be a layer of the expanded network."""
+    if document.outputs is None:
+        return ()
+    written = document.outputs
+    here = document.key_locations.get("outputs", document.location)
+    locations = getattr(written, "item_locations", None)
+    for index, name in enumerate(written):
+        if name not in names:
+            raise SpecError(f"output {name!r} is not a layer of this network",
+                            location=locations[index] if locations else here,
+                            hint=did_you_mean(name, names) or "list layer names as the table shows them")
+    return tuple(written)
 
 
 # The three private helpers below are plain classes with __slots__ rather than dataclasses:

@@ -230,7 +230,7 @@ class Replay:
         self.previous = variables
         self.last_layers = layers
         return Spec(document=self.document, variables=variables, input_shape=self.spec.input_shape,
-                    layers=tuple(layers))
+                    layers=tuple(layers), outputs=self.spec.outputs)
 
     def layer_def(self, index: int, op: Op) -> LayerDef:
         """The spec's layer ``index`` with ``op``: the spec's own where the op is, else one per op."""
