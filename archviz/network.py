@@ -32,6 +32,7 @@ class Network:
     spec: Spec
     ordered: tuple[LayerDef, ...]
     overrides: dict[str, Any] = field(default_factory=dict)  # the values given, not derived ones
+    until: tuple[str, ...] = ()  # the layers a truncated network ends at (see truncate)
 
     @cached_property
     def graph(self) -> nx.DiGraph:
@@ -40,6 +41,8 @@ class Network:
 
     @property
     def name(self) -> str:
+        if self.until:
+            return f"{self.spec.document.name} up to {', '.join(self.until)}"
         return self.spec.document.name
 
     @property
@@ -107,8 +110,11 @@ class Network:
         >>> archviz.load("vgg16").analyze().totals.params
         138357544
         """
+        shape = self._shape(input_shape)
+        if self.spec.reads_shapes and shape[0] != self.spec.input_shape[0]:
+            return self.for_input(shape).analyze(shape, batch)
         with gc_paused():
-            return analyze_layers(self.name, self.document.file, self.ordered, self._shape(input_shape), batch,
+            return analyze_layers(self.name, self.document.file, self.ordered, shape, batch,
                                   self.spec.variables, self.plan, self.outputs, self.warnings)
 
     def totals_at(self, input_shape: Sequence[int] | None = None, batch: int = 1) -> Totals:
@@ -118,13 +124,73 @@ class Network:
         >>> archviz.load("vgg16").totals_at((3, 32, 32)).macs
         336166912
         """
+        shape = self._shape(input_shape)
+        if self.spec.reads_shapes and shape[0] != self.spec.input_shape[0]:
+            return self.for_input(shape).totals_at(shape, batch)
         with gc_paused():
             if self.spec.outputs and self.spec.outputs[0] != self.ordered[-1].name:  # the walk ends at the last layer
                 return self.analyze(input_shape, batch).totals
             suffixes = self.plan.suffixes.setdefault(batch, {})  # see totals_only's memo
             if len(suffixes) > SUFFIXES_LIMIT:
                 suffixes.clear()
-            return totals_only(self.plan, self._shape(input_shape), batch, suffixes)
+            return totals_only(self.plan, shape, batch, suffixes)
+
+    def for_input(self, input_shape: Sequence[int]) -> Network:
+        """This network for an input of other channels, where its expressions read shapes
+        (``filters: in_channels * 6``): the document expanded again for that input."""
+        shape = self._shape(input_shape)
+        if not self.spec.reads_shapes or shape[0] == self.spec.input_shape[0]:
+            return self
+        known = self.inputs.get(shape[0])
+        if known is None:
+            with gc_paused():
+                spec = expand(self.document, self.overrides, input_shape=shape)
+                known = Network(spec=spec, ordered=topological_layers(spec.layers), overrides=self.overrides)
+                if self.until:
+                    known = known.truncate(*self.until)
+            if len(self.inputs) >= MAX_STRUCTURES:
+                self.inputs.clear()
+            self.inputs[shape[0]] = known
+        return known
+
+    @cached_property
+    def inputs(self) -> dict[int, Network]:
+        """Networks for other input channel counts made by for_input."""
+        return {}
+
+    def truncate(self, *names: str) -> Network:
+        """The network up to ``names`` (layers that none of them depends on are left out), as
+        torchvision's feature extraction by return nodes: VGG16 to ``pool5`` as a backbone.
+
+        >>> import archviz
+        >>> backbone = archviz.load("vgg16").truncate("pool5")
+        >>> backbone.analyze().totals.output_shape, backbone.analyze().totals.params
+        ((512, 7, 7), 14714688)
+        """
+        from archviz.errors import SpecError
+        from archviz.suggest import did_you_mean
+
+        if not names:
+            raise SpecError("truncate needs the name of a layer to end at", hint="e.g. truncate('pool5')")
+        position = {layer.name: index for index, layer in enumerate(self.ordered)}
+        for name in names:
+            if name not in position:
+                raise SpecError(f"truncate expects the name of a layer of {self.name}. Received: {name!r}",
+                                location=self.document.location,
+                                hint=did_you_mean(name, position) or "see 'archviz summary' for the layer names")
+        keep = set(names)
+        for layer in reversed(self.ordered):  # graph order: each layer's inputs come before it
+            if layer.name in keep:
+                keep.update(layer.inputs)
+        # the layers named last, so that the analysis' output is the (last) layer asked for
+        last = max(names, key=position.__getitem__)
+        ordered = tuple(layer for layer in self.ordered if layer.name in keep and layer.name != last)
+        ordered += (self.ordered[position[last]],)
+        # several layers asked for are the outputs, as torchvision's return nodes; one is the last layer
+        outputs = tuple(dict.fromkeys(names)) if len(set(names)) > 1 else ()
+        spec = Spec(document=self.document, variables=self.spec.variables, input_shape=self.spec.input_shape,
+                    layers=ordered, outputs=outputs, reads_shapes=self.spec.reads_shapes)
+        return Network(spec=spec, ordered=ordered, overrides=self.overrides, until=tuple(dict.fromkeys(names)))
 
     def _shape(self, input_shape: Sequence[int] | None) -> tuple[int, ...]:
         shape = tuple(input_shape) if input_shape is not None else self.spec.input_shape
@@ -144,6 +210,11 @@ class Network:
         this one's without expanding the document again (archviz/spec/replay.py).
         """
         overrides = {**self.overrides, **variables}
+        if self.until or self.spec.reads_shapes:
+            # a truncated network is its whole network's, truncated again; where expressions read
+            # shapes, the channels follow the values and a replay could not tell: expand in full
+            whole = network_from_document(self.document, overrides)
+            return whole.truncate(*self.until) if self.until else whole
         with gc_paused():
             # This network's replay first, then those of networks with other structures met
             # before (batch_norm=true beside false): a sweep returns to each of them often.

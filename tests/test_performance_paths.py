@@ -65,6 +65,8 @@ TABLE_CASES = [
     ("summary", "vgg16", "--format", "table", "--width", "90"),
     ("summary", "vgg16", "--format", "json", "--convention", "thop"),
     ("summary", "vgg16", "--format", "csv", "--width", "10", "--units", "raw"),
+    ("summary", "vgg16", "--until", "relu4_3", "--format", "csv"),
+    ("summary", "resnet18", "-u", "layer2_2.out,layer1_2.out", "--format", "json"),
 ]
 TABLE_ERRORS = [
     ("summary", "specs/no-such-file.yaml"),                           # a missing spec file: exit 2
@@ -79,6 +81,8 @@ TABLE_ERRORS = [
     ("summary", "vgg16", "--input", "3x16x16", "--format", "markdown"),
     ("summary", "vgg16", "--set", "nope=1", "--format", "html"),
     ("summary", "vgg16", "--out", "no-such-folder/vgg16.txt"),
+    ("summary", "vgg16", "--until", "pool6"),
+    ("summary", "vgg16", "--until", ","),
 ]
 
 

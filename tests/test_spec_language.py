@@ -204,3 +204,115 @@ def test_names_must_be_printable(write_spec) -> None:
         archviz.load(write_spec(HEAD + 'layers:\n  - relu: {name: "bad\\u0000name"}\n'))
     with pytest.raises(SpecError, match="printable"):
         archviz.load(write_spec(HEAD + 'layers:\n  - {stage: "a\\nb", layers: [relu]}\n', "s.yaml"))
+
+
+def test_block_call_takes_inputs(write_spec) -> None:
+    """A block called with ``inputs`` reads them as 'in', 'in.0', 'in.1'; its first layer takes 'in'."""
+    path = write_spec(HEAD + """
+blocks:
+  fuse:
+    layers:
+      - conv2d: {name: reduce, filters: 4, kernel: 1}
+      - add: {name: sum, inputs: [reduce, in.1]}
+layers:
+  - conv2d: {name: a, filters: 8, kernel: 3, padding: 1}
+  - conv2d: {name: b, filters: 4, kernel: 3, padding: 1}
+  - fuse: {name: f, inputs: [a, b]}
+""")
+    network = archviz.load(path)
+    inputs = {layer.name: layer.inputs for layer in network.layers}
+    assert inputs["f.reduce"] == ("a",)  # not b, the layer written before the call
+    assert inputs["f.sum"] == ("f.reduce", "b")
+    assert network.analyze().layer("f.reduce").params == 8 * 4 + 4
+    bad = write_spec(HEAD + "blocks:\n  b: {layers: [{relu: {inputs: in.2}}]}\nlayers: [relu, {b: {inputs: relu_1}}]\n")
+    with pytest.raises(SpecError, match=r"'in.2' names input 2 of a block called with 1 input"):
+        archviz.load(bad)
+
+
+def test_nested_blocks_see_their_callers_names(write_spec) -> None:
+    """Innermost named call first, then each enclosing one, then the network's names."""
+    path = write_spec(HEAD + """
+blocks:
+  inner:
+    layers:
+      - identity: {name: near, inputs: shared}      # the caller's 'shared', not the network's
+      - identity: {name: far, inputs: top}          # only the network has 'top'
+  outer:
+    layers:
+      - relu: {name: shared}
+      - inner: {name: i}
+layers:
+  - relu: {name: top}
+  - relu: {name: shared}
+  - outer: {name: o}
+""")
+    inputs = {layer.name: layer.inputs for layer in archviz.load(path).layers}
+    assert inputs["o.i.near"] == ("o.shared",)
+    assert inputs["o.i.far"] == ("top",)
+
+
+def test_names_and_inputs_built_from_block_arguments(write_spec) -> None:
+    """``source: "{p}.x"`` is interpolated where the block is called (it used to fail inside the callee)."""
+    path = write_spec(HEAD + """
+blocks:
+  tap:
+    args: {source: null, tag: null}
+    layers:
+      - conv2d: {name: "{tag}_conv", inputs: "{source}", filters: 2, kernel: 1}
+  branch:
+    layers:
+      - relu: {name: x}
+layers:
+  - branch: {name: "b{i}", repeat: 2}
+  - tap: {source: "b{i}.x", tag: "t{i}", repeat: 2}
+""")
+    inputs = {layer.name: layer.inputs for layer in archviz.load(path).layers}
+    assert inputs["t1_conv"] == ("b1.x",)
+    assert inputs["t2_conv"] == ("b2.x",)
+
+
+def test_expressions_read_the_input_shape(write_spec) -> None:
+    """``in_channels`` is the first input's channels: an inverted residual written without threading them."""
+    path = write_spec(HEAD + """
+variables: {width: 1}
+blocks:
+  inverted:
+    args: {out: null, t: 6}
+    layers:
+      - conv2d: {name: expand, filters: in_channels * t, kernel: 1, bias: false}
+      - conv2d: {name: dw, filters: in_channels, groups: in_channels, kernel: 3, padding: 1, bias: false}
+      - conv2d: {name: project, filters: out, kernel: 1, bias: false}
+      - add: {name: add, inputs: [in, project], if: in_channels == out}
+  squeeze:
+    args: {ratio: 4}
+    layers:
+      - dense: {name: fc, units: in_features // ratio}
+layers:
+  - conv2d: {name: stem, filters: 16 * width, kernel: 3, padding: 1}
+  - inverted: {name: b1, out: 16}
+  - inverted: {name: b2, out: 24}
+  - global_avg_pool2d: {name: gap}
+  - squeeze: {name: se, ratio: "in_features // 6"}
+""")
+    a = archviz.load(path).analyze()
+    assert a.layer("b1.expand").output_shape == (96, 32, 32)
+    assert a.layer("b1.dw").params == 96 * 9
+    assert a.layer("b2.expand").params == 16 * 96
+    assert a.layer("b2.dw").output_shape == (96, 32, 32)
+    assert "b1.add" in [r.name for r in a.layers] and "b2.add" not in [r.name for r in a.layers]
+    assert a.layer("se.fc").output_shape == (24 // 4,)  # ratio = 24 // 6 = 4
+    # the channels follow variables: no replay, a full expansion
+    wide = archviz.load(path).with_variables(width=2).analyze()
+    assert wide.layer("b1.expand").output_shape == (192, 32, 32)
+    assert wide.layer("b1.dw").params == 192 * 9
+    # and the input: one grey channel instead of three changes nothing here, but the stem's input does
+    grey = write_spec(HEAD.replace("[3, 32, 32]", "[1, 8, 8]") + "layers:\n  - conv2d: {filters: in_channels * 2, kernel: 1}\n")
+    assert archviz.load(grey).analyze().totals.output_shape == (2, 8, 8)
+    assert archviz.load(grey).analyze((5, 8, 8)).totals.output_shape == (10, 8, 8)
+
+
+def test_reading_a_shape_written_later_is_an_error(write_spec) -> None:
+    path = write_spec(HEAD + "layers:\n  - conv2d: {filters: in_channels, kernel: 1, inputs: later}\n"
+                      "  - relu: {name: later}\n")
+    with pytest.raises(SpecError, match="not a layer written before this one"):
+        archviz.load(path)

@@ -42,6 +42,11 @@ SetOption = Annotated[
     typer.Option("--set", "-s", help="Override a spec variable: NAME=VALUE (repeatable), e.g. --set num_classes=10.",
                  show_default=False),
 ]
+UntilOption = Annotated[
+    str | None,
+    typer.Option("--until", "-u", help="Analyse the network up to this layer (or comma-separated layers), as a "
+                 "backbone: e.g. --until relu4_3.", show_default=False),
+]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.", hidden=True)]
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from archviz.cli.common import BatchOption, InputOption, SetOption, SpecArgument, analyze, clean_errors
+from archviz.cli.common import BatchOption, InputOption, SetOption, SpecArgument, UntilOption, analyze, clean_errors
 
 
 class Format(str, Enum):
@@ -22,6 +22,7 @@ def conventions(
     input: InputOption = None,
     batch: BatchOption = 1,
     set_: SetOption = None,
+    until: UntilOption = None,
     per_layer: Annotated[bool, typer.Option("--per-layer", help="One row per layer, one column per convention.")]
     = False,
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
@@ -45,7 +46,7 @@ def conventions(
     from archviz.render.formats import csv_safe
     from archviz.render.units import exact, human
 
-    _, analysis = analyze(spec, input, batch, set_)
+    _, analysis = analyze(spec, input, batch, set_, until)
     if per_layer:
         header = ["layer", "op", *CONVENTIONS]
         rows = [(r.name, r.op, [c.per_layer(r) for c in CONVENTIONS.values()]) for r in analysis.layers]

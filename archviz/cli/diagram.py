@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from archviz.cli.common import InputOption, SetOption, SpecArgument, analyze, clean_errors, write_output
+from archviz.cli.common import InputOption, SetOption, SpecArgument, UntilOption, analyze, clean_errors, write_output
 from archviz.errors import ArchvizError
 from archviz.render.diagram import Detail, Direction
 from archviz.render.theme import ThemeName as Theme
@@ -54,6 +54,7 @@ def diagram(
                                                  "left-to-right.")] = Direction.TB,
     input: InputOption = None,
     set_: SetOption = None,
+    until: UntilOption = None,
     theme: Annotated[Theme, typer.Option("--theme", help="Colour theme.")] = Theme.light,
     title: Annotated[bool, typer.Option("--title/--no-title", help="Draw the network's name and totals on top.")
                      ] = True,
@@ -72,7 +73,7 @@ def diagram(
       archviz diagram resnet18 --detail stages --direction LR --out resnet18.pdf
     """
     fmt = output_format(out, style)
-    network, analysis = analyze(spec, input, 1, set_)
+    network, analysis = analyze(spec, input, 1, set_, until)
     if style is Style.blocks:
         from archviz.render.figure import render_blocks
 

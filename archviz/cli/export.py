@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from archviz.cli.common import InputOption, SetOption, SpecArgument, clean_errors, emit, load_network, parse_input
+from archviz.cli.common import (
+    InputOption,
+    SetOption,
+    SpecArgument,
+    UntilOption,
+    clean_errors,
+    emit,
+    load_network,
+    parse_input,
+)
 
 
 class Target(str, Enum):
@@ -20,6 +29,7 @@ def export(
     to: Annotated[Target, typer.Option("--to", "-t", help="What to export to.")] = Target.pytorch,
     input: InputOption = None,
     set_: SetOption = None,
+    until: UntilOption = None,
     class_name: Annotated[str | None, typer.Option("--class-name", help="Name of the generated class "
                                                    "(default: from the spec's name).", show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to a file instead of stdout.",
@@ -37,7 +47,7 @@ def export(
     """
     from archviz.backends.pytorch.source import to_source
 
-    network = load_network(spec, set_)
+    network = load_network(spec, set_, until)
     emit(to_source(network, parse_input(input, network.input_shape), class_name), out)
 
 

@@ -32,6 +32,7 @@ _VALUE_OPTIONS = {
     "--units": "units",
     "--convention": "convention",
     "--width": "width",
+    "--until": "until", "-u": "until",
 }
 _POSITIVE = re.compile(r"[1-9][0-9]{0,17}")
 # click reads an int with int(): " 80", "+80", "0_80" and huge widths are typer's to decide
@@ -96,7 +97,8 @@ def run_summary(options: dict[str, Any]) -> None:
     out = options.get("out")
     summarize(options["spec"], options.get("input"), options["batch"], options["sets"] or None, options["format"],
               options.get("columns"), bool(options.get("flops")), options.get("units", "auto"),
-              options.get("convention"), Path(out) if out is not None else None, options.get("width"))
+              options.get("convention"), Path(out) if out is not None else None, options.get("width"),
+              options.get("until"))
 
 
 def try_fast(argv: list[str]) -> int | None:

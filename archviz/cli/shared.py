@@ -70,11 +70,18 @@ def parse_sets(values: list[str] | None) -> dict[str, Any]:
     return dict(parse_override(value) for value in values or [])
 
 
-def load_network(spec: str | None, sets: list[str] | None = None) -> Network:
-    """The network, with its warnings (a layer nothing reads) printed on stderr."""
+def load_network(spec: str | None, sets: list[str] | None = None, until: str | None = None) -> Network:
+    """The network, truncated at --until's comma-separated layers where given, with its warnings
+    (a layer nothing reads) printed on stderr."""
     from archviz.network import load
 
-    return print_warnings(load(spec or DEFAULT_SPEC, **parse_sets(sets)))
+    network = load(spec or DEFAULT_SPEC, **parse_sets(sets))
+    if until is not None:
+        names = [name.strip() for name in until.split(",") if name.strip()]
+        if not names:
+            raise SpecError(f"--until expects layer names. Received: {until!r}", hint="e.g. --until relu4_3")
+        network = network.truncate(*names)
+    return print_warnings(network)
 
 
 def print_warnings(network: Network) -> Network:
@@ -85,8 +92,8 @@ def print_warnings(network: Network) -> Network:
 
 
 def analyze(spec: str | None, input_text: str | None = None, batch: int = 1,
-            sets: list[str] | None = None) -> tuple[Network, Analysis]:
-    network = load_network(spec, sets)
+            sets: list[str] | None = None, until: str | None = None) -> tuple[Network, Analysis]:
+    network = load_network(spec, sets, until)
     return network, network.analyze(parse_input(input_text, network.input_shape), batch)
 
 

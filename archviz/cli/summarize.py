@@ -31,6 +31,7 @@ def summarize(
     convention: str | None = None,
     out: Path | None = None,
     width: int | None = None,
+    until: str | None = None,
 ) -> None:
     """Analyse the spec and print (or write to ``out``) the summary in ``format``.
 
@@ -39,7 +40,7 @@ def summarize(
     """
     if format not in FORMATS or units not in UNITS:
         raise ValueError(f"format {format!r}, units {units!r}")  # a caller's bug, not a user error
-    _, analysis = analyze(spec, input_text, batch, sets)
+    _, analysis = analyze(spec, input_text, batch, sets, until)
     chosen = None
     # json lists every column whatever --columns says, but an unknown column is still an error;
     # without --columns there is nothing to check and the column table need not be imported.

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from archviz.cli.common import BatchOption, InputOption, SetOption, SpecArgument, clean_errors
+from archviz.cli.common import BatchOption, InputOption, SetOption, SpecArgument, UntilOption, clean_errors
 
 
 class Format(str, Enum):
@@ -44,6 +44,7 @@ def summary(
                                              show_default=False)] = None,
     width: Annotated[int | None, typer.Option("--width", help="Table width in characters (default: terminal, "
                                               "or the table's natural width when piped).", show_default=False)] = None,
+    until: UntilOption = None,
 ) -> None:
     """Per-layer shapes, params, MACs and receptive fields, with stage subtotals and totals.
 
@@ -54,11 +55,13 @@ def summary(
       archviz summary vgg16 --input 3x227x227 --batch 32 --flops
 
       archviz summary vgg16 --set num_classes=10 --format json
+
+      archviz summary vgg16 --until relu4_3   # VGG16 as a backbone, to conv4_3's ReLU
     """
     from archviz.cli.summarize import summarize
 
     # the body is typer-free so that archviz.cli.fast can run it without importing typer
-    summarize(spec, input, batch, set_, format.value, columns, flops, units.value, convention, out, width)
+    summarize(spec, input, batch, set_, format.value, columns, flops, units.value, convention, out, width, until)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from archviz.cli.common import (
     InputOption,
     SetOption,
     SpecArgument,
+    UntilOption,
     clean_errors,
     emit,
     load_network,
@@ -35,6 +36,7 @@ def verify(
     input: InputOption = None,
     batch: BatchOption = 1,
     set_: SetOption = None,
+    until: UntilOption = None,
     device: Annotated[Device, typer.Option("--device", "-d", help="meta: shapes and counts only, no memory for "
                                            "weights; cpu or cuda: real weights and a real forward pass.")] = Device.meta,
     dtype: Annotated[DType, typer.Option("--dtype", help="Weights and activations type.")] = DType.fp32,
@@ -77,7 +79,7 @@ def verify(
     from archviz.backends.pytorch.verify import verify as run_verify
     from archviz.render import verify as render
 
-    network = load_network(spec, set_)
+    network = load_network(spec, set_, until)
     shape = parse_input(input, network.input_shape)
     result = run_verify(network, shape, batch, device, dtype)
     measured = None

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from archviz.errors import ArchvizError, GraphError, Location, SpecError
+from archviz.errors import ArchvizError, GraphError, Location, ShapeError, SpecError
 from archviz.ops import ALIASES, OP_REGISTRY, Op
 from archviz.spec.document import REQUIRED_ARG, Block, Document
-from archviz.spec.expr import evaluate, evaluate_tracked
+from archviz.spec.expr import Lazy, evaluate, evaluate_tracked
 from archviz.spec.values import coerce, to_bool, to_int
 from archviz.spec.yamlio import key_location, location_of
 from archviz.suggest import did_you_mean
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 NETWORK_INPUT = "input"
 BLOCK_INPUT = "in"
+# names an expression may read for the shape of its layer's (or block's) first input
+INPUT_CHANNELS = "in_channels"  # shape[0]: channels of a (C, H, W) map, tokens of (L, D), features of (F,)
+INPUT_FEATURES = "in_features"  # shape[-1]: the last axis (the embedding width of tokens)
 ENTRY_KEYS = ("name", "inputs", "if", "repeat")
 GROUP_KEYS = ("stage", "layers", "if", "repeat")
 MAX_LAYERS = 200_000
@@ -76,6 +79,9 @@ class Spec:
     input_shape: tuple[int, ...]
     layers: tuple[LayerDef, ...]
     outputs: tuple[str, ...] = ()  # as declared in 'outputs:'; empty: the last layer in graph order
+    # whether an expression read an input's shape (in_channels): the layers then hold for this
+    # input_shape's channels only, and other values are expanded in full (no replay)
+    reads_shapes: bool = False
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -113,28 +119,35 @@ def resolve_variables(document: Document, overrides: Mapping[str, Any]) -> dict[
     return values
 
 
+def _reads_shape(text: Any) -> bool:
+    return isinstance(text, str) and (INPUT_CHANNELS in text or INPUT_FEATURES in text)
+
+
 def _looks_like_expression(text: str, names: Mapping[str, Any]) -> bool:
     return any(ch in text for ch in "+-*/()%<>=") or text in names
 
 
-def expand(document: Document, overrides: Mapping[str, Any] | None = None, trace: Trace | None = None) -> Spec:
+def expand(document: Document, overrides: Mapping[str, Any] | None = None, trace: Trace | None = None,
+           input_shape: tuple[int, ...] | None = None) -> Spec:
     """The layers of ``document`` for these variable values.
 
     With a ``trace`` (archviz/spec/replay.py), the expansion also records every evaluation that
-    read a variable, so that other values can be tried by repeating only those.
+    read a variable, so that other values can be tried by repeating only those. ``input_shape``
+    replaces the spec's own where expressions read shapes (``in_channels``).
     """
     if document.abstract:
         raise SpecError("is an abstract base (abstract: true), not a network",
                         location=document.location, hint="analyse a spec that extends it")
     variables = resolve_variables(document, overrides or {})
     expander = _Expander(document, variables, trace)
-    input_shape = expander.input_shape()
+    default_shape = expander.input_shape()
+    expander.network_input = input_shape if input_shape is not None else default_shape
     expander.entries(document.layers, _Context(scope=dict(expander.scope_variables), location=document.location))
     if not expander.layers:
         raise SpecError("the spec has no layers (every entry is switched off by 'if'?)", location=document.location)
     layers = expander.resolve_inputs()
-    return Spec(document=document, variables=variables, input_shape=input_shape,
-                layers=layers, outputs=declared_outputs(document, expander.names))
+    return Spec(document=document, variables=variables, input_shape=expander.network_input,
+                layers=layers, outputs=declared_outputs(document, expander.names), reads_shapes=expander.reads_shapes)
 
 
 def declared_outputs(document: Document, names: Mapping[str, Any]) -> tuple[str, ...]:
@@ -154,23 +167,52 @@ def declared_outputs(document: Document, names: Mapping[str, Any]) -> tuple[str,
 
 # The three private helpers below are plain classes with __slots__ rather than dataclasses:
 # building a dataclass costs about a millisecond at import, and `archviz summary` starts often.
-class _Context:
-    __slots__ = ("block_depth", "block_input", "location", "prefix", "scope", "stage")
+Candidates = tuple[str, ...]  # the names one written reference may mean, the first that exists wins
+_NETWORK_INPUTS: tuple[Candidates, ...] = ((NETWORK_INPUT,),)
 
-    def __init__(self, scope: dict[str, Any], location: Location, stage: str | None = None, prefix: str = "",
-                 block_input: str = NETWORK_INPUT, block_depth: int = 0) -> None:
+
+class _Context:
+    __slots__ = ("block_depth", "block_inputs", "location", "prefixes", "scope", "stage")
+
+    def __init__(self, scope: dict[str, Any], location: Location, stage: str | None = None,
+                 prefixes: tuple[str, ...] = (), block_inputs: tuple[Candidates, ...] = _NETWORK_INPUTS,
+                 block_depth: int = 0) -> None:
         self.scope = scope
         self.location = location
         self.stage = stage
-        self.prefix = prefix
-        self.block_input = block_input
+        # the enclosing named block calls' prefixes ('a.b.', 'a.'), innermost first
+        self.prefixes = prefixes
+        self.block_inputs = block_inputs  # 'in' (the first) and 'in.0', 'in.1', ...
         self.block_depth = block_depth
+
+    @property
+    def prefix(self) -> str:
+        return self.prefixes[0] if self.prefixes else ""
+
+
+class _InputShape(Lazy):
+    """``in_channels`` / ``in_features``: one axis of the first input of the entry being expanded,
+    computed only when an expression reads it (one per expander: binding one per layer would
+    slow down every expansion for the few specs that read shapes)."""
+
+    __slots__ = ("axis", "expander")
+
+    def __init__(self, expander: _Expander, axis: int) -> None:
+        self.expander = expander
+        self.axis = axis
+
+    def resolve(self) -> tuple[Any, frozenset[str]]:
+        source = self.expander.current_source
+        shape = self.expander.shape_of(source)
+        if not shape:
+            raise SpecError(f"{source[-1]!r} has no axes to read")
+        return shape[self.axis], frozenset()
 
 
 class _Pending:
     __slots__ = ("location", "name", "op", "previous", "references", "stage")
 
-    def __init__(self, name: str, op: Op, references: tuple[tuple[str, ...], ...] | None, previous: str,
+    def __init__(self, name: str, op: Op, references: tuple[Candidates, ...] | None, previous: str,
                  stage: str | None, location: Location) -> None:
         self.name = name
         self.op = op
@@ -187,6 +229,10 @@ class _Expander:
         self.trace = trace
         # what scopes bind the variables to: their values, or while tracing, references to them
         self.scope_variables: dict[str, Any] = variables if trace is None else trace.bind(variables)
+        self.current_source: Candidates = (NETWORK_INPUT,)  # what in_channels reads now
+        shape_names = {name: _InputShape(self, axis) for name, axis in ((INPUT_CHANNELS, 0), (INPUT_FEATURES, -1))
+                       if name not in variables}
+        self.scope_variables = {**self.scope_variables, **shape_names}
         self.layers: list[_Pending] = []
         self.names: dict[str, Location] = {}
         self.previous = NETWORK_INPUT
@@ -194,6 +240,14 @@ class _Expander:
         self.per_stage_counts: dict[tuple[str | None, str], int] = {}
         self.global_counts: dict[str, int] = {}
         self.steps = 0
+        # a block called with 'inputs': its first layer without 'inputs' takes the block's input
+        self.pending_input: Candidates | None = None
+        self.network_input: tuple[int, ...] = ()
+        # shapes computed during expansion, only where an expression reads one (in_channels)
+        self.reads_shapes = False
+        self.shapes: list[tuple[int, ...] | ArchvizError | None] = []  # per layer, in order
+        self.shape_inputs: dict[int, tuple[str, ...]] = {}  # the inputs those shapes were computed from
+        self.index_of: dict[str, int] = {}
 
     def input_shape(self) -> tuple[int, ...]:
         raw = self.document.input
@@ -256,7 +310,7 @@ class _Expander:
         if not self.condition(item, ctx, where):
             return
         for i in range(1, self.repeat(item, ctx, where) + 1):
-            inner = _Context({**ctx.scope, "i": i}, where, ctx.stage, ctx.prefix, ctx.block_input, ctx.block_depth)
+            inner = _Context({**ctx.scope, "i": i}, where, ctx.stage, ctx.prefixes, ctx.block_inputs, ctx.block_depth)
             if "stage" in item:
                 stage = self.interpolate(item["stage"], inner, "stage")
                 if not stage.isprintable() or len(stage) > MAX_NAME_LENGTH:
@@ -279,6 +333,8 @@ class _Expander:
             else:
                 raise SpecError(f"attributes of {key!r} must be a mapping. Received: {body!r}", location=where,
                                 hint=f"write '- {key}: {{attribute: value}}'")
+        if ("if" in body or "repeat" in body) and (_reads_shape(body.get("if")) or _reads_shape(body.get("repeat"))):
+            self.current_source = self.first_input(body, ctx)
         if not self.condition(body, ctx, where):
             return
         count = self.repeat(body, ctx, where)
@@ -341,15 +397,19 @@ class _Expander:
                 raise SpecError(f"unknown argument {key!r} for block {block.name!r}",
                                 location=key_location(body, key, where),
                                 hint=did_you_mean(key, allowed) or f"its arguments: {', '.join(block.args) or 'none'}")
-        if "inputs" in body:
-            raise SpecError("'inputs' cannot be given to a block call", location=key_location(body, "inputs", where),
-                            hint="inside the block, refer to its input as 'in'")
         outer = {**ctx.scope, "i": i}
+        block_inputs = self.references(body, ctx, outer, where)
+        if block_inputs is None:
+            block_inputs = (self.pending_input or (self.previous,),)
+        self.current_source = block_inputs[0]
         scope = dict(self.scope_variables)
         for arg, default in block.args.items():
             if arg in body:
                 value = body[arg]
-                if isinstance(value, str):
+                if isinstance(value, str) and ("{" in value or "}" in value):
+                    # a name or an input built from the caller's values: "{p}.conv1"
+                    value = self.interpolate(value, _Context(outer, key_location(body, arg, where)), arg)
+                elif isinstance(value, str):
                     value = self.argument(value, outer) if _looks_like_expression(value, outer) else value
             elif default is REQUIRED_ARG:
                 raise SpecError(f"block {block.name!r} needs argument {arg!r}", location=where,
@@ -362,15 +422,21 @@ class _Expander:
             if inherited in ctx.scope:
                 scope[inherited] = ctx.scope[inherited]
         scope["i"] = i
-        prefix = ctx.prefix
+        prefixes = ctx.prefixes
         if "name" in body:
-            prefix = f"{ctx.prefix}{self.interpolate(body['name'], _Context(outer, where), 'name')}."
-        inner = _Context(scope, block.location, ctx.stage, prefix, self.previous, ctx.block_depth + 1)
+            prefixes = (f"{ctx.prefix}{self.interpolate(body['name'], _Context(outer, where), 'name')}.", *prefixes)
+        if "inputs" in body:
+            self.pending_input = block_inputs[0]
+        inner = _Context(scope, block.location, ctx.stage, prefixes, block_inputs, ctx.block_depth + 1)
         self.entries(block.layers, inner)
 
     def layer(self, op_name: str, body: Mapping[str, Any], ctx: _Context, where: Location, i: int) -> None:
         cls = OP_REGISTRY[op_name]
         scope = {**ctx.scope, "i": i}
+        references = self.references(body, ctx, scope, where) if "inputs" in body else None
+        if references is None and self.pending_input is not None:
+            references = (self.pending_input,)
+        self.current_source = references[0] if references else (self.previous,)
         values: dict[str, Any] = {}
         read: set[str] = set()  # the variables an attribute read (only while tracing)
         read_by_all: set[str] = set()
@@ -436,28 +502,87 @@ class _Expander:
         if len(self.layers) >= MAX_LAYERS:
             raise SpecError(f"the spec expands to more than {MAX_LAYERS:,} layers", location=where,
                             hint="lower the repeat counts")
-        references = None
-        if "inputs" in body:
-            raw = body["inputs"]
-            raw_list = raw if isinstance(raw, list) else [raw]
-            if not raw_list or not all(isinstance(r, str) for r in raw_list):
-                raise SpecError(f"inputs must be a layer name or a list of names. Received: {raw!r}",
-                                location=key_location(body, "inputs", where))
-            refs: list[tuple[str, ...]] = []  # candidate names for each input, the first that exists wins
-            for written in raw_list:
-                ref = self.interpolate(written, _Context(scope, where), "inputs")
-                if ref == BLOCK_INPUT:
-                    refs.append((ctx.block_input,))
-                elif ctx.prefix:
-                    refs.append((ctx.prefix + ref, ref))
-                else:
-                    refs.append((ref,))
-            references = tuple(refs)
         self.names[name] = where
+        self.index_of[name] = len(self.layers)
         if dynamic and self.trace is not None:
             self.trace.layer(len(self.layers), cls, values, dynamic, scope, op, frozenset(read_by_all))
         self.layers.append(_Pending(name, op, references, self.previous, ctx.stage, where))
         self.previous = name
+        self.pending_input = None
+
+    def references(self, body: Mapping[str, Any], ctx: _Context, scope: dict[str, Any],
+                   where: Location) -> tuple[Candidates, ...] | None:
+        """The candidates for each name in an entry's ``inputs``; None where it has none."""
+        if "inputs" not in body:
+            return None
+        raw = body["inputs"]
+        raw_list = raw if isinstance(raw, list) else [raw]
+        at = key_location(body, "inputs", where)
+        if not raw_list or not all(isinstance(r, str) for r in raw_list):
+            raise SpecError(f"inputs must be a layer name or a list of names. Received: {raw!r}", location=at)
+        return tuple(self.candidates(self.interpolate(written, _Context(scope, at), "inputs"), ctx, at)
+                     for written in raw_list)
+
+    @staticmethod
+    def candidates(ref: str, ctx: _Context, where: Location) -> Candidates:
+        """What a reference written in ``ctx`` may mean: the scoping rule of docs/spec.md.
+
+        'in' and 'in.K' are the block's inputs; other names are looked up in the innermost named
+        block call first, then in each enclosing one, then among the network's top-level names.
+        """
+        if ref == BLOCK_INPUT:
+            return ctx.block_inputs[0]
+        if ref.startswith(BLOCK_INPUT + ".") and ref[len(BLOCK_INPUT) + 1:].isdigit():
+            index = int(ref[len(BLOCK_INPUT) + 1:])
+            if index >= len(ctx.block_inputs):
+                raise SpecError(f"{ref!r} names input {index} of a block called with {len(ctx.block_inputs)} "
+                                "input(s)", location=where, hint="inputs count from 0: in.0 is 'in'")
+            return ctx.block_inputs[index]
+        if not ctx.prefixes:
+            return (ref,)
+        return (*(prefix + ref for prefix in ctx.prefixes), ref)
+
+    def first_input(self, body: Mapping[str, Any], ctx: _Context) -> Candidates:
+        references = self.references(body, ctx, ctx.scope, ctx.location)
+        if references:
+            return references[0]
+        return self.pending_input or (self.previous,)
+
+    # -- shapes during expansion (only where an expression reads one) --------------------
+    def shape_of(self, candidates: Candidates) -> tuple[int, ...]:
+        self.reads_shapes = True
+        name = next((c for c in candidates if c in self.index_of or c == NETWORK_INPUT), None)
+        if name is None:
+            raise SpecError(f"in_channels reads the shape of {candidates[-1]!r}, which is not a layer written "
+                            "before this one", hint="an expression can read the shape of earlier layers only")
+        if name == NETWORK_INPUT:
+            return self.network_input
+        index = self.index_of[name]
+        while len(self.shapes) <= index:
+            pending = self.layers[len(self.shapes)]
+            shape: tuple[int, ...] | ArchvizError | None = None
+            try:
+                if pending.references is None:
+                    sources: tuple[str, ...] = (pending.previous,)
+                else:
+                    sources = tuple(next((c for c in options if c in self.index_of or c == NETWORK_INPUT), "")
+                                    for options in pending.references)
+                inputs = [self.network_input if source == NETWORK_INPUT
+                          else self.shapes[self.index_of[source]] if source and self.index_of[source] < len(self.shapes)
+                          else None for source in sources]
+                if all(isinstance(item, tuple) for item in inputs):
+                    shape = tuple(pending.op.output_shape(inputs))  # type: ignore[arg-type]
+                    self.shape_inputs[len(self.shapes)] = sources
+            except ShapeError as exc:
+                shape = exc.with_context(pending.location, pending.name)
+            self.shapes.append(shape)
+        found = self.shapes[index]
+        if isinstance(found, ArchvizError):
+            raise found
+        if found is None:
+            raise SpecError(f"in_channels reads the shape of {name!r}, which depends on a layer written after it",
+                            hint="write the layers an expression reads the shape of before it")
+        return found
 
     def interpolate(self, value: Any, ctx: _Context, what: str) -> str:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -483,7 +608,7 @@ class _Expander:
 
     # -- references ---------------------------------------------------------------------
     def resolve_inputs(self) -> tuple[LayerDef, ...]:
-        resolved = []
+        resolved: list[LayerDef] = []
         known = set(self.names) | {NETWORK_INPUT}
         for pending in self.layers:
             if pending.references is None:
@@ -499,6 +624,11 @@ class _Expander:
                                         hint=did_you_mean(wanted, known) or "inputs name earlier layers, 'in' or 'input'")
                     names.append(match)
                 inputs = tuple(names)
+                if self.shape_inputs and self.shape_inputs.get(len(resolved), inputs) != inputs:
+                    raise GraphError(f"in_channels was read from inputs {list(self.shape_inputs[len(resolved)])}, "
+                                     f"but the layer's inputs are {list(inputs)} once every layer is written",
+                                     location=pending.location, layer=pending.name,
+                                     hint="give the layers distinct names")
             cls = type(pending.op)
             if len(inputs) < cls.min_inputs or (cls.max_inputs is not None and len(inputs) > cls.max_inputs):
                 expected = f"{cls.min_inputs}" if cls.max_inputs == cls.min_inputs else f"at least {cls.min_inputs}"
