@@ -52,6 +52,7 @@ def test_truncating_a_branching_network_keeps_only_what_the_layer_depends_on() -
     # several return nodes: the union of what they need, the last one is the output
     both = network.truncate("layer2_2.out", "layer1_2.out")
     assert both.layers[-1].name == "layer2_2.out"
+    assert both.outputs == ("layer2_2.out", "layer1_2.out") and not both.warnings
     assert both.analyze().totals.output_shape == (128, 28, 28)
 
 
