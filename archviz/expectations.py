@@ -72,6 +72,8 @@ def check_expectations(network: Network, analysis: Analysis | None = None) -> li
             continue
         if key == "params_millions":
             add(key, expected, round(totals.params / 1e6), expect, key)
+        elif key == "gmacs":  # a published "GFLOPS" with 3 decimals: MACs / 1e9, rounded to as many
+            add(key, expected, round(totals.macs / 1e9, 3), expect, key)
         elif key == "output_shape":
             add(key, list(expected) if isinstance(expected, list) else expected, list(totals.output_shape), expect, key)
         else:

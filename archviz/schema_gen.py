@@ -155,7 +155,8 @@ def build_schema() -> dict[str, Any]:
                 "type": "object", "additionalProperties": False,
                 "properties": {
                     **{key: {"type": "integer"} for key in EXPECT_KEYS
-                       if key not in ("input", "output_shape", "layers")},
+                       if key not in ("input", "output_shape", "layers", "gmacs")},
+                    "gmacs": {"type": "number"},
                     "input": {"type": "array", "items": {"type": "integer", "minimum": 1}},
                     "output_shape": {"type": "array", "items": {"type": "integer"}},
                     "layers": {"type": "object", "additionalProperties": {

@@ -23,6 +23,17 @@ archviz check
 # either failing fails the run before pytest starts.
 ruff check archviz tests benchmarks scripts
 mypy archviz tests
+# The torchvision tier (tests marked torchvision, tests/test_reference_models.py): the built-in
+# specs against torchvision's own models. torchvision 0.29.1 needs torch 2.14.1, whose wheel is
+# the CUDA build (~5.5 GB, about 70 s to install; it runs on the CPU), and torchvision 0.28 does
+# not import beside the CPU torch 2.13.0 above, so the tier has a venv of its own. It runs before
+# the main suite so that pytest's summary stays the last line; ARCHVIZ_NO_TORCHVISION=1 skips it.
+if [ "$#" -eq 0 ] && [ "${ARCHVIZ_NO_TORCHVISION:-}" != 1 ]; then
+  python -m venv .venv-torchvision
+  .venv-torchvision/bin/python -m pip install -q torch==2.14.1 torchvision==0.29.1
+  .venv-torchvision/bin/python -m pip install -q pytest -e .
+  .venv-torchvision/bin/python -m pytest -q -p no:cacheprovider -m torchvision tests/test_reference_models.py
+fi
 # Line coverage in the same pytest run (docs/robustness.md): the report and the gate's verdict
 # print before pytest's summary line, which stays the last line; below 95% the run fails.
 # A run narrowed by arguments (scripts/test.sh tests/test_ops.py) skips the gate.

@@ -316,3 +316,19 @@ def test_reading_a_shape_written_later_is_an_error(write_spec) -> None:
                       "  - relu: {name: later}\n")
     with pytest.raises(SpecError, match="not a layer written before this one"):
         archviz.load(path)
+
+
+def test_gmacs_expectation_is_the_published_three_decimals(write_spec) -> None:
+    """torchvision publishes "GFLOPS" (MACs) at 3 decimals: 4.089 for ResNet-50's 4,089,184,256."""
+    from archviz.expectations import check_expectations
+
+    results = {r.quantity: r for r in check_expectations(archviz.load("resnet50"))}
+    assert results["gmacs"].holds and results["gmacs"].got == 4.089
+    # a conv of 1,000,000 MACs is 0.001 G; 0.002 does not hold
+    path = write_spec("name: t\ninput: [1, 1000, 1]\nlayers: [{conv2d: {filters: 1000, kernel: 1, bias: false}}]\n"
+                      "expect: {gmacs: 0.002}\n")
+    (result,) = check_expectations(archviz.load(path))
+    assert (result.expected, result.got, result.holds) == (0.002, 0.001, False)
+    bad = write_spec("name: t\ninput: [1, 4, 4]\nlayers: [relu]\nexpect: {gmacs: '4.1'}\n")
+    with pytest.raises(SpecError, match="expect.gmacs must be a number"):
+        archviz.load(bad)

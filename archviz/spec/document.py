@@ -21,7 +21,7 @@ TOP_LEVEL_KEYS = (
     "blocks", "layers", "outputs", "expect",
 )
 NOT_INHERITED = ("name", "description", "expect", "abstract")
-EXPECT_KEYS = ("input", "params", "params_millions", "trainable_params", "buffers", "macs", "flops",
+EXPECT_KEYS = ("input", "params", "params_millions", "trainable_params", "buffers", "macs", "gmacs", "flops",
                "output_shape", "layers")
 EXPECT_LAYER_KEYS = ("output_shape", "params", "buffers", "macs", "flops", "receptive_field",
                      "effective_stride", "effective_padding")
@@ -273,6 +273,9 @@ def _check_expect(expect: Any, where: Location) -> None:
         if key not in EXPECT_KEYS:
             raise SpecError(f"unknown expectation {key!r}", location=key_where,
                             hint=did_you_mean(key, EXPECT_KEYS) or f"allowed: {', '.join(EXPECT_KEYS)}")
+        if key == "gmacs" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise SpecError(f"expect.gmacs must be a number (GMACs at 3 decimals, torchvision's 'GFLOPS'). "
+                            f"Received: {value!r}", location=key_where, hint="e.g. 'gmacs: 4.089'")
         if key == "layers":
             if not isinstance(value, dict):
                 raise SpecError("'expect.layers' must map layer names to expectations", location=key_where)

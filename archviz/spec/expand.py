@@ -403,6 +403,7 @@ class _Expander:
             block_inputs = (self.pending_input or (self.previous,),)
         self.current_source = block_inputs[0]
         scope = dict(self.scope_variables)
+        bound: dict[str, Any] = {}
         for arg, default in block.args.items():
             if arg in body:
                 value = body[arg]
@@ -415,9 +416,12 @@ class _Expander:
                 raise SpecError(f"block {block.name!r} needs argument {arg!r}", location=where,
                                 hint=f"write '- {block.name}: {{{arg}: ...}}'")
             else:
-                value = self.argument(default, outer) if isinstance(default, str) and \
-                    _looks_like_expression(default, outer) else default
-            scope[arg] = value
+                # a default reads the caller's names and the arguments before it (and in_channels,
+                # the block's input): 'project: "stride != 1 or in_channels != planes * 4"'
+                seen = {**outer, **bound}
+                value = self.argument(default, seen) if isinstance(default, str) and \
+                    _looks_like_expression(default, seen) else default
+            scope[arg] = bound[arg] = value
         for inherited in ("stage", "stage_index"):
             if inherited in ctx.scope:
                 scope[inherited] = ctx.scope[inherited]
