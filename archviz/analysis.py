@@ -483,7 +483,7 @@ def analyze_layers(
                 pairs[index] = pair
                 columns = _columns(pair)
         except ArchvizError as exc:
-            raise exc.with_context(layer.location, layer.name)
+            raise exc.with_context(layer.location, layer.name, layer.calls)
         shapes.append(output)
         elements.append(out_elements)
         produced = out_elements * batch
@@ -596,7 +596,7 @@ def totals_only(plan: Plan, input_shape: Shape, batch: int = 1,
             out_elements = _check_output(output, batch)
             cost = op.cost(in_shapes, output, batch)
         except ArchvizError as exc:
-            raise exc.with_context(layer.location, layer.name)
+            raise exc.with_context(layer.location, layer.name, layer.calls)
         append(output)
         params += cost.params
         buffers += cost.buffers

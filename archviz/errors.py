@@ -2,10 +2,20 @@
 
 Every message follows one house style: where (file:line:column, layer), what was wrong,
 what was expected, ``Received: ...``, and how to fix it.
+
+An error met inside a block names first the place the user wrote (the call), then the
+definitions it went through, like a traceback of spec locations, then where the values it read
+were set::
+
+    error: vgg16.yaml:7:33: layer 'conv2_1': filters must be a whole number. Received: ...
+      in block 'conv3', base/vgg.yaml:21:49
+      filters=2.5 is given to block 'conv3' at vgg16.yaml:7:40
+      hint: give filters a whole number where block 'conv3' is called (vgg16.yaml:7:40)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -25,8 +35,27 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+@dataclass(frozen=True)
+class Frame:
+    """One definition an error went through on its way from the line the user wrote."""
+
+    what: str  # e.g. "in block 'conv3'"
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        return f"{self.what}, {self.location}" if self.location is not None else self.what
+
+
+# A block call on a layer's way: where it was called, and the block's name (outermost first).
+Call = tuple[Location, str]
+
+
 class ArchvizError(Exception):
-    """Base of every error archviz raises on purpose; the CLI turns these into exit code 2."""
+    """Base of every error archviz raises on purpose; the CLI turns these into exit code 2.
+
+    ``location`` is the place the user wrote; ``frames`` the definitions gone through from there
+    (outermost first); ``notes`` where the values the failing expression read were set.
+    """
 
     def __init__(
         self,
@@ -40,6 +69,8 @@ class ArchvizError(Exception):
         self.location = location
         self.layer = layer
         self.hint = hint
+        self.frames: list[Frame] = []
+        self.notes: list[str] = []
         super().__init__(self.render())
 
     def render(self) -> str:
@@ -49,18 +80,62 @@ class ArchvizError(Exception):
         if self.layer is not None:
             where.append(f"layer {self.layer!r}")
         text = f"{': '.join(where)}: {self.message}" if where else self.message
+        repeated = 0
+        for index, frame in enumerate(self.frames):
+            if index > 0 and frame == self.frames[index - 1]:
+                repeated += 1  # a block that calls itself: the frame once, then how often
+                continue
+            if repeated:
+                text += f"\n  [the frame above {repeated} more time{'s' if repeated > 1 else ''}]"
+                repeated = 0
+            text += f"\n  {frame}"
+        if repeated:
+            text += f"\n  [the frame above {repeated} more time{'s' if repeated > 1 else ''}]"
+        for note in self.notes:
+            text += f"\n  {note}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
 
-    def with_context(self, location: Location | None = None, layer: str | None = None) -> ArchvizError:
-        """Fill in location/layer where the raiser did not know them; returns self."""
-        if self.location is None and location is not None:
-            self.location = location
-        if self.layer is None and layer is not None:
-            self.layer = layer
+    def _changed(self) -> ArchvizError:
         self.args = (self.render(),)
         return self
+
+    def with_context(self, location: Location | None = None, layer: str | None = None,
+                     calls: Iterable[Call] = ()) -> ArchvizError:
+        """Fill in location/layer where the raiser did not know them; returns self.
+
+        ``calls``: the block calls on the way to ``location`` (outermost first), applied only
+        where ``location`` is the one filled in.
+        """
+        if self.location is None and location is not None:
+            self.location = location
+            for call, block in reversed(tuple(calls)):
+                self.entered(call, block)
+        if self.layer is None and layer is not None:
+            self.layer = layer
+        return self._changed()
+
+    def entered(self, call: Location, block: str) -> ArchvizError:
+        """The error happened inside ``block``, called at ``call``: the call becomes the error's
+        location, and where it happened the first of its frames. Returns self."""
+        self.frames.insert(0, Frame(f"in block {block!r}", self.location))
+        self.location = call
+        return self._changed()
+
+    def add_frame(self, frame: Frame) -> ArchvizError:
+        """A frame before all others (e.g. the ``extends`` that led to the file); returns self."""
+        self.frames.insert(0, frame)
+        return self._changed()
+
+    def add_notes(self, notes: Iterable[str], hint: str | None = None) -> ArchvizError:
+        """Where the values it read came from (each note once), and a hint that fits them."""
+        for note in notes:
+            if note not in self.notes:
+                self.notes.append(note)
+        if hint is not None:
+            self.hint = hint
+        return self._changed()
 
 
 class SpecError(ArchvizError):

@@ -41,9 +41,9 @@ def topological_layers(layers: tuple[LayerDef, ...]) -> tuple[LayerDef, ...]:
     if cycle:
         names = [edge[0] for edge in cycle]
         first = graph.nodes[names[0]]["layer"]
-        raise GraphError(f"the layers form a cycle: {' -> '.join([*names, names[0]])}",
-                         location=first.location, layer=first.name,
-                         hint="a layer's inputs must not depend on its own output")
+        raise GraphError(f"the layers form a cycle: {' -> '.join([*names, names[0]])}", layer=first.name,
+                         hint="a layer's inputs must not depend on its own output",
+                         ).with_context(first.location, calls=first.calls)
     order = nx.lexicographical_topological_sort(graph, key=lambda name: position.get(name, -1))
     return tuple(graph.nodes[name]["layer"] for name in order if name != NETWORK_INPUT)
 

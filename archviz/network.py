@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archviz.analysis import Analysis, Plan, Totals, analyze_layers, gc_paused, totals_only
-from archviz.errors import ShapeError
+from archviz.errors import ShapeError, SpecError
 from archviz.graph import build_graph, topological_layers
 from archviz.shapes import Shape
 from archviz.spec.document import Document, read_document, read_document_text
@@ -59,6 +59,7 @@ class Network:
 
     @property
     def input_shape(self) -> Shape:
+        """The spec's default input, ``()`` where it has no ``input:`` (then analyses need one given)."""
         return self.spec.input_shape
 
     @property
@@ -194,6 +195,13 @@ class Network:
 
     def _shape(self, input_shape: Sequence[int] | None) -> tuple[int, ...]:
         shape = tuple(input_shape) if input_shape is not None else self.spec.input_shape
+        if not self.spec.input_shape:
+            if not shape:
+                raise SpecError("the spec has no default 'input' shape, and none was given",
+                                location=self.document.location,
+                                hint="add 'input: [3, 224, 224]' (channels, height, width) to the spec, or give "
+                                     "one: --input 3x224x224 (input_shape=(3, 224, 224) in Python)")
+            return shape
         if len(shape) != len(self.spec.input_shape):
             raise ShapeError(
                 f"input must have {len(self.spec.input_shape)} dimensions like the spec's "

@@ -61,7 +61,7 @@ CASES: list[tuple[str, str, type[ArchvizError], str, int | None]] = [
     ("block-unknown-argument", NET + "blocks:\n  b: {args: {f: 1}, layers: [relu]}\nlayers: [{b: {g: 2}}]\n",
      SpecError, "unknown argument 'g' for block 'b'", 5),
     ("block-input-index", NET + "blocks:\n  b: {layers: [{relu: {inputs: in.1}}]}\nlayers: [relu, {b: {inputs: relu_1}}]\n",
-     SpecError, "'in.1' names input 1 of a block called with 1 input(s)", 4),
+     SpecError, "'in.1' names input 1 of a block called with 1 input(s)", 5),  # the call; the block is a frame
     ("shape-read-forward", NET + "layers: [{conv2d: {filters: in_channels, kernel: 1, inputs: later}}, {relu: {name: later}}]\n",
      SpecError, "not a layer written before this one", 3),
     ("block-required-argument", NET + "blocks:\n  b: {args: {f: null}, layers: [relu]}\nlayers: [b]\n", SpecError,

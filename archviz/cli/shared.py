@@ -51,6 +51,11 @@ def parse_input(text: str | None, default: tuple[int, ...]) -> tuple[int, ...] |
                         hint="e.g. --input 3x224x224") from None
     if any(size < 1 for size in sizes):
         raise SpecError(f"--input sizes must be >= 1. Received: {text!r}")
+    if not default:  # the spec has no 'input:' to take the channels from
+        if len(sizes) != 3:
+            raise SpecError(f"this spec has no 'input:', so --input gives every size: CxHxW. Received: --input {text}",
+                            hint="e.g. --input 3x224x224")
+        return sizes
     if len(default) == 1:
         if len(sizes) != 1:
             raise SpecError(f"this network takes a flat input of {default[0]} features. Received: --input {text}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archviz.errors import Location, SpecError
+from archviz.errors import ArchvizError, Frame, Location, SpecError
 from archviz.spec.yamlio import LocatedDict, key_location, location_of, parse_yaml, read_text
 from archviz.suggest import did_you_mean
 
@@ -37,6 +37,7 @@ class Block:
     args: dict[str, Any]  # default per argument; REQUIRED_ARG where it must be given
     layers: list[Any]
     location: Location
+    arg_locations: dict[str, Location] = field(default_factory=dict)  # where each default is written
 
 
 REQUIRED_ARG = object()
@@ -62,6 +63,8 @@ class Document:
     key_locations: dict[str, Location] = field(default_factory=dict)
     # the layers written in 'outputs:' (a list, as read), or None: the last layer is the output
     outputs: Any = None
+    # each file this one extends, nearest first, with the 'extends:' line that asked for it
+    parents: tuple[tuple[str, Location], ...] = ()
 
 
 def builtin_names() -> list[str]:
@@ -189,10 +192,13 @@ def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: st
         variables=variables, variable_locations=variable_locations, blocks=blocks,
         layers=layers or [], expect=expect, location=here, key_locations=dict(raw.key_locations),
         outputs=outputs,
+        parents=((parent.file, key_location(raw, "extends", here)), *parent.parents) if parent is not None else (),
     )
 
 
 def _read_parent(raw: LocatedDict, path: Path, display: str, depth: int, seen: tuple[Path, ...]) -> Document:
+    """The document ``extends:`` names: a file in the spec's folder (or below), else a built-in
+    (``extends: vgg16`` or ``extends: base/vgg.yaml`` from any folder)."""
     here = key_location(raw, "extends", raw.location)
     target = raw["extends"]
     if not isinstance(target, str) or not target or "\0" in target:
@@ -208,7 +214,32 @@ def _read_parent(raw: LocatedDict, path: Path, display: str, depth: int, seen: t
         raise SpecError(f"extends forms a cycle through {target!r}", location=here)
     parent_display = str(Path(display).parent / target) if "/" in display or display.endswith((".yaml", ".yml")) \
         else target
-    return _read(candidate, parent_display, depth + 1, (*seen, path.resolve()))
+    if not _exists(candidate):
+        builtin = _builtin_parent(target)
+        if builtin is None:
+            beside = sorted(p.name for p in folder.glob("*.y*ml")) if _exists(folder) else []
+            looked = f" ({parent_display})" if parent_display != target else ""
+            raise SpecError(f"extends names {target!r}, which is neither a file beside this spec{looked} "
+                            "nor a built-in spec", location=here,
+                            hint=did_you_mean(target, [*beside, *builtin_names()])
+                            or "name a .yaml file in this spec's folder, or a built-in (see 'archviz list')")
+        candidate, parent_display = builtin, target
+        if candidate in seen:
+            raise SpecError(f"extends forms a cycle through {target!r}", location=here)
+    try:
+        return _read(candidate, parent_display, depth + 1, (*seen, path.resolve()))
+    except ArchvizError as exc:
+        raise exc.add_frame(Frame(f"{display} extends {parent_display}", here)) from None
+
+
+def _builtin_parent(target: str) -> Path | None:
+    """The built-in spec ``extends: target`` means where no file of that name is beside the spec."""
+    names = (target,) if target.endswith((".yaml", ".yml")) else (f"{target}.yaml",)
+    for name in names:
+        candidate = (BUILTIN_DIR / name).resolve()
+        if candidate.is_relative_to(BUILTIN_DIR) and _exists(candidate, file=True):
+            return candidate
+    return None
 
 
 def _outputs(raw: LocatedDict, here: Location) -> Any:
@@ -257,12 +288,14 @@ def _block(name: str, body: Any, where: Location) -> Block:
         raise SpecError(f"args of block {name!r} must be a mapping of name: default (null = required)",
                         location=location_of(args_raw, where))
     args: dict[str, Any] = {}
+    arg_locations: dict[str, Location] = {}
     for arg, default in args_raw.items():
-        _check_identifier(arg, "argument", key_location(args_raw, arg, where))
+        arg_locations[arg] = key_location(args_raw, arg, where)
+        _check_identifier(arg, "argument", arg_locations[arg])
         args[arg] = REQUIRED_ARG if default is None else default
     if not isinstance(body["layers"], list):
         raise SpecError(f"layers of block {name!r} must be a list", location=key_location(body, "layers", where))
-    return Block(name=name, args=args, layers=body["layers"], location=where)
+    return Block(name=name, args=args, layers=body["layers"], location=where, arg_locations=arg_locations)
 
 
 def _check_expect(expect: Any, where: Location) -> None:

@@ -6,17 +6,18 @@ attribute values (including arithmetic) checked against each op's declaration.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from archviz.errors import ArchvizError, GraphError, Location, ShapeError, SpecError
+from archviz.errors import ArchvizError, Call, Frame, GraphError, Location, ShapeError, SpecError
 from archviz.ops import ALIASES, OP_REGISTRY, Op
 from archviz.spec.document import REQUIRED_ARG, Block, Document
 from archviz.spec.expr import Lazy, evaluate, evaluate_tracked
-from archviz.spec.values import coerce, to_bool, to_int
+from archviz.spec.values import NotWholeError, coerce, to_bool, to_int
 from archviz.spec.yamlio import key_location, location_of
 from archviz.suggest import did_you_mean
 
@@ -68,6 +69,7 @@ class LayerDef:
     inputs: tuple[str, ...]
     stage: str | None
     location: Location
+    calls: tuple[Call, ...] = ()  # the block calls that made it (call site, block), outermost first
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class Spec:
 
     document: Document
     variables: dict[str, Any]
-    input_shape: tuple[int, ...]
+    input_shape: tuple[int, ...]  # the spec's 'input:' (or the one expanded for), () where it has none
     layers: tuple[LayerDef, ...]
     outputs: tuple[str, ...] = ()  # as declared in 'outputs:'; empty: the last layer in graph order
     # whether an expression read an input's shape (in_channels): the layers then hold for this
@@ -114,9 +116,132 @@ def resolve_variables(document: Document, overrides: Mapping[str, Any]) -> dict[
             try:
                 value = evaluate(value, values) if _looks_like_expression(value, values) else value
             except ArchvizError as exc:
-                raise exc.with_context(document.variable_locations.get(name))
+                origins = variable_origins(document, overrides, values)
+                raise explain(exc.with_context(document.variable_locations.get(name)), value, values, origins)
         values[name] = value
     return values
+
+
+class Origin:
+    """Where a name's value in a scope came from, for errors that read it.
+
+    ``kind``: "argument" (given at a block call), "default" (a block argument's default),
+    "variable" (set in a spec) or "override" (--set, or a keyword of load()). ``text`` is the
+    expression it was computed from, read in ``scope`` whose names came from ``origins``.
+    """
+
+    __slots__ = ("block", "kind", "location", "origins", "scope", "text")
+
+    def __init__(self, kind: str, location: Location | None, block: str | None = None, text: Any = None,
+                 scope: Mapping[str, Any] | None = None, origins: Mapping[str, Origin] | None = None) -> None:
+        self.kind = kind
+        self.location = location
+        self.block = block
+        self.text = text if isinstance(text, str) and _looks_like_expression(text, scope or {}) else None
+        self.scope = scope
+        self.origins = origins
+
+    def describe(self, name: str, value: Any) -> str:
+        how = {"argument": f"is given to block {self.block!r}", "default": f"is block {self.block!r}'s default",
+               "variable": "is set", "override": "is set with --set (or a keyword of load())"}[self.kind]
+        text = f"{name}={_shown(value)} {how}"
+        if self.text is not None:
+            text += f" as {_shown(self.text)}"
+        return f"{text} at {self.location}" if self.location is not None else text
+
+
+def variable_origins(document: Document, overrides: Mapping[str, Any],
+                     values: Mapping[str, Any]) -> dict[str, Origin]:
+    """Where each variable was set: an override, or the spec line (the child's where it overrides)."""
+    origins: dict[str, Origin] = {}
+    for name in document.variables:
+        if name in overrides:
+            origins[name] = Origin("override", None)
+        else:
+            origins[name] = Origin("variable", document.variable_locations.get(name), text=document.variables[name],
+                                   scope=values, origins=origins)
+    return origins
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Lazy):
+        value = value.resolve()[0]
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@lru_cache(maxsize=1024)
+def _names_in(text: str) -> tuple[str, ...]:
+    """The names an expression (or a name template's expressions) reads, in order, once each."""
+    pieces = _template(text)[1::2] if "{" in text else (text,)
+    names: dict[str, None] = {}
+    for piece in pieces:
+        try:
+            tree = ast.parse(piece.strip(), mode="eval")
+        except (SyntaxError, ValueError):
+            continue
+        names.update((node.id, None) for node in ast.walk(tree) if isinstance(node, ast.Name))
+    return tuple(names)
+
+
+def _sources(value: Any, scope: Mapping[str, Any], origins: Mapping[str, Origin],
+             seen: set[int]) -> list[tuple[str, Any, Origin]]:
+    """The names ``value`` reads that have an origin, and theirs in turn: (name, value, origin)."""
+    if isinstance(value, list):
+        return [found for item in value for found in _sources(item, scope, origins, seen)]
+    if not isinstance(value, str):
+        return []
+    found = []
+    for name in _names_in(value):
+        origin = origins.get(name)
+        if origin is None or id(origin) in seen:
+            continue
+        seen.add(id(origin))
+        found.append((name, scope.get(name), origin))
+        if origin.text is not None and origin.scope is not None:
+            found.extend(_sources(origin.text, origin.scope, origin.origins or {}, seen))
+    return found
+
+
+MAX_NOTES = 8
+
+
+def explain(exc: ArchvizError, value: Any, scope: Mapping[str, Any], origins: Mapping[str, Origin]) -> ArchvizError:
+    """Add to ``exc`` where the values that ``value`` (the text that failed) read were set, and
+    a hint that fits them: a fractional block argument is fixed where the block is called."""
+    sources = _sources(value, scope, origins, set())
+    if not sources:
+        return exc
+    hint = None
+    if isinstance(exc, NotWholeError):
+        fractional = [(name, origin) for name, got, origin in sources if _is_fraction(got)]
+        literal = [(name, origin) for name, origin in fractional if origin.kind in ("argument", "default")
+                   and origin.text is None]
+        computed = [(name, origin) for name, origin in fractional if origin.kind in ("argument", "default")
+                    and origin.text is not None]
+        if literal:
+            name, origin = literal[0]
+            where = f" ({origin.location})" if origin.location is not None else ""
+            hint = (f"give {name} a whole number where block {origin.block!r} is called{where}"
+                    if origin.kind == "argument" else f"give {name} a whole number{where}")
+        elif computed:
+            name, origin = computed[0]
+            where = f" ({origin.location})" if origin.location is not None else ""
+            hint = f"round {name} where it is computed{where}: 'round({str(origin.text).strip()})'"
+        elif fractional and isinstance(value, str):
+            names = ", ".join(dict.fromkeys(name for name, origin in fractional if origin.kind in
+                                            ("variable", "override")))
+            if names:
+                at = f" ({exc.location})" if exc.location is not None else ""  # the expression's place
+                hint = (f"choose {names} so that {value.strip()!r} comes out whole, or round it where it is "
+                        f"written{at}: 'round({value.strip()})'")
+    return exc.add_notes([origin.describe(name, got) for name, got, origin in sources[:MAX_NOTES]], hint)
+
+
+def _is_fraction(value: Any) -> bool:
+    if isinstance(value, Lazy):
+        value = value.resolve()[0]
+    return isinstance(value, float) and not value.is_integer()
 
 
 def _reads_shape(text: Any) -> bool:
@@ -139,15 +264,35 @@ def expand(document: Document, overrides: Mapping[str, Any] | None = None, trace
         raise SpecError("is an abstract base (abstract: true), not a network",
                         location=document.location, hint="analyse a spec that extends it")
     variables = resolve_variables(document, overrides or {})
-    expander = _Expander(document, variables, trace)
-    default_shape = expander.input_shape()
-    expander.network_input = input_shape if input_shape is not None else default_shape
-    expander.entries(document.layers, _Context(scope=dict(expander.scope_variables), location=document.location))
-    if not expander.layers:
-        raise SpecError("the spec has no layers (every entry is switched off by 'if'?)", location=document.location)
-    layers = expander.resolve_inputs()
+    expander = _Expander(document, variables, trace, overrides or {})
+    try:
+        default_shape = expander.input_shape()
+        expander.network_input = input_shape if input_shape is not None else default_shape
+        expander.entries(document.layers, _Context(scope=dict(expander.scope_variables), location=document.location,
+                                                   origins=expander.origins))
+        if not expander.layers:
+            raise SpecError("the spec has no layers (every entry is switched off by 'if'?)",
+                            location=document.location)
+        layers = expander.resolve_inputs()
+    except ArchvizError as exc:
+        raise through_extends(exc, document)
     return Spec(document=document, variables=variables, input_shape=expander.network_input,
                 layers=layers, outputs=declared_outputs(document, expander.names), reads_shapes=expander.reads_shapes)
+
+
+def through_extends(exc: ArchvizError, document: Document) -> ArchvizError:
+    """Where an error is in a file the spec extends, the ``extends`` lines that lead there."""
+    where = exc.location
+    if where is None or where.file == document.file:
+        return exc
+    chain = []
+    for parent, asked in document.parents:
+        chain.append(Frame(f"{asked.file} extends {parent}", asked))
+        if parent == where.file:
+            for frame in reversed(chain):
+                exc.add_frame(frame)
+            break
+    return exc
 
 
 def declared_outputs(document: Document, names: Mapping[str, Any]) -> tuple[str, ...]:
@@ -172,11 +317,12 @@ _NETWORK_INPUTS: tuple[Candidates, ...] = ((NETWORK_INPUT,),)
 
 
 class _Context:
-    __slots__ = ("block_depth", "block_inputs", "location", "prefixes", "scope", "stage")
+    __slots__ = ("block_depth", "block_inputs", "calls", "location", "origins", "prefixes", "scope", "stage")
 
     def __init__(self, scope: dict[str, Any], location: Location, stage: str | None = None,
                  prefixes: tuple[str, ...] = (), block_inputs: tuple[Candidates, ...] = _NETWORK_INPUTS,
-                 block_depth: int = 0) -> None:
+                 block_depth: int = 0, origins: Mapping[str, Origin] | None = None,
+                 calls: tuple[Call, ...] = ()) -> None:
         self.scope = scope
         self.location = location
         self.stage = stage
@@ -184,6 +330,8 @@ class _Context:
         self.prefixes = prefixes
         self.block_inputs = block_inputs  # 'in' (the first) and 'in.0', 'in.1', ...
         self.block_depth = block_depth
+        self.origins: Mapping[str, Origin] = origins or {}  # where the scope's values were set
+        self.calls = calls  # the block calls on the way here, outermost first
 
     @property
     def prefix(self) -> str:
@@ -204,31 +352,37 @@ class _InputShape(Lazy):
     def resolve(self) -> tuple[Any, frozenset[str]]:
         source = self.expander.current_source
         shape = self.expander.shape_of(source)
+        if not shape and source == (NETWORK_INPUT,) and not self.expander.network_input:
+            raise SpecError(f"{INPUT_CHANNELS}/{INPUT_FEATURES} read the network's input, but the spec has no "
+                            "'input:'", hint="add 'input: [3, 224, 224]' (channels, height, width) to the spec")
         if not shape:
             raise SpecError(f"{source[-1]!r} has no axes to read")
         return shape[self.axis], frozenset()
 
 
 class _Pending:
-    __slots__ = ("location", "name", "op", "previous", "references", "stage")
+    __slots__ = ("calls", "location", "name", "op", "previous", "references", "stage")
 
     def __init__(self, name: str, op: Op, references: tuple[Candidates, ...] | None, previous: str,
-                 stage: str | None, location: Location) -> None:
+                 stage: str | None, location: Location, calls: tuple[Call, ...] = ()) -> None:
         self.name = name
         self.op = op
         self.references = references  # candidate names per input; None = previous layer
         self.previous = previous
         self.stage = stage
         self.location = location
+        self.calls = calls
 
 
 class _Expander:
-    def __init__(self, document: Document, variables: dict[str, Any], trace: Trace | None = None) -> None:
+    def __init__(self, document: Document, variables: dict[str, Any], trace: Trace | None = None,
+                 overrides: Mapping[str, Any] | None = None) -> None:
         self.document = document
         self.variables = variables
         self.trace = trace
         # what scopes bind the variables to: their values, or while tracing, references to them
         self.scope_variables: dict[str, Any] = variables if trace is None else trace.bind(variables)
+        self.origins = variable_origins(document, overrides or {}, variables)
         self.current_source: Candidates = (NETWORK_INPUT,)  # what in_channels reads now
         shape_names = {name: _InputShape(self, axis) for name, axis in ((INPUT_CHANNELS, 0), (INPUT_FEATURES, -1))
                        if name not in variables}
@@ -253,8 +407,7 @@ class _Expander:
         raw = self.document.input
         where = self.document.key_locations.get("input", self.document.location)
         if raw is None:
-            raise SpecError("the spec has no default 'input' shape", location=self.document.location,
-                            hint="add 'input: [3, 224, 224]' (channels, height, width)")
+            return ()  # the analysis needs one given (Network.analyze says so)
         if not isinstance(raw, list) or len(raw) not in (1, 3):
             raise SpecError(f"input must be [channels, height, width] (or [features]). Received: {raw!r}",
                             location=where)
@@ -263,7 +416,7 @@ class _Expander:
         try:
             return tuple(to_int("input", v, ev, 1) for v in raw)
         except ArchvizError as exc:
-            raise exc.with_context(where)
+            raise explain(exc.with_context(where), raw, self.variables, self.origins)
 
     # -- entries ------------------------------------------------------------------------
     def entries(self, items: Any, ctx: _Context) -> None:
@@ -310,7 +463,8 @@ class _Expander:
         if not self.condition(item, ctx, where):
             return
         for i in range(1, self.repeat(item, ctx, where) + 1):
-            inner = _Context({**ctx.scope, "i": i}, where, ctx.stage, ctx.prefixes, ctx.block_inputs, ctx.block_depth)
+            inner = _Context({**ctx.scope, "i": i}, where, ctx.stage, ctx.prefixes, ctx.block_inputs, ctx.block_depth,
+                             ctx.origins, ctx.calls)
             if "stage" in item:
                 stage = self.interpolate(item["stage"], inner, "stage")
                 if not stage.isprintable() or len(stage) > MAX_NAME_LENGTH:
@@ -372,13 +526,19 @@ class _Expander:
     def condition(self, body: Mapping[str, Any], ctx: _Context, where: Location) -> bool:
         if "if" not in body:
             return True
-        return to_bool("if", body["if"], self.structural(ctx.scope))
+        try:
+            return to_bool("if", body["if"], self.structural(ctx.scope))
+        except ArchvizError as exc:
+            raise explain(exc.with_context(key_location(body, "if", where)), body["if"], ctx.scope, ctx.origins)
 
     def repeat(self, body: Mapping[str, Any], ctx: _Context, where: Location) -> int:
         if "repeat" not in body:
             return 1
-        count = to_int("repeat", body["repeat"], self.structural(ctx.scope), 0, MAX_LAYERS)
-        return count
+        try:
+            return to_int("repeat", body["repeat"], self.structural(ctx.scope), 0, MAX_LAYERS)
+        except ArchvizError as exc:
+            raise explain(exc.with_context(key_location(body, "repeat", where)), body["repeat"], ctx.scope,
+                          ctx.origins)
 
     def argument(self, text: str, scope: Mapping[str, Any]) -> Any:
         """A block argument's value; while tracing, one that read a variable stays a reference."""
@@ -403,24 +563,35 @@ class _Expander:
             block_inputs = (self.pending_input or (self.previous,),)
         self.current_source = block_inputs[0]
         scope = dict(self.scope_variables)
+        origins = dict(self.origins)
         bound: dict[str, Any] = {}
         for arg, default in block.args.items():
             if arg in body:
                 value = body[arg]
+                written = key_location(body, arg, where)
+                seen, seen_origins = outer, ctx.origins
+                origins[arg] = Origin("argument", written, block.name, value, seen, seen_origins)
                 if isinstance(value, str) and ("{" in value or "}" in value):
                     # a name or an input built from the caller's values: "{p}.conv1"
-                    value = self.interpolate(value, _Context(outer, key_location(body, arg, where)), arg)
-                elif isinstance(value, str):
-                    value = self.argument(value, outer) if _looks_like_expression(value, outer) else value
+                    value = self.interpolate(value, _Context(outer, written, origins=ctx.origins), arg)
+                    scope[arg] = bound[arg] = value
+                    continue
             elif default is REQUIRED_ARG:
                 raise SpecError(f"block {block.name!r} needs argument {arg!r}", location=where,
                                 hint=f"write '- {block.name}: {{{arg}: ...}}'")
             else:
                 # a default reads the caller's names and the arguments before it (and in_channels,
                 # the block's input): 'project: "stride != 1 or in_channels != planes * 4"'
+                value = default
+                written = block.arg_locations.get(arg, block.location)
                 seen = {**outer, **bound}
-                value = self.argument(default, seen) if isinstance(default, str) and \
-                    _looks_like_expression(default, seen) else default
+                seen_origins = {**ctx.origins, **{name: origins[name] for name in bound}}
+                origins[arg] = Origin("default", written, block.name, value, seen, seen_origins)
+            if isinstance(value, str) and _looks_like_expression(value, seen):
+                try:
+                    value = self.argument(value, seen)
+                except ArchvizError as exc:
+                    raise explain(exc.with_context(written), value, seen, seen_origins)
             scope[arg] = bound[arg] = value
         for inherited in ("stage", "stage_index"):
             if inherited in ctx.scope:
@@ -428,11 +599,16 @@ class _Expander:
         scope["i"] = i
         prefixes = ctx.prefixes
         if "name" in body:
-            prefixes = (f"{ctx.prefix}{self.interpolate(body['name'], _Context(outer, where), 'name')}.", *prefixes)
+            named = self.interpolate(body["name"], _Context(outer, where, origins=ctx.origins), "name")
+            prefixes = (f"{ctx.prefix}{named}.", *prefixes)
         if "inputs" in body:
             self.pending_input = block_inputs[0]
-        inner = _Context(scope, block.location, ctx.stage, prefixes, block_inputs, ctx.block_depth + 1)
-        self.entries(block.layers, inner)
+        inner = _Context(scope, block.location, ctx.stage, prefixes, block_inputs, ctx.block_depth + 1, origins,
+                         (*ctx.calls, (where, block.name)))
+        try:
+            self.entries(block.layers, inner)
+        except ArchvizError as exc:
+            raise exc.entered(where, block.name)
 
     def layer(self, op_name: str, body: Mapping[str, Any], ctx: _Context, where: Location, i: int) -> None:
         cls = OP_REGISTRY[op_name]
@@ -453,19 +629,33 @@ class _Expander:
             read.update(names)
             return value
 
+        # named first, so that every error about its attributes can name the layer
+        counter_key = (ctx.stage, op_name)
+        self.per_stage_counts[counter_key] = self.per_stage_counts.get(counter_key, 0) + 1
+        self.global_counts[op_name] = self.global_counts.get(op_name, 0) + 1
+        if "name" in body:
+            naming = {**scope, "n": self.per_stage_counts[counter_key]}
+            name = ctx.prefix + self.interpolate(body["name"], _Context(naming, where, origins=ctx.origins), "name")
+        else:
+            name = f"{ctx.prefix}{op_name}_{self.global_counts[op_name]}"
+        if not name.isprintable() or len(name) > MAX_NAME_LENGTH:
+            raise SpecError(f"layer names must be printable text of at most {MAX_NAME_LENGTH} characters, without "
+                            f"line breaks or control characters. Received: name={name!r}", location=where,
+                            hint="rename the layer")
+
         for key, value in body.items():
             if key in ENTRY_KEYS:
                 continue
             if key not in cls.attributes:
                 allowed = (*cls.attributes, *ENTRY_KEYS)
                 raise SpecError(f"unknown attribute {key!r} for op {op_name!r}",
-                                location=key_location(body, key, where),
+                                location=key_location(body, key, where), layer=name,
                                 hint=did_you_mean(key, allowed) or f"{op_name} accepts: {', '.join(allowed)}")
             attribute = cls.attributes[key]
             try:
                 values[key] = coerce(key, attribute, value, ev)
             except ArchvizError as exc:
-                raise exc.with_context(key_location(body, key, where))
+                raise explain(exc.with_context(key_location(body, key, where), name), value, scope, ctx.origins)
             if read:
                 dynamic.append((key, attribute, value))
                 read_by_all.update(read)
@@ -474,7 +664,7 @@ class _Expander:
             if key not in values:
                 if attribute.required:
                     raise SpecError(f"op {op_name!r} needs attribute {key!r} ({attribute.doc})", location=where,
-                                    hint=f"write '- {op_name}: {{{key}: ...}}'")
+                                    layer=name, hint=f"write '- {op_name}: {{{key}: ...}}'")
                 defaults = _literal_defaults(cls)  # type: ignore[arg-type]  # classes hash
                 if key in defaults:
                     values[key] = defaults[key]
@@ -484,20 +674,10 @@ class _Expander:
                     dynamic.append((key, attribute, attribute.default))
                     read_by_all.update(read)
                     read.clear()
-        op = cls(values)
-
-        counter_key = (ctx.stage, op_name)
-        self.per_stage_counts[counter_key] = self.per_stage_counts.get(counter_key, 0) + 1
-        self.global_counts[op_name] = self.global_counts.get(op_name, 0) + 1
-        if "name" in body:
-            naming = {**scope, "n": self.per_stage_counts[counter_key]}
-            name = ctx.prefix + self.interpolate(body["name"], _Context(naming, where), "name")
-        else:
-            name = f"{ctx.prefix}{op_name}_{self.global_counts[op_name]}"
-        if not name.isprintable() or len(name) > MAX_NAME_LENGTH:
-            raise SpecError(f"layer names must be printable text of at most {MAX_NAME_LENGTH} characters, without "
-                            f"line breaks or control characters. Received: name={name!r}", location=where,
-                            hint="rename the layer")
+        try:
+            op = cls(values)
+        except ArchvizError as exc:
+            raise exc.with_context(where, name)
         if name in (NETWORK_INPUT, BLOCK_INPUT) or name in self.names:
             first = self.names.get(name)
             raise SpecError(f"duplicate layer name {name!r}" + (f" (first at line {first.line})" if first else ""),
@@ -510,7 +690,7 @@ class _Expander:
         self.index_of[name] = len(self.layers)
         if dynamic and self.trace is not None:
             self.trace.layer(len(self.layers), cls, values, dynamic, scope, op, frozenset(read_by_all))
-        self.layers.append(_Pending(name, op, references, self.previous, ctx.stage, where))
+        self.layers.append(_Pending(name, op, references, self.previous, ctx.stage, where, ctx.calls))
         self.previous = name
         self.pending_input = None
 
@@ -524,8 +704,8 @@ class _Expander:
         at = key_location(body, "inputs", where)
         if not raw_list or not all(isinstance(r, str) for r in raw_list):
             raise SpecError(f"inputs must be a layer name or a list of names. Received: {raw!r}", location=at)
-        return tuple(self.candidates(self.interpolate(written, _Context(scope, at), "inputs"), ctx, at)
-                     for written in raw_list)
+        return tuple(self.candidates(self.interpolate(written, _Context(scope, at, origins=ctx.origins), "inputs"),
+                                     ctx, at) for written in raw_list)
 
     @staticmethod
     def candidates(ref: str, ctx: _Context, where: Location) -> Candidates:
@@ -578,7 +758,7 @@ class _Expander:
                     shape = tuple(pending.op.output_shape(inputs))  # type: ignore[arg-type]
                     self.shape_inputs[len(self.shapes)] = sources
             except ShapeError as exc:
-                shape = exc.with_context(pending.location, pending.name)
+                shape = exc.with_context(pending.location, pending.name, pending.calls)
             self.shapes.append(shape)
         found = self.shapes[index]
         if isinstance(found, ArchvizError):
@@ -601,7 +781,10 @@ class _Expander:
             if index % 2 == 0:
                 pieces.append(part)
                 continue
-            result = ev(part)
+            try:
+                result = ev(part)
+            except ArchvizError as exc:
+                raise explain(exc.with_context(ctx.location), part, ctx.scope, ctx.origins)
             if isinstance(result, float) and result.is_integer():
                 result = int(result)
             pieces.append(str(result))
@@ -623,21 +806,22 @@ class _Expander:
                     match = next((c for c in candidates if c in known), None)
                     if match is None:
                         wanted = candidates[-1]
-                        raise GraphError(f"input {wanted!r} is not a layer of this network",
-                                        location=pending.location, layer=pending.name,
-                                        hint=did_you_mean(wanted, known) or "inputs name earlier layers, 'in' or 'input'")
+                        raise GraphError(f"input {wanted!r} is not a layer of this network", layer=pending.name,
+                                         hint=did_you_mean(wanted, known) or "inputs name earlier layers, 'in' or 'input'",
+                                         ).with_context(pending.location, calls=pending.calls)
                     names.append(match)
                 inputs = tuple(names)
                 if self.shape_inputs and self.shape_inputs.get(len(resolved), inputs) != inputs:
                     raise GraphError(f"in_channels was read from inputs {list(self.shape_inputs[len(resolved)])}, "
                                      f"but the layer's inputs are {list(inputs)} once every layer is written",
-                                     location=pending.location, layer=pending.name,
-                                     hint="give the layers distinct names")
+                                     layer=pending.name, hint="give the layers distinct names",
+                                     ).with_context(pending.location, calls=pending.calls)
             cls = type(pending.op)
             if len(inputs) < cls.min_inputs or (cls.max_inputs is not None and len(inputs) > cls.max_inputs):
                 expected = f"{cls.min_inputs}" if cls.max_inputs == cls.min_inputs else f"at least {cls.min_inputs}"
                 raise SpecError(f"{cls.name} takes {expected} input(s). Received: {len(inputs)} ({', '.join(inputs)})",
-                                location=pending.location, layer=pending.name,
-                                hint="list the branches to merge in 'inputs: [a, b]'" if cls.min_inputs > 1 else None)
-            resolved.append(LayerDef(pending.name, pending.op, inputs, pending.stage, pending.location))
+                                layer=pending.name,
+                                hint="list the branches to merge in 'inputs: [a, b]'" if cls.min_inputs > 1 else None,
+                                ).with_context(pending.location, calls=pending.calls)
+            resolved.append(LayerDef(pending.name, pending.op, inputs, pending.stage, pending.location, pending.calls))
         return tuple(resolved)

@@ -242,7 +242,7 @@ class Replay:
             if len(self.layer_defs) >= OP_CACHE_LIMIT:
                 self.layer_defs.clear()
             layer = self.layer_defs[index, op] = LayerDef(before.name, op, before.inputs, before.stage,
-                                                          before.location)
+                                                          before.location, before.calls)
         return layer
 
     def layer_op(self, cls: type[Op], recorded: dict[str, Any], dynamic: list[tuple[str, Attribute, Any]],

@@ -13,6 +13,11 @@ MAX_SIZE = 2**31 - 1
 Evaluate = Callable[[str], Any]
 
 
+class NotWholeError(SpecError):
+    """An integer attribute came out fractional: the expander words a hint that fits where the
+    fraction came from (a block argument, a variable, the expression itself)."""
+
+
 def _number(name: str, value: Any, evaluate: Evaluate) -> Any:
     if isinstance(value, str):
         return evaluate(value)
@@ -28,8 +33,9 @@ def to_int(name: str, value: Any, evaluate: Evaluate, minimum: float | None = No
         raise SpecError(f"{name} must be an integer. Received: {name}={value!r}{source}")
     if isinstance(value, float):
         if not value.is_integer():
-            raise SpecError(f"{name} must be a whole number. Received: {name}={value}{source}",
-                            hint="round it in the expression, e.g. 'round(64 * width)'")
+            rounding = f"round it in the expression: 'round({raw.strip()})'" if isinstance(raw, str) else \
+                f"write a whole number for {name}"
+            raise NotWholeError(f"{name} must be a whole number. Received: {name}={value}{source}", hint=rounding)
         value = int(value)
     if minimum is not None and value < minimum:
         raise SpecError(f"{name} must be >= {int(minimum)}. Received: {name}={value}{source}")

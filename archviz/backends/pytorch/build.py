@@ -225,7 +225,7 @@ def build_from_analysis(network: Network, analysis: Analysis) -> SpecModule:
         try:
             module = layer_module(layer.op, record.input_shapes, record.output_shape)
         except BackendError as exc:
-            raise exc.with_context(layer.location, layer.name)
+            raise exc.with_context(layer.location, layer.name, layer.calls)
         path = paths[layer.name]
         *group_parts, leaf = path.split(".")
         if group_parts:

@@ -80,7 +80,7 @@ def to_source(network: Network, input_shape: Sequence[int] | None = None, class_
             spec = _layer_source(layer.op, record, f"self.{attrs[layer.name]}",
                                  [variables[source] for source in layer.inputs])
         except BackendError as exc:
-            raise exc.with_context(layer.location, layer.name)
+            raise exc.with_context(layer.location, layer.name, layer.calls)
         if spec.init is not None:
             comment = f"  # {spec.comment}" if spec.comment else ""
             init_lines.append(f"        self.{attrs[layer.name]} = {spec.init}{comment}")
