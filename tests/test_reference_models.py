@@ -139,6 +139,43 @@ class MobileNetV2(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
+VGG19_CONVS = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
+
+
+class VGG19Features(nn.Module):
+    """torchvision's vgg19().features up to relu5_4 (features[:36]), returning the feature maps at
+    the end of each stage, as perceptual losses read them."""
+
+    TAPS = (3, 8, 17, 26, 35)  # relu1_2, relu2_2, relu3_4, relu4_4, relu5_4
+
+    def __init__(self, features: nn.Sequential | None = None) -> None:
+        super().__init__()
+        if features is None:
+            layers: list[nn.Module] = []
+            cin = 3
+            for item in VGG19_CONVS:
+                if item == "M":
+                    layers.append(nn.MaxPool2d(2, 2))
+                else:
+                    assert isinstance(item, int)
+                    layers += [nn.Conv2d(cin, item, 3, padding=1), nn.ReLU()]
+                    cin = item
+            features = nn.Sequential(*layers)
+        self.features = features
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        taps = []
+        for index, layer in enumerate(self.features):
+            x = layer(x)
+            if index in self.TAPS:
+                taps.append(x)
+        return tuple(taps)
+
+
+def torchvision_vgg19_features() -> nn.Module:
+    return VGG19Features(torchvision.models.vgg19(weights=None).features[:36])
+
+
 # -- layer names: archviz's (the spec's) to torchvision's ---------------------------------------
 def resnet50_name(key: str) -> str:
     """'layer2_1.downsample_conv.weight' -> 'layer2.0.downsample.0.weight'."""
@@ -168,6 +205,19 @@ def mobilenet_v2_name_map(keys: list[str]) -> dict[str, str]:
                 tensor = tensor.replace("conv.", "0.").replace("bn.", "1.")
             mapping[key] = f"features.{index}.conv.{slots[part]}.{tensor}"
     return mapping
+
+
+def vgg_name_map(keys: list[str]) -> dict[str, str]:
+    """conv1_1, conv1_2, conv2_1, ... are features.0, features.2, features.5, ... (ReLUs and pools between)."""
+    convs = sorted({key.split(".")[0] for key in keys}, key=lambda name: tuple(map(int, name[4:].split("_"))))
+    index: dict[str, int] = {}
+    position = 0
+    for name in convs:
+        if index and name.endswith("_1"):
+            position += 1  # the pooling before a new stage
+        index[name] = position
+        position += 2
+    return {key: f"features.{index[key.split('.')[0]]}.{key.split('.', 1)[1]}" for key in keys}
 
 
 # -- the comparison -----------------------------------------------------------------------------
@@ -200,26 +250,36 @@ def assert_same_outputs(spec: str, reference: nn.Module, mapping: Callable[[list
                         input_shape: tuple[int, ...] = (3, 224, 224)) -> None:
     import archviz.torch as backend
 
-    ours = backend.build(archviz.load(spec), input_shape, device="cpu")
+    network = archviz.load(spec)
+    ours = backend.build(network, input_shape, device="cpu")
     randomize(reference)
     reference.eval()
     copy_weights(ours, reference, mapping(list(ours.state_dict())))
     x = torch.randn((2, *input_shape), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         expected = reference(x)
-        got = ours(x)
-    assert got.shape == expected.shape
-    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+        got = ours(x)  # a tuple, in the spec's order, where it lists several outputs
+    expected_list = list(expected) if isinstance(expected, (tuple, list)) else [expected]
+    got_list = list(got) if isinstance(got, tuple) else [got]
+    assert len(got_list) == len(expected_list) == len(network.outputs)
+    for name, mine, want in zip(network.outputs, got_list, expected_list):
+        assert mine.shape == want.shape, name
+        torch.testing.assert_close(mine, want, rtol=1e-4, atol=1e-4)
 
 
 def by_key(rename: Rename) -> Callable[[list[str]], dict[str, str]]:
     return lambda keys: {key: rename(key) for key in keys}
 
 
-CASES: dict[str, tuple[Callable[[], nn.Module], str, Callable[[list[str]], dict[str, str]]]] = {
-    # spec: (reference written here, torchvision's builder, name mapping)
-    "resnet50": (ResNet50, "resnet50", by_key(resnet50_name)),
-    "mobilenet-v2": (MobileNetV2, "mobilenet_v2", mobilenet_v2_name_map),
+def torchvision_model(name: str) -> Callable[[], nn.Module]:
+    return lambda: torchvision.models.get_model(name, weights=None)
+
+
+CASES: dict[str, tuple[Callable[[], nn.Module], Callable[[], nn.Module], Callable[[list[str]], dict[str, str]]]] = {
+    # spec: (reference written here, torchvision's model, name mapping)
+    "resnet50": (ResNet50, torchvision_model("resnet50"), by_key(resnet50_name)),
+    "mobilenet-v2": (MobileNetV2, torchvision_model("mobilenet_v2"), mobilenet_v2_name_map),
+    "vgg19-perceptual": (VGG19Features, torchvision_vgg19_features, vgg_name_map),
 }
 
 
@@ -233,9 +293,8 @@ def test_spec_matches_the_reference_written_from_torchvisions_layout(spec: str) 
 @needs_torchvision
 @pytest.mark.parametrize("spec", CASES)
 def test_spec_matches_torchvision(spec: str) -> None:
-    _, name, mapping = CASES[spec]
-    model = torchvision.models.get_model(name, weights=None)
-    assert_same_outputs(spec, model, mapping)
+    _, model, mapping = CASES[spec]
+    assert_same_outputs(spec, model(), mapping)
 
 
 @pytest.mark.torchvision
@@ -244,11 +303,21 @@ def test_spec_matches_torchvision(spec: str) -> None:
 def test_written_reference_is_torchvisions_layout(spec: str) -> None:
     """The references above have torchvision's tensors, names and outputs (so the first tier's
     comparison is against torchvision's layout, not a guess of it)."""
-    written, name, _ = CASES[spec]
-    ours, theirs = written(), torchvision.models.get_model(name, weights=None)
+    written, model, _ = CASES[spec]
+    ours, theirs = written(), model()
     assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
     randomize(theirs)
     ours.load_state_dict(theirs.state_dict())
     x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         torch.testing.assert_close(ours.eval()(x), theirs.eval()(x), rtol=1e-4, atol=1e-4)
+
+
+def test_name_maps() -> None:
+    """The mappings, spelled out for a few layers (a wrong map would pair tensors of equal shapes)."""
+    assert resnet50_name("layer2_1.downsample_conv.weight") == "layer2.0.downsample.0.weight"
+    assert resnet50_name("layer4_3.shortcut.bias") == "layer4.2.downsample.1.bias"  # not: identity there
+    convs = [f"conv{stage}_{n}.weight" for stage, count in enumerate((2, 2, 4, 4, 4), 1) for n in range(1, count + 1)]
+    vgg = vgg_name_map(convs)
+    assert [vgg[key] for key in ("conv1_1.weight", "conv1_2.weight", "conv2_1.weight", "conv5_4.weight")] == \
+        ["features.0.weight", "features.2.weight", "features.5.weight", "features.34.weight"]

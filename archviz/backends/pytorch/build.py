@@ -141,13 +141,16 @@ def layer_module(op: Op, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
 class SpecModule(nn.Module):
     """A network built from a spec: layer modules in a tree named after the spec, run in graph order.
 
-    ``forward(x)`` takes a batch ``(N, *input_shape)`` and returns the last layer's output.
+    ``forward(x)`` takes a batch ``(N, *input_shape)`` and returns the network's output (the last
+    layer's, or ``outputs:``'s one), or a tuple of them, in order, where the network has several.
     Intermediate results are dropped as soon as no later layer needs them.
     """
 
     def __init__(self, spec_name: str, input_shape: Shape,
-                 steps: Sequence[tuple[str, str, nn.Module, tuple[str, ...]]], root_names: Mapping[str, nn.Module]):
+                 steps: Sequence[tuple[str, str, nn.Module, tuple[str, ...]]], root_names: Mapping[str, nn.Module],
+                 outputs: Sequence[str] = ()):
         super().__init__()
+        self.outputs = tuple(outputs) or (steps[-1][0],)
         self.spec_name = spec_name
         self.input_shape = tuple(input_shape)
         for name, child in root_names.items():
@@ -157,6 +160,8 @@ class SpecModule(nn.Module):
         for index, (_, _, _, sources) in enumerate(steps):
             for source in sources:
                 last_use[source] = index
+        for output in self.outputs:
+            last_use[output] = len(steps)  # kept to the end
         self._steps = [
             (layer, module, sources, tuple(s for s in dict.fromkeys(sources) if last_use[s] == index))
             for index, (layer, _, module, sources) in enumerate(steps)
@@ -166,15 +171,16 @@ class SpecModule(nn.Module):
         """Spec layer name -> its module, in graph order."""
         return {layer: module for layer, module, _, _ in self._steps}
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         values: dict[str, torch.Tensor] = {NETWORK_INPUT: x}
-        out = x
         for layer, module, sources, release in self._steps:
             out = module(*(values[source] for source in sources))
             for source in release:
                 del values[source]
             values[layer] = out
-        return out
+        if len(self.outputs) == 1:
+            return values[self.outputs[0]]
+        return tuple(values[name] for name in self.outputs)
 
     def extra_repr(self) -> str:
         return f"spec={self.spec_name!r}, input_shape={self.input_shape}"
@@ -191,7 +197,7 @@ def module_paths(names: Sequence[str]) -> dict[str, str]:
     prefixes = {".".join(parts[:i]) for parts in (n.split(".") for n in names) for i in range(1, len(parts))}
     nested = not any(name in prefixes for name in names)
     reserved = set(dir(SpecModule)) | set(dir(L.LayerGroup)) | set(vars(nn.Module())) | {
-        "spec_name", "input_shape", "module_names", "_steps"}
+        "spec_name", "input_shape", "module_names", "_steps", "outputs"}
     paths: dict[str, str] = {}
     taken: set[str] = set()
     for name in names:
@@ -234,7 +240,7 @@ def build_from_analysis(network: Network, analysis: Analysis) -> SpecModule:
         else:
             root[leaf] = module
         steps.append((layer.name, path, module, layer.inputs))
-    return SpecModule(network.name, analysis.input_shape, steps, root)
+    return SpecModule(network.name, analysis.input_shape, steps, root, network.outputs)
 
 
 def _group(root: dict[str, nn.Module], groups: dict[str, nn.Module], parts: list[str]) -> nn.Module:

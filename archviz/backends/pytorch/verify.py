@@ -75,7 +75,7 @@ def make_input(analysis: Analysis, device: str, dtype: str, channels_last: bool 
 
 
 def measure(model: SpecModule, analysis: Analysis, device: str, dtype: str
-            ) -> tuple[dict[str, tuple[int, ...]], dict[str, int | None], torch.Tensor]:
+            ) -> tuple[dict[str, tuple[int, ...]], dict[str, int | None], torch.Tensor | tuple[torch.Tensor, ...]]:
     """One forward pass: each layer's output shape (with batch) and counted FLOPs (None: nothing counted)."""
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -113,7 +113,7 @@ def _shape_hook(shapes: dict[str, tuple[int, ...]], name: str) -> Any:
 
 
 def compare(analysis: Analysis, model: SpecModule, shapes: dict[str, tuple[int, ...]],
-            flops: dict[str, int | None], output: torch.Tensor, *, device: str, dtype: str,
+            flops: dict[str, int | None], output: torch.Tensor | tuple[torch.Tensor, ...], *, device: str, dtype: str,
             build_seconds: float = 0.0, forward_seconds: float = 0.0) -> Verification:
     """Turn measurements into one Check per layer and quantity, plus the totals."""
     modules = model.layer_modules()
@@ -132,7 +132,9 @@ def compare(analysis: Analysis, model: SpecModule, shapes: dict[str, tuple[int, 
             ),
         ))
     totals = (
-        _shape_check(analysis.totals.output_shape, tuple(output.shape), analysis.batch),
+        # several outputs: the module returns them in order, and the totals' shape is the first's
+        _shape_check(analysis.totals.output_shape, tuple((output[0] if isinstance(output, tuple) else output).shape),
+                     analysis.batch),
         _count_check("params", analysis.totals.params, sum(p.numel() for p in model.parameters())),
         _count_check("buffers", analysis.totals.buffers, sum(b.numel() for b in model.buffers())),
         _count_check("flops", analysis.totals.flops, flops["total"] or 0),
