@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archviz.errors import ArchvizError, ShapeError
-from archviz.ops import GLOBAL, POINTWISE, Op, Window
+from archviz.ops import GLOBAL, NOT_APPLICABLE, POINTWISE, Op, Window
 from archviz.ops.base import FieldRule, numel
 from archviz.shapes import IDENTITY_FIELD, Field, Shape
 from archviz.spec.expand import NETWORK_INPUT, LayerDef
@@ -57,6 +57,10 @@ class LayerRecord(NamedTuple):
     effective_stride: tuple[int, int] | None
     effective_padding: tuple[int, int] | None
     line: int | None
+    # why there is no receptive field where it is None: "global" (every output sees the whole
+    # input: flatten, dense, global pooling) or "n/a" (not applicable: the output positions are no
+    # longer pixels on the input's grid, e.g. tokens after attention, upsampled maps); "" where defined
+    field_note: str
 
     def as_dict(self) -> dict[str, Any]:
         return dict(zip(self._fields, self))
@@ -253,7 +257,7 @@ class Plan:
         """
         known = self._fields.get(spatial)
         if known is None:
-            pairs: list[FieldPair | None] = [(IDENTITY_FIELD, IDENTITY_FIELD) if spatial else None]
+            pairs: list[FieldPair | None] = [(IDENTITY_FIELD, IDENTITY_FIELD) if spatial else NOT_APPLICABLE_PAIR]
             columns: list[FieldColumns | None] = [_columns(pairs[0])]
             for _layer, op, positions, _label in self.steps:
                 rule = op.static_field_rule
@@ -336,14 +340,20 @@ def _record_constants(layer: LayerDef, label: str) -> RecordConstants:
 
 
 FieldPair = tuple[Field, Field]
-FieldColumns = tuple[tuple[int, int] | None, tuple[int, int] | None, tuple[int, int] | None]
-_NO_FIELD: FieldColumns = (None, None, None)
+FieldColumns = tuple[tuple[int, int] | None, tuple[int, int] | None, tuple[int, int] | None, str]
+_GLOBAL_FIELD: FieldColumns = (None, None, None, "global")
+_NO_FIELD: FieldColumns = (None, None, None, "n/a")
+# The field of a position where no receptive field applies (compared by identity); None is the
+# global field.
+NOT_APPLICABLE_PAIR: FieldPair = (Field(0, 0, 0), Field(0, 0, 0))
 
 
 def _columns(pair: FieldPair | None) -> FieldColumns:
     if pair is None:
+        return _GLOBAL_FIELD
+    if pair is NOT_APPLICABLE_PAIR:
         return _NO_FIELD
-    return (pair[0].size, pair[1].size), (pair[0].stride, pair[1].stride), (pair[0].padding, pair[1].padding)
+    return (pair[0].size, pair[1].size), (pair[0].stride, pair[1].stride), (pair[0].padding, pair[1].padding), ""
 
 
 class gc_paused:  # a lower-case name: used like a function, `with gc_paused():`
@@ -494,11 +504,11 @@ def analyze_layers(
         total_elementwise += elementwise_ops
         total_activations += produced
         name_, op_name, family, label, attributes, stage, inputs, line = constants
-        field, stride, padding = columns
+        field, stride, padding, note = columns
         record = _new_tuple(LayerRecord, (
             name_, op_name, family, label, attributes, stage, inputs, in_shapes, output,
             params, buffers, macs, 2 * macs, bias_adds, elementwise_ops,
-            in_elements * batch, produced, produced * value_bytes, field, stride, padding, line,
+            in_elements * batch, produced, produced * value_bytes, field, stride, padding, line, note,
         ))
         append(record)
         if known_columns[index - 1] is not None:
@@ -620,13 +630,21 @@ def totals_only(plan: Plan, input_shape: Shape, batch: int = 1,
 
 def _field_at(op: Op, in_shapes: tuple[Shape, ...], incoming: list[FieldPair | None]) -> FieldPair | None:
     """The field after ``op`` where its rule depends on the input shape."""
-    if any(pair is None for pair in incoming):
-        return None
-    return _compose_field(op.field_rule(in_shapes), incoming)
+    rule = op.static_field_rule
+    if rule is None:
+        rule = op.field_rule(in_shapes)
+    return _compose_field(rule, incoming)
 
 
 def _compose_field(rule: FieldRule, incoming: list[FieldPair | None]) -> FieldPair | None:
-    if any(pair is None for pair in incoming) or rule == GLOBAL:
+    """The field after a layer with this rule; None: global; NOT_APPLICABLE_PAIR: none applies.
+
+    Once no field applies (tokens, upsampled maps, a flat network input), none applies after:
+    not even a global one, since a dense layer on tokens sees all of them but no pixel grid.
+    """
+    if rule == NOT_APPLICABLE or any(pair is NOT_APPLICABLE_PAIR for pair in incoming):
+        return NOT_APPLICABLE_PAIR
+    if rule == GLOBAL or any(pair is None for pair in incoming):
         return None
     if len(incoming) == 1:
         base = incoming[0]

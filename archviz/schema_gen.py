@@ -36,6 +36,10 @@ def _attribute_schema(attribute: Attribute) -> dict[str, Any]:
     elif attribute.kind == "pair":
         options = [integer, {"type": "array", "items": {"anyOf": [integer, EXPRESSION]}, "minItems": 2,
                              "maxItems": 2}, EXPRESSION]
+    elif attribute.kind == "ints":
+        options = [{"type": "array", "items": {"anyOf": [integer, EXPRESSION]}, "minItems": 1}, integer, EXPRESSION]
+    elif attribute.kind in ("axis", "index"):
+        options = [{"type": "integer"}, EXPRESSION]
     elif attribute.kind == "padding":
         side = {"anyOf": [{"type": "integer", "minimum": 0}, EXPRESSION]}
         options = [
@@ -119,7 +123,8 @@ def build_schema() -> dict[str, Any]:
             "extends": {"type": "string", "description": "A spec file in this folder (or below) to build on."},
             "abstract": {"type": "boolean", "description": "A shared base, not a network."},
             "input": {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]},
-                      "minItems": 1, "maxItems": 3, "description": "Default input [channels, height, width]."},
+                      "minItems": 1, "maxItems": 4,
+                      "description": "Default input [channels, height, width], [tokens, features] or [features]."},
             "variables": {"type": "object", "additionalProperties": scalar,
                           "description": "Defaults, overridable from the API and CLI (--set NAME=VALUE)."},
             "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"}},

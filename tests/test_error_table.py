@@ -48,7 +48,7 @@ CASES: list[tuple[str, str, type[ArchvizError], str, int | None]] = [
     ("no-name", "input: [3, 8, 8]\nlayers: [relu]\n", SpecError, "the spec has no 'name'", 1),
     ("name-not-text", "name: [1, 2]\ninput: [3, 8, 8]\nlayers: [relu]\n", SpecError, "name must be text", 1),
     ("no-input", "name: t\nlayers: [relu]\n", SpecError, "has no default 'input'", 1),
-    ("input-rank", "name: t\ninput: [3, 8]\nlayers: [relu]\n", SpecError, "input must be [channels, height, width]", 2),
+    ("input-rank", "name: t\ninput: [3, 8, 8, 8, 8]\nlayers: [relu]\n", SpecError, "input must be [channels, height, width]", 2),
     ("input-zero", "name: t\ninput: [3, 0, 8]\nlayers: [relu]\n", SpecError, "input must be >= 1", 2),
     ("all-switched-off", NET + "layers: [{relu: {if: false}}, {layers: [relu], if: 1 > 2}]\n", SpecError,
      "the spec has no layers", None),

@@ -48,6 +48,55 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[int, ...]], tuple[int, ...], i
     ("lrn", {}, [(64, 224, 224)], (64, 224, 224), 0, 0, 0, 0, 64 * 224 * 224 * 12),
     ("add", {}, [(8, 4, 4), (8, 4, 4), (8, 4, 4)], (8, 4, 4), 0, 0, 0, 0, 2 * 128),
     ("concat", {}, [(64, 28, 28), (128, 28, 28), (32, 28, 28)], (224, 28, 28), 0, 0, 0, 0, 0),
+    # -- broadcasting merges, learnable tensors, new activations ------------------------------
+    ("add", {}, [(8, 1, 1), (8, 4, 4)], (8, 4, 4), 0, 0, 0, 0, 128),
+    ("multiply", {}, [(8, 4, 4), (8, 1, 1)], (8, 4, 4), 0, 0, 0, 0, 128),
+    ("multiply", {}, [(1, 5), (3, 1), (3, 5)], (3, 5), 0, 0, 0, 0, 30),
+    ("concat", {"axis": -2}, [(1, 768), (196, 768)], (197, 768), 0, 0, 0, 0, 0),
+    ("concat", {"axis": 2}, [(4, 3, 2), (4, 3, 5)], (4, 3, 7), 0, 0, 0, 0, 0),
+    ("parameter", {"shape": [197, 768], "init": "normal"}, [(3, 224, 224)], (197, 768), 151_296, 0, 0, 0, 0),
+    ("hardswish", {}, [(4,)], (4,), 0, 0, 0, 0, 4),
+    ("hardsigmoid", {}, [(2, 3)], (2, 3), 0, 0, 0, 0, 6),
+    ("gelu", {"approximate": "tanh"}, [(4,)], (4,), 0, 0, 0, 0, 4),
+    ("stochastic_depth", {"rate": 0.2}, [(8, 4, 4)], (8, 4, 4), 0, 0, 0, 0, 0),
+    # -- normalisation: 5 ops per element for the statistics, 2 more for the affine transform -
+    ("layer_norm", {}, [(197, 768)], (197, 768), 1536, 0, 0, 0, 197 * 768 * 7),
+    ("layer_norm", {"axis": 0, "bias": False, "eps": 1e-6}, [(96, 56, 56)], (96, 56, 56), 96, 0, 0, 0,
+     96 * 56 * 56 * 7),
+    ("layer_norm", {"affine": False}, [(10,)], (10,), 0, 0, 0, 0, 50),
+    ("group_norm", {"groups": 32}, [(64, 8, 8)], (64, 8, 8), 128, 0, 0, 0, 64 * 64 * 7),
+    ("instance_norm", {}, [(3, 8, 8)], (3, 8, 8), 0, 0, 0, 0, 192 * 5),
+    ("instance_norm", {"affine": True, "track_running_stats": True}, [(3, 8, 8)], (3, 8, 8), 6, 7, 0, 0, 192 * 3),
+    ("l2_norm", {}, [(512, 38, 38)], (512, 38, 38), 512, 0, 0, 0, 4 * 512 * 38 * 38 + 38 * 38),
+    # -- moving values: no arithmetic -----------------------------------------------------------
+    ("reshape", {"shape": [-1, 1, 1]}, [(64,)], (64, 1, 1), 0, 0, 0, 0, 0),
+    ("permute", {"dims": [1, 0]}, [(768, 196)], (196, 768), 0, 0, 0, 0, 0),
+    ("flatten", {"start": 1}, [(768, 14, 14)], (768, 196), 0, 0, 0, 0, 0),
+    ("flatten", {"start": 0, "end": 1}, [(2, 3, 4)], (6, 4), 0, 0, 0, 0, 0),
+    ("channel_shuffle", {"groups": 2}, [(116, 28, 28)], (116, 28, 28), 0, 0, 0, 0, 0),
+    ("split", {"parts": 2}, [(116, 28, 28)], (58, 28, 28), 0, 0, 0, 0, 0),
+    ("split", {"sections": [24, 40], "axis": -1, "output": 1}, [(3, 64)], (3, 40), 0, 0, 0, 0, 0),
+    ("slice", {"axis": 1, "start": 1, "end": -1, "step": 2}, [(4, 9, 9)], (4, 4, 9), 0, 0, 0, 0, 0),
+    ("select", {"axis": 0, "index": 0}, [(197, 768)], (768,), 0, 0, 0, 0, 0),
+    ("pad", {"padding": [[1, 0], [0, 1]]}, [(3, 4, 4)], (3, 5, 5), 0, 0, 0, 0, 0),
+    # -- matrix products: MACs = n*k*m per matrix; attention: 4*L*D^2 + 2*L^2*D ---------------
+    ("matmul", {}, [(12, 197, 64), (12, 64, 197)], (12, 197, 197), 0, 0, 12 * 197 * 197 * 64, 0, 0),
+    ("matmul", {"transpose_b": True}, [(1, 5, 4), (3, 6, 4)], (3, 5, 6), 0, 0, 3 * 5 * 6 * 4, 0, 0),
+    # ViT-B/16's attention: torchvision's encoder layer holds 2,362,368 attention params
+    ("multi_head_attention", {"heads": 12}, [(197, 768)], (197, 768), 2_362_368, 0,
+     4 * 197 * 768 * 768 + 2 * 197 * 197 * 768, 4 * 197 * 768, 197 * 768 + 12 * 197 * 197),
+    ("multi_head_attention", {"heads": 2, "bias": False}, [(5, 8)], (5, 8), 256, 0, 4 * 5 * 64 + 2 * 25 * 8, 0,
+     40 + 50),
+    # -- upsampling -----------------------------------------------------------------------------
+    # FCN-style x2 learned upsampling: MACs per input position, FlopCounterMode's rule
+    ("conv_transpose2d", {"filters": 256, "kernel": 2, "stride": 2}, [(512, 14, 14)], (256, 28, 28),
+     512 * 256 * 4 + 256, 0, 512 * 196 * 256 * 4, 256 * 784, 0),
+    ("conv_transpose2d", {"filters": 6, "kernel": 3, "stride": 2, "padding": 1, "output_padding": 1, "groups": 2,
+                          "bias": False}, [(4, 5, 5)], (6, 10, 10), 4 * 3 * 9, 0, 100 * 27, 0, 0),
+    ("upsample", {"scale": 2}, [(3, 5, 7)], (3, 10, 14), 0, 0, 0, 0, 0),
+    ("upsample", {"scale": 1.5}, [(3, 5, 7)], (3, 7, 10), 0, 0, 0, 0, 0),
+    ("upsample", {"size": [4, 6], "mode": "bilinear"}, [(2, 2, 3)], (2, 4, 6), 0, 0, 0, 0, 48 * 4),
+    ("max_unpool2d", {"kernel": 2}, [(64, 7, 7), (64, 15, 15)], (64, 15, 15), 0, 0, 0, 0, 0),
 ]
 
 
@@ -57,6 +106,8 @@ def build(op: str, attrs: dict[str, Any]):  # type: ignore[no-untyped-def]
     for key, attribute in cls.attributes.items():
         raw = attrs.get(key, attribute.default)
         values[key] = coerce(key, attribute, raw, lambda text: text)
+    # what the expander adds to each output of a multi-output op (split): its index
+    values.update({key: value for key, value in attrs.items() if key not in cls.attributes})
     return cls(values)
 
 
@@ -85,6 +136,11 @@ def test_op_contract(case: tuple) -> None:  # type: ignore[type-arg]
     ("adaptive_avg_pool2d", {"output_size": 7}, False),
     ("dense", {"units": 3}, True),
     ("relu", {}, True),
+    ("concat", {"axis": 0}, True),
+    ("pad", {"padding": 1}, True),
+    ("layer_norm", {"axis": 0}, True),
+    ("multi_head_attention", {"heads": 2}, True),
+    ("flatten", {}, True),
 ])
 def test_static_field_rule_only_where_the_input_cannot_change_it(op_name: str, attrs: dict[str, object],
                                                                  static: bool) -> None:

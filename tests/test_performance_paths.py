@@ -313,8 +313,9 @@ def test_records_have_every_field() -> None:
         "bias_adds": 2 * 200 * 232 * 64, "elementwise_ops": 0, "input_elements": 2 * 64 * 200 * 232,
         "output_elements": 2 * 64 * 200 * 232, "activation_bytes": 8 * 64 * 200 * 232,
         "receptive_field": (5, 5), "effective_stride": (1, 1), "effective_padding": (2, 2),
-        "line": record.line,
+        "line": record.line, "field_note": "",
     }
+    assert analysis.layer("fc6").field_note == "global"
     totals = analysis.totals
     assert (totals.params, totals.trainable_params, totals.flops, totals.param_bytes, totals.param_bytes_bf16,
             totals.input_elements, totals.output_shape, totals.layers) == (

@@ -37,10 +37,14 @@ activation("relu", "max(x, 0).")
 activation("relu6", "min(max(x, 0), 6).")
 activation("leaky_relu", "x if x > 0 else slope * x.", {"slope": Attribute("float", "Negative slope.", default=0.01)})
 activation("elu", "x if x > 0 else alpha * (exp(x) - 1).", {"alpha": Attribute("float", "Scale.", default=1.0)})
-activation("gelu", "x * Phi(x).")
+activation("gelu", "x * Phi(x); approximate: tanh uses PyTorch's tanh approximation.", {
+    "approximate": Attribute("choice", "PyTorch's approximate= argument.", default="none", choices=("none", "tanh")),
+})
 activation("silu", "x * sigmoid(x) (swish).")
 activation("sigmoid", "1 / (1 + exp(-x)).")
 activation("tanh", "Hyperbolic tangent.")
+activation("hardswish", "x * relu6(x + 3) / 6 (MobileNetV3).")
+activation("hardsigmoid", "relu6(x + 3) / 6 (MobileNetV3's squeeze-excitation gate).")
 activation("softmax", "Softmax over the channel / feature axis (one op per element, by convention).")
 
 
@@ -58,6 +62,26 @@ class Dropout(Elementwise):
 
     def label(self) -> str:
         return "dropout"
+
+
+@register
+class StochasticDepth(Elementwise):
+    """No cost at inference: torchvision's StochasticDepth is the identity in eval mode."""
+
+    name = "stochastic_depth"
+    family = "regularization"
+    summary = ("Stochastic depth (drop path) on a residual branch: drops whole samples ('row') or the whole "
+               "batch ('batch') while training; the identity at inference, which is what archviz counts.")
+    attributes: ClassVar[Mapping[str, Attribute]] = {
+        "rate": Attribute("float", "Drop probability.", default=0.0, minimum=0, maximum=1),
+        "mode": Attribute("choice", "torchvision's mode: 'row' drops single samples, 'batch' the whole batch.",
+                          default="row", choices=("row", "batch")),
+    }
+    torch_notes = "torchvision.ops.StochasticDepth(p=rate, mode); built as nn.Identity (its eval-mode behaviour)."
+    ops_per_element = 0
+
+    def label(self) -> str:
+        return "drop path"
 
 
 @register

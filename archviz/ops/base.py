@@ -22,8 +22,10 @@ REQUIRED: Any = object()
 class Attribute:
     """One attribute an op accepts.
 
-    ``kind`` is one of: int, float, bool, str, choice, padding, pair.
-    ``minimum`` applies to int/float and to each element of a pair.
+    ``kind`` is one of: int, float, bool, str, choice, padding, pair, ints (a list of integers,
+    kept as a tuple; ``minimum`` applies to each), axis (an integer axis of the shape without
+    the batch axis: 0 is the first, -1 the last), index (an integer position, negative from the end).
+    ``minimum`` applies to int/float and to each element of a pair or ints.
     """
 
     kind: str
@@ -68,10 +70,13 @@ class Window(NamedTuple):
     dilation: tuple[int, int] = (1, 1)
 
 
-# A layer's receptive-field behaviour: a Window, POINTWISE (keeps the field), or GLOBAL
-# (each output sees the whole input, e.g. flatten, dense, global pooling).
+# A layer's receptive-field behaviour: a Window, POINTWISE (keeps the field), GLOBAL (each
+# output sees the whole input, e.g. flatten, dense, global pooling) or NOT_APPLICABLE (the
+# outputs are no longer positions on the input's pixel grid: tokens mixed by attention, maps
+# upsampled or reshaped across spatial axes), reported as "n/a", never as a wrong field.
 POINTWISE = "pointwise"
 GLOBAL = "global"
+NOT_APPLICABLE = "n/a"
 FieldRule = Window | str
 
 
@@ -84,8 +89,9 @@ class Op:
     attributes: ClassVar[Mapping[str, Attribute]] = {}
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
-    # rank of the input each op accepts: 3 = (C, H, W), 1 = (features,), None = any
-    input_rank: ClassVar[int | None] = 3
+    # rank of the inputs an op accepts (shapes without the batch axis): 3 = (C, H, W),
+    # 2 = (tokens, features), 1 = (features,), a tuple = any of those ranks, None = any rank
+    input_rank: ClassVar[int | tuple[int, ...] | None] = 3
     torch_notes: ClassVar[str] = ""
     keras_notes: ClassVar[str] = ""
     # ``field_rule``'s answer where it does not depend on the input shape, else None (set by
@@ -123,18 +129,27 @@ class Op:
         """Short paper-style label, e.g. conv3-64."""
         return self.name
 
+    def output_count(self) -> int:
+        """How many outputs the op has. An op with several (``split``) becomes one layer per output,
+        named ``<layer>.0``, ``<layer>.1``...; each layer's op is the op with ``output`` (its index)
+        and ``outputs`` (the count) added to its values (see ``MultiOutput``)."""
+        return 1
+
     # -- helpers for subclasses ---------------------------------------------------------
     def check_input_rank(self, inputs: Sequence[Shape]) -> None:
-        if self.input_rank is None:
+        accepted = self.input_rank
+        if accepted is None:
             return
+        ranks = (accepted,) if isinstance(accepted, int) else accepted
         for shape in inputs:
-            if len(shape) != self.input_rank:
-                expected = "(channels, height, width)" if self.input_rank == 3 else "(features,)"
-                hint = (
-                    "add a 'flatten' (or global pooling) layer before it"
-                    if self.input_rank == 1
-                    else "image ops need a (channels, height, width) input; do not flatten before them"
-                )
+            if len(shape) not in ranks:
+                expected = " or ".join(RANK_NAMES[rank] for rank in ranks)
+                if 1 in ranks and len(shape) == 3:
+                    hint = "add a 'flatten' (or global pooling) layer before it"
+                elif ranks == (3,):
+                    hint = "image ops need a (channels, height, width) input; do not flatten before them"
+                else:
+                    hint = "reshape, flatten or permute the input to one of these ranks first"
                 raise ShapeError(
                     f"{self.name} expects an input of shape {expected}. Received: shape={list(shape)}",
                     hint=hint,
@@ -143,6 +158,38 @@ class Op:
     def __repr__(self) -> str:
         attrs = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
         return f"{type(self).__name__}({attrs})"
+
+
+RANK_NAMES = {1: "(features,)", 2: "(tokens, features)", 3: "(channels, height, width)",
+              4: "(d1, d2, d3, d4)"}
+
+
+class MultiOutput(Op):
+    """An op with several outputs: the expander makes one layer per output (``<layer>.<i>``), each
+    with this op plus ``output`` (its index) and ``outputs`` (how many there are) in its values.
+
+    ``output_shape`` and ``cost`` are then those of that one output. An op built without
+    ``output`` (the expander's first look, and the contract tests) answers for output 0.
+    """
+
+    output: int
+    outputs: int
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        values = dict(values)
+        values.setdefault("output", 0)
+        self_count = values.pop("outputs", None)
+        super().__init__(values)
+        if self_count is not None and self_count != self.output_count():
+            # a replay with other variable values changed the number of outputs: a new structure
+            raise SpecError(f"{self.name} has {self.output_count()} outputs here, {self_count} before")
+        self.outputs = self.output_count()
+        self.values["outputs"] = self.outputs
+        if not 0 <= self.output < self.outputs:
+            raise SpecError(f"{self.name} has no output {self.output}")
+
+    def label(self) -> str:
+        return f"{self.name} {self.output + 1}/{self.output_count()}"
 
 
 OP_REGISTRY: dict[str, type[Op]] = {}
@@ -185,6 +232,46 @@ def resolve_padding(
         )
     assert isinstance(padding, tuple)
     return padding
+
+
+def axis_index(op: Op, axis: int, shape: Shape, what: str = "axis") -> int:
+    """``axis`` (negative: from the end) as an index into ``shape``; a ShapeError where there is none."""
+    rank = len(shape)
+    index = axis + rank if axis < 0 else axis
+    if not 0 <= index < rank:
+        raise ShapeError(
+            f"{op.name}'s {what} {axis} is not an axis of an input of shape {list(shape)} "
+            f"(axes 0..{rank - 1}, or -1..-{rank} from the end; the batch axis is not counted). "
+            f"Received: {what}={axis}",
+            hint="axis 0 is the channels of a (C, H, W) map and the tokens of a (tokens, features) input",
+        )
+    return index
+
+
+def broadcast_shapes(op: Op, inputs: Sequence[Shape], hint: str) -> Shape:
+    """PyTorch's broadcasting for inputs of one rank: each axis equal or 1 in every input.
+
+    Inputs of different ranks are refused: with the batch axis in front, PyTorch would align a
+    shorter shape's axes with the longer one's last axes and the batch axis with a data axis.
+    """
+    first = inputs[0]
+    if any(len(shape) != len(first) for shape in inputs[1:]):
+        raise ShapeError(
+            f"{op.name} needs inputs of one rank (each axis equal, or 1 to broadcast). "
+            f"Received: shapes={[list(s) for s in inputs]}",
+            hint="give the smaller input size-1 axes, e.g. a [C, 1, 1] parameter for a C x H x W map",
+        )
+    result = []
+    for sizes in zip(*inputs, strict=True):
+        larger = {size for size in sizes if size != 1}
+        if len(larger) > 1:
+            raise ShapeError(
+                f"{op.name} needs inputs of one shape, or shapes that broadcast (each axis equal or 1). "
+                f"Received: shapes={[list(s) for s in inputs]}",
+                hint=hint,
+            )
+        result.append(larger.pop() if larger else 1)
+    return tuple(result)
 
 
 def pair_rule(name: str, low: int) -> Callable[[Any], None]:

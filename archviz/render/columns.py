@@ -79,7 +79,7 @@ def cell_text(column: Column, record: LayerRecord, analysis: Analysis, human_uni
         return units.percent(*value)
     if column.kind == "field":
         if value is None:
-            return "global"
+            return record.field_note or "global"
         return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
     raise AssertionError(column.kind)
 

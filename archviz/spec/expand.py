@@ -408,9 +408,9 @@ class _Expander:
         where = self.document.key_locations.get("input", self.document.location)
         if raw is None:
             return ()  # the analysis needs one given (Network.analyze says so)
-        if not isinstance(raw, list) or len(raw) not in (1, 3):
-            raise SpecError(f"input must be [channels, height, width] (or [features]). Received: {raw!r}",
-                            location=where)
+        if not isinstance(raw, list) or not 1 <= len(raw) <= 4:
+            raise SpecError("input must be [channels, height, width] (or [tokens, features], [features]). "
+                            f"Received: {raw!r}", location=where)
 
         ev = self.structural(self.scope_variables)
         try:
@@ -686,12 +686,28 @@ class _Expander:
         if len(self.layers) >= MAX_LAYERS:
             raise SpecError(f"the spec expands to more than {MAX_LAYERS:,} layers", location=where,
                             hint="lower the repeat counts")
-        self.names[name] = where
-        self.index_of[name] = len(self.layers)
-        if dynamic and self.trace is not None:
-            self.trace.layer(len(self.layers), cls, values, dynamic, scope, op, frozenset(read_by_all))
-        self.layers.append(_Pending(name, op, references, self.previous, ctx.stage, where, ctx.calls))
-        self.previous = name
+        count = op.output_count()
+        if count == 1:
+            outputs = [(name, op, values)]
+        else:
+            # one layer per output, '<name>.0', '<name>.1'...: each its own op, told its index
+            outputs = []
+            for index in range(count):
+                output_values = {**values, "output": index, "outputs": count}
+                outputs.append((f"{name}.{index}", cls(output_values), output_values))
+        for output_name, output_op, output_values in outputs:
+            if output_name in self.names:
+                first = self.names[output_name]
+                raise SpecError(f"duplicate layer name {output_name!r} (first at line {first.line})",
+                                location=where, layer=output_name, hint="rename one of the layers")
+            self.names[output_name] = where
+            self.index_of[output_name] = len(self.layers)
+            if dynamic and self.trace is not None:
+                self.trace.layer(len(self.layers), cls, output_values, dynamic, scope, output_op,
+                                 frozenset(read_by_all))
+            self.layers.append(_Pending(output_name, output_op, references, self.previous, ctx.stage, where,
+                                       ctx.calls))
+        self.previous = outputs[-1][0]
         self.pending_input = None
 
     def references(self, body: Mapping[str, Any], ctx: _Context, scope: dict[str, Any],

@@ -104,6 +104,17 @@ def to_padding(name: str, value: Any, evaluate: Evaluate) -> tuple[tuple[int, in
     return ((single, single), (single, single))
 
 
+def to_ints(name: str, value: Any, evaluate: Evaluate, minimum: float | None = None) -> tuple[int, ...]:
+    """A list of integers (each may be an expression), kept as a tuple; one integer is a list of one."""
+    if not isinstance(value, list):
+        if isinstance(value, str) and not value.strip():
+            raise SpecError(f"{name} must be a list of integers. Received: {name}={value!r}")
+        value = [value]
+    if not value:
+        raise SpecError(f"{name} must be a list of at least one integer. Received: {name}=[]")
+    return tuple(to_int(name, item, evaluate, minimum, MAX_SIZE) for item in value)
+
+
 def coerce(name: str, attribute: Attribute, value: Any, evaluate: Evaluate) -> Any:
     """Check and convert one attribute value; ``evaluate`` handles expression strings."""
     if value is None and attribute.default is None:
@@ -117,6 +128,10 @@ def coerce(name: str, attribute: Attribute, value: Any, evaluate: Evaluate) -> A
         return to_bool(name, value, evaluate)
     if kind == "pair":
         return to_pair(name, value, evaluate, attribute.minimum)
+    if kind == "ints":
+        return to_ints(name, value, evaluate, attribute.minimum)
+    if kind in ("axis", "index"):
+        return to_int(name, value, evaluate, -MAX_SIZE, MAX_SIZE)
     if kind == "padding":
         return to_padding(name, value, evaluate)
     if kind == "choice":

@@ -26,7 +26,7 @@ from torch import nn
 
 from archviz.backends.pytorch import layers as L
 from archviz.backends.pytorch.options import BackendError
-from archviz.ops.base import Op, as_pair
+from archviz.ops.base import Op, as_pair, axis_index
 from archviz.shapes import Shape
 from archviz.spec.expand import NETWORK_INPUT
 
@@ -47,7 +47,9 @@ def _activation(name: str, values: Mapping[str, Any]) -> nn.Module:
         "relu6": nn.ReLU6,
         "leaky_relu": lambda: nn.LeakyReLU(values.get("slope", FUSED_LEAKY_SLOPE)),
         "elu": lambda: nn.ELU(values.get("alpha", 1.0)),
-        "gelu": nn.GELU,
+        "gelu": lambda: nn.GELU(approximate=values.get("approximate", "none")),
+        "hardswish": nn.Hardswish,
+        "hardsigmoid": nn.Hardsigmoid,
         "silu": nn.SiLU,
         "sigmoid": nn.Sigmoid,
         "tanh": nn.Tanh,
@@ -109,10 +111,97 @@ def _elementwise(op: Op, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
     return _activation(op.name, op.values)
 
 
+def _dim(op: Op, axis: int, shape: Shape) -> int:
+    """A spec axis (counted after the batch axis, negative from the end) as a torch dim."""
+    return axis_index(op, axis, shape) + 1
+
+
+def _concat(op: Any, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
+    return L.Concat(_dim(op, op.axis, inputs[0]))
+
+
+def _flatten(op: Any, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
+    if op.everything:
+        return nn.Flatten()
+    start, end = op.axes(inputs[0])
+    return nn.Flatten(start + 1, end + 1)
+
+
+def _split(op: Any, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
+    axis, start, length = op.section(inputs[0])
+    return L.Narrow(axis + 1, start, length)
+
+
+def _slice(op: Any, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
+    axis, kept = op.bounds(inputs[0])
+    return L.Narrow(axis + 1, kept.start, len(kept), kept.step)
+
+
+PADS = {"constant": nn.ConstantPad2d, "reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d,
+        "circular": nn.CircularPad2d}
+
+
+def _pad(op: Any, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
+    (top, bottom), (left, right) = op.pads
+    if op.mode == "constant":
+        return nn.ConstantPad2d((left, right, top, bottom), op.value)
+    return PADS[op.mode]((left, right, top, bottom))
+
+
+def _parameter(op: Any, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
+    return L.LearnableTensor(op.shape, op.value, op.std if op.init == "normal" else None)
+
+
+def _layer_norm(op: Any, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
+    dim = _dim(op, op.axis, inputs[0])
+    size = inputs[0][dim - 1]
+    if dim == len(inputs[0]):
+        return nn.LayerNorm(size, eps=op.eps, elementwise_affine=op.affine, bias=op.bias)
+    return L.LayerNormAxis(size, dim, eps=op.eps, elementwise_affine=op.affine, bias=op.bias)
+
+
+def _instance_norm(op: Any, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
+    norm = nn.InstanceNorm2d if len(inputs[0]) == 3 else nn.InstanceNorm1d
+    return norm(inputs[0][0], eps=op.eps, affine=op.affine, track_running_stats=op.track_running_stats)
+
+
+def _conv_transpose2d(op: Any, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
+    return nn.ConvTranspose2d(inputs[0][0], op.filters, op.kernel, stride=op.stride, padding=op.padding,
+                              output_padding=op.output_padding, groups=op.groups, bias=op.bias,
+                              dilation=op.dilation)
+
+
+def _upsample(op: Any, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
+    corners = op.align_corners if op.mode == "bilinear" else None
+    if op.size is not None:
+        return nn.Upsample(size=as_pair(op.size), mode=op.mode, align_corners=corners)
+    return nn.Upsample(scale_factor=op.scale, mode=op.mode, align_corners=corners)
+
+
 BUILDERS: dict[str, LayerBuilder] = {
     "conv2d": _conv2d,
     "dense": _dense,
-    "flatten": lambda op, inputs, output: nn.Flatten(),
+    "flatten": _flatten,
+    "reshape": lambda op, inputs, output: L.Reshape(output),
+    "permute": lambda op, inputs, output: L.Permute(op.order(inputs[0])),  # type: ignore[attr-defined]
+    "channel_shuffle": lambda op, inputs, output: L.ChannelShuffle(op.groups),  # type: ignore[attr-defined]
+    "split": _split,
+    "slice": _slice,
+    "select": lambda op, inputs, output: L.Select(_dim(op, op.axis, inputs[0]), op.index),  # type: ignore[attr-defined]
+    "pad": _pad,
+    "parameter": _parameter,
+    "conv_transpose2d": _conv_transpose2d,
+    "upsample": _upsample,
+    "max_unpool2d": lambda op, inputs, output: L.MaxUnpool2d(as_pair(op.kernel), op.strides(), op.padding),  # type: ignore[attr-defined]
+    "matmul": lambda op, inputs, output: L.Matmul(op.transpose_b),  # type: ignore[attr-defined]
+    "multi_head_attention": lambda op, inputs, output: L.SelfAttention(  # type: ignore[attr-defined]
+        inputs[0][1], op.heads, dropout=op.dropout, bias=op.bias),  # type: ignore[attr-defined]
+    "layer_norm": _layer_norm,
+    "group_norm": lambda op, inputs, output: nn.GroupNorm(op.groups, inputs[0][0], eps=op.eps, affine=op.affine),  # type: ignore[attr-defined]
+    "instance_norm": _instance_norm,
+    "l2_norm": lambda op, inputs, output: L.L2Norm(inputs[0][0], op.scale, op.eps),  # type: ignore[attr-defined]
+    "stochastic_depth": lambda op, inputs, output: nn.Identity(),
+    "multiply": lambda op, inputs, output: L.Multiply(),
     "max_pool2d": _max_pool2d,
     "avg_pool2d": _avg_pool2d,
     "global_avg_pool2d": lambda op, inputs, output: L.GlobalAvgPool2d(),
@@ -123,9 +212,10 @@ BUILDERS: dict[str, LayerBuilder] = {
     "dropout": lambda op, inputs, output: nn.Dropout(op.rate),  # type: ignore[attr-defined]
     "identity": lambda op, inputs, output: nn.Identity(),
     "add": lambda op, inputs, output: L.Add(),
-    "concat": lambda op, inputs, output: L.Concat(),
+    "concat": _concat,
     **{name: _elementwise for name in
-       ("relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softmax")},
+       ("relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softmax", "hardswish",
+        "hardsigmoid")},
 }
 
 

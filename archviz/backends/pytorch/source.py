@@ -25,7 +25,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from archviz.backends.pytorch.options import BackendError
-from archviz.ops.base import Op, as_pair
+from archviz.ops.base import Op, as_pair, axis_index
 from archviz.render import units
 from archviz.spec.expand import NETWORK_INPUT
 
@@ -48,7 +48,7 @@ RESERVED = frozenset({
 FUSED = {
     "relu": "F.relu({})", "relu6": "F.relu6({})", "leaky_relu": "F.leaky_relu({}, 0.2)", "elu": "F.elu({})",
     "gelu": "F.gelu({})", "silu": "F.silu({})", "sigmoid": "torch.sigmoid({})", "tanh": "torch.tanh({})",
-    "softmax": "F.softmax({}, dim=1)",
+    "softmax": "F.softmax({}, dim=1)", "hardswish": "F.hardswish({})", "hardsigmoid": "F.hardsigmoid({})",
 }
 
 
@@ -239,12 +239,137 @@ def _lrn(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer
                   f"PyTorch divides alpha by size: the spec's alpha={op.alpha!r} is {op.alpha * op.size!r} here")
 
 
+def _dim(op: Op, axis: int, shape: tuple[int, ...]) -> int:
+    return axis_index(op, axis, shape) + 1
+
+
+def _shape_text(shape: Sequence[int]) -> str:
+    return ", ".join(str(size) for size in shape)
+
+
+def _concat(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    return _Layer(None, f"torch.cat([{', '.join(inputs)}], dim={_dim(op, op.axis, record.input_shapes[0])})")
+
+
+def _flatten(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    if op.everything:
+        return _Layer("nn.Flatten()", f"{module}({inputs[0]})")
+    start, end = op.axes(record.input_shapes[0])
+    return _Layer(f"nn.Flatten({start + 1}, {end + 1})", f"{module}({inputs[0]})")
+
+
+def _split_output(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    axis, start, length = op.section(record.input_shapes[0])
+    return _Layer(None, f"{inputs[0]}.narrow({axis + 1}, {start}, {length})")
+
+
+def _slice(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    axis, kept = op.bounds(record.input_shapes[0])
+    stop = kept.start + (len(kept) - 1) * kept.step + 1
+    step = f":{kept.step}" if kept.step != 1 else ""
+    return _Layer(None, f"{inputs[0]}[{':, ' * (axis + 1)}{kept.start}:{stop}{step}]")
+
+
+def _pad(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    (top, bottom), (left, right) = op.pads
+    value = f", value={op.value!r}" if op.mode == "constant" and op.value != 0 else ""
+    mode = f", mode={op.mode!r}" if op.mode != "constant" else ""
+    return _Layer(None, f"F.pad({inputs[0]}, ({left}, {right}, {top}, {bottom}){mode}{value})")
+
+
+def _parameter(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    std = op.std if op.init == "normal" else None
+    init = f"LearnableTensor(({_shape_text(op.shape)},), value={op.value!r}, std={std!r})"
+    return _Layer(init, f"{module}({inputs[0]})", "expanded over the batch", helper="LearnableTensor")
+
+
+def _layer_norm(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    shape = record.input_shapes[0]
+    dim = _dim(op, op.axis, shape)
+    options: dict[str, Any] = {}
+    if op.eps != 1e-5:
+        options["eps"] = repr(op.eps)
+    if not op.affine:
+        options["elementwise_affine"] = False
+    if not op.bias:
+        options["bias"] = False
+    if dim == len(shape):
+        return _Layer(f"nn.LayerNorm({shape[dim - 1]}{_kwargs(options)})", f"{module}({inputs[0]})")
+    return _Layer(f"LayerNormAxis({shape[dim - 1]}, {dim}{_kwargs(options)})", f"{module}({inputs[0]})",
+                  f"over dim {dim}", helper="LayerNormAxis")
+
+
+def _group_norm(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    options = {"eps": repr(op.eps)} if op.eps != 1e-5 else {}
+    if not op.affine:
+        options["affine"] = "False"
+    return _Layer(f"nn.GroupNorm({op.groups}, {record.input_shapes[0][0]}{_kwargs(options)})", f"{module}({inputs[0]})")
+
+
+def _instance_norm(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    kind = "nn.InstanceNorm2d" if len(record.input_shapes[0]) == 3 else "nn.InstanceNorm1d"
+    options: dict[str, Any] = {"eps": repr(op.eps)} if op.eps != 1e-5 else {}
+    if op.affine:
+        options["affine"] = True
+    if op.track_running_stats:
+        options["track_running_stats"] = True
+    return _Layer(f"{kind}({record.input_shapes[0][0]}{_kwargs(options)})", f"{module}({inputs[0]})")
+
+
+def _conv_transpose2d(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    options: dict[str, Any] = {}
+    for key, default in (("stride", (1, 1)), ("padding", (0, 0)), ("output_padding", (0, 0)), ("dilation", (1, 1))):
+        value = getattr(op, key)
+        if value != default:
+            options[key] = _size(value)
+    if op.groups != 1:
+        options["groups"] = op.groups
+    if not op.bias:
+        options["bias"] = False
+    init = f"nn.ConvTranspose2d({record.input_shapes[0][0]}, {op.filters}, {_size(op.kernel)}{_kwargs(options)})"
+    return _Layer(init, f"{module}({inputs[0]})")
+
+
+def _upsample(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    how = f"size={_size(as_pair(op.size))}" if op.size is not None else f"scale_factor={op.scale!r}"
+    corners = f", align_corners={op.align_corners}" if op.mode == "bilinear" else ""
+    return _Layer(f"nn.Upsample({how}, mode={op.mode!r}{corners})", f"{module}({inputs[0]})")
+
+
+def _max_unpool2d(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    init = f"MaxUnpool2d({as_pair(op.kernel)}, {op.strides()}, {tuple(op.padding)})"
+    return _Layer(init, f"{module}({inputs[0]}, {inputs[1]})", "indices from max pooling the second input",
+                  helper="MaxUnpool2d")
+
+
+def _matmul(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    second = f"{inputs[1]}.transpose(-2, -1)" if op.transpose_b else inputs[1]
+    return _Layer(None, f"torch.matmul({inputs[0]}, {second})")
+
+
+def _attention(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    options: dict[str, Any] = {}
+    if op.dropout:
+        options["dropout"] = repr(op.dropout)
+    if not op.bias:
+        options["bias"] = False
+    init = f"nn.MultiheadAttention({record.input_shapes[0][1]}, {op.heads}{_kwargs(options)}, batch_first=True)"
+    x = inputs[0]
+    return _Layer(init, f"{module}({x}, {x}, {x}, need_weights=False)[0]", "self-attention")
+
+
+def _l2_norm(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
+    init = f"L2Norm({record.input_shapes[0][0]}, scale={op.scale!r}, eps={op.eps!r})"
+    return _Layer(init, f"{module}({inputs[0]})", helper="L2Norm")
+
+
 ACTIVATIONS = {
     "relu": lambda op: "nn.ReLU()", "relu6": lambda op: "nn.ReLU6()",
     "leaky_relu": lambda op: f"nn.LeakyReLU({op.slope!r})", "elu": lambda op: f"nn.ELU({op.alpha!r})",
-    "gelu": lambda op: "nn.GELU()", "silu": lambda op: "nn.SiLU()", "sigmoid": lambda op: "nn.Sigmoid()",
+    "gelu": lambda op: "nn.GELU()" if op.approximate == "none" else "nn.GELU(approximate='tanh')",
+    "hardswish": lambda op: "nn.Hardswish()", "hardsigmoid": lambda op: "nn.Hardsigmoid()", "silu": lambda op: "nn.SiLU()", "sigmoid": lambda op: "nn.Sigmoid()",
     "tanh": lambda op: "nn.Tanh()", "softmax": lambda op: "nn.Softmax(dim=1)",
-    "identity": lambda op: "nn.Identity()", "flatten": lambda op: "nn.Flatten()",
+    "identity": lambda op: "nn.Identity()", "stochastic_depth": lambda op: "nn.Identity()",
     "dropout": lambda op: "nn.Dropout()" if op.rate == 0.5 else f"nn.Dropout({op.rate!r})",
     "global_avg_pool2d": lambda op: "nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())",
     "global_max_pool2d": lambda op: "nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten())",
@@ -264,7 +389,30 @@ MAKERS = {
     "batch_norm": _batch_norm,
     "lrn": _lrn,
     "add": lambda op, record, module, inputs: _Layer(None, " + ".join(inputs)),
-    "concat": lambda op, record, module, inputs: _Layer(None, f"torch.cat([{', '.join(inputs)}], dim=1)"),
+    "concat": _concat,
+    "multiply": lambda op, record, module, inputs: _Layer(None, " * ".join(inputs)),
+    "flatten": _flatten,
+    "reshape": lambda op, record, module, inputs: _Layer(
+        None, f"{inputs[0]}.reshape({inputs[0]}.shape[0], {_shape_text(record.output_shape)})"),
+    "permute": lambda op, record, module, inputs: _Layer(
+        None, f"{inputs[0]}.permute(0, {_shape_text([d + 1 for d in op.order(record.input_shapes[0])])})"),
+    "channel_shuffle": lambda op, record, module, inputs: _Layer(
+        f"ChannelShuffle({op.groups})", f"{module}({inputs[0]})", helper="ChannelShuffle"),
+    "split": _split_output,
+    "slice": _slice,
+    "select": lambda op, record, module, inputs: _Layer(
+        None, f"{inputs[0]}.select({_dim(op, op.axis, record.input_shapes[0])}, {op.index})"),
+    "pad": _pad,
+    "parameter": _parameter,
+    "layer_norm": _layer_norm,
+    "group_norm": _group_norm,
+    "instance_norm": _instance_norm,
+    "l2_norm": _l2_norm,
+    "conv_transpose2d": _conv_transpose2d,
+    "upsample": _upsample,
+    "max_unpool2d": _max_unpool2d,
+    "matmul": _matmul,
+    "multi_head_attention": _attention,
     **{name: _simple for name in ACTIVATIONS},
 }
 
