@@ -221,3 +221,65 @@ def test_every_error_renders_its_frames_once() -> None:
     error = ArchvizError("boom")
     assert error.render() == "boom"
     assert str(error.add_notes(["x=1 is set"], hint="fix x")) == "boom\n  x=1 is set\n  hint: fix x"
+
+
+NET = "name: t\ninput: [3, 8, 8]\nvariables: {c: 16}\n"
+
+
+def _refusal(text: str) -> SpecError:
+    with pytest.raises(SpecError) as caught:
+        archviz.loads(NET + text).analyze()
+    return caught.value
+
+
+def test_a_size_written_as_3x3_says_what_was_expected() -> None:
+    error = _refusal("layers:\n  - conv2d: {filters: 4, kernel: 3x3}\n")
+    assert error.render() == (
+        "<string>:5:26: layer 'conv2d_1': kernel must be one integer or a pair [height, width] (e.g. 3 or [3, 3]), "
+        "or arithmetic such as '2 * k'. Received: kernel='3x3', which is not an expression\n"
+        "  hint: write [3, 3] for 3 by 3")
+    # the same class for any attribute kind: an integer, a number, a condition
+    assert "units must be an integer (e.g. 3)" in _refusal("layers: [flatten, {dense: {units: 10 10}}]\n").message
+    assert "rate must be a number (e.g. 0.5)" in _refusal("layers: [{dropout: {rate: 1/2/}}]\n").message
+    assert "if must be true or false" in _refusal("layers: [{relu: {if: c >}}]\n").message
+
+
+@pytest.mark.parametrize(("entry", "key", "whole"), [
+    ("{conv2d: {filters: max(1, c // 4), kernel: 1}}", "filters", "max(1, c // 4)"),
+    ("{conv2d: {kernel: 1, filters: min(c, 8, 4)}}", "filters", "min(c, 8, 4)"),
+    ("{relu: {if: max(1, c) > 2}}", "if", "max(1, c) > 2"),
+    ("{b: {f: max(1, c // 4)}}", "f", "max(1, c // 4)"),
+])
+def test_a_value_cut_at_a_comma_by_yaml_is_recognised(entry: str, key: str, whole: str) -> None:
+    blocks = "blocks:\n  b: {args: {f: null}, layers: [{conv2d: {filters: f, kernel: 1}}]}\n"
+    error = _refusal(blocks + f"layers:\n  - {entry}\n")
+    assert f"the value of {key} was cut at a comma" in error.message
+    assert repr(whole) in error.message
+    assert error.hint == f'quote the value: {key}: "{whole}"'
+    assert error.location is not None and error.location.line == 7
+    # quoted, it is read whole: max(1, 16 // 4) = 4 and min(16, 8, 4) = 4 filters
+    if key in ("filters", "f"):
+        quoted = entry.replace(whole, f'"{whole}"')
+        assert archviz.loads(NET + blocks + f"layers:\n  - {quoted}\n").analyze().layers[0].output_shape[0] == 4
+
+
+def test_an_item_cut_at_a_comma_in_a_list() -> None:
+    error = _refusal("layers:\n  - conv2d: {filters: 2, kernel: [max(1, c), 3]}\n")
+    assert "an item of kernel was cut at a comma" in error.message
+    assert error.hint == 'quote it inside the list: ["max(1, c)", ...]'
+
+
+@pytest.mark.parametrize(("definition", "line", "message"), [
+    ("blocks:\n  stage: {layers: [relu]}\n", 4, "block name 'stage' is reserved"),
+    ("blocks:\n  layers: {layers: [relu]}\n", 4, "block name 'layers' is reserved"),
+    ("blocks:\n  b: {args: {repeat: 2}, layers: [relu]}\n", 4, "argument name 'repeat' is reserved"),
+    ("blocks:\n  b: {args: {i: 2}, layers: [relu]}\n", 4, "argument name 'i' is reserved"),
+    ("variables: {stage: 2}\n", 3, "variable name 'stage' is reserved"),
+    ("variables: {true: 2}\n", 3, "variable name 'true' is reserved"),
+])
+def test_reserved_words_are_refused_where_they_are_defined(definition: str, line: int, message: str) -> None:
+    # the block is never called: its definition itself is refused, at its own line
+    with pytest.raises(SpecError) as caught:
+        archviz.loads("name: t\ninput: [3, 8, 8]\n" + definition + "layers: [relu]\n")
+    assert message in caught.value.message
+    assert caught.value.location is not None and caught.value.location.line == line

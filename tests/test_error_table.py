@@ -107,7 +107,7 @@ CASES: list[tuple[str, str, type[ArchvizError], str, int | None]] = [
     ("expression-long", NET + "layers: [{conv2d: {filters: '" + "1+" * 260 + "1', kernel: 1}}]\n", ExpressionError,
      "longer than 500 characters", 3),
     ("expression-syntax", NET + "layers: [{conv2d: {filters: '2 *', kernel: 1}}]\n", ExpressionError,
-     "cannot read the expression", 3),
+     "Received: filters='2 *', which is not an expression", 3),
     ("expression-compare", NET + "variables: {s: abc}\nlayers: [{relu: {if: 's < 1'}}]\n", ExpressionError,
      "cannot compare", 4),
     ("expression-not-finite", NET + "variables: {w: .inf}\nlayers: [{conv2d: {filters: 'w * 1', kernel: 1}}]\n",

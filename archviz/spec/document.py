@@ -26,6 +26,21 @@ EXPECT_KEYS = ("input", "params", "params_millions", "trainable_params", "buffer
 EXPECT_LAYER_KEYS = ("output_shape", "params", "buffers", "macs", "flops", "receptive_field",
                      "effective_stride", "effective_padding")
 MAX_EXTENDS_DEPTH = 8
+# Names the language gives a meaning of its own (docs/spec.md, "Reserved words"): a definition
+# that takes one is refused where it is written, not where it would later misbehave.
+_BOOLEANS = ("true", "false", "True", "False")  # the evaluator reads these as true/false
+RESERVED_VALUE_NAMES = {
+    **dict.fromkeys(_BOOLEANS, "it means true or false in expressions"),
+    "i": "it is the repetition number of the innermost 'repeat'",
+    "stage": "it is the current stage's name", "stage_index": "it is the current stage's position",
+}
+# the keys of a layer entry: a block argument of these names would be read as the entry's own key
+ENTRY_WORDS = ("name", "inputs", "if", "repeat")
+RESERVED_BLOCK_NAMES = {
+    "stage": "an entry with 'stage' is a stage", "layers": "an entry with 'layers' is a group",
+    **dict.fromkeys(ENTRY_WORDS, "it is a key of layer entries"),
+    "in": "it names a block's input in 'inputs'", "input": "it names the network's input in 'inputs'",
+}
 LANGUAGE_VERSION = 1
 
 
@@ -154,7 +169,7 @@ def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: st
         declared = _mapping(raw, "variables", here)
         for name, value in declared.items():
             where = key_location(declared, name, here)
-            _check_identifier(name, "variable", where)
+            _check_identifier(name, "variable", where, RESERVED_VALUE_NAMES)
             if not isinstance(value, (int, float, bool, str)):
                 raise SpecError(f"variable {name!r} must be a number, true/false or text. Received: {value!r}",
                                 location=where)
@@ -265,14 +280,17 @@ def _mapping(raw: LocatedDict, key: str, here: Location) -> LocatedDict:
     return value  # type: ignore[return-value]
 
 
-def _check_identifier(name: str, what: str, where: Location) -> None:
+def _check_identifier(name: str, what: str, where: Location, reserved: dict[str, str] | None = None) -> None:
     if not name.isidentifier():
         raise SpecError(f"{what} name {name!r} is not a valid identifier", location=where,
                         hint="use letters, digits and underscores, starting with a letter")
+    if reserved and name in reserved:
+        raise SpecError(f"{what} name {name!r} is reserved: {reserved[name]}", location=where,
+                        hint=f"rename the {what} (reserved words: docs/spec.md)")
 
 
 def _block(name: str, body: Any, where: Location) -> Block:
-    _check_identifier(name, "block", where)
+    _check_identifier(name, "block", where, RESERVED_BLOCK_NAMES)
     from archviz.ops import ALIASES, OP_REGISTRY
 
     if name in OP_REGISTRY or name in ALIASES:
@@ -291,7 +309,8 @@ def _block(name: str, body: Any, where: Location) -> Block:
     arg_locations: dict[str, Location] = {}
     for arg, default in args_raw.items():
         arg_locations[arg] = key_location(args_raw, arg, where)
-        _check_identifier(arg, "argument", arg_locations[arg])
+        _check_identifier(arg, "argument", arg_locations[arg],
+                          {**RESERVED_VALUE_NAMES, **dict.fromkeys(ENTRY_WORDS, "it is a key of the block's calls")})
         args[arg] = REQUIRED_ARG if default is None else default
     if not isinstance(body["layers"], list):
         raise SpecError(f"layers of block {name!r} must be a list", location=key_location(body, "layers", where))

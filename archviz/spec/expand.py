@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from archviz.errors import ArchvizError, Call, Frame, GraphError, Location, ShapeError, SpecError
 from archviz.ops import ALIASES, OP_REGISTRY, Op
-from archviz.spec.document import REQUIRED_ARG, Block, Document
+from archviz.spec.document import ENTRY_WORDS, REQUIRED_ARG, Block, Document
 from archviz.spec.expr import Lazy, evaluate, evaluate_tracked
-from archviz.spec.values import NotWholeError, coerce, to_bool, to_int
+from archviz.spec.values import NotWholeError, coerce, flow_split, split_value_error, to_bool, to_int
 from archviz.spec.yamlio import key_location, location_of
 from archviz.suggest import did_you_mean
 
@@ -30,7 +30,7 @@ BLOCK_INPUT = "in"
 # names an expression may read for the shape of its layer's (or block's) first input
 INPUT_CHANNELS = "in_channels"  # shape[0]: channels of a (C, H, W) map, tokens of (L, D), features of (F,)
 INPUT_FEATURES = "in_features"  # shape[-1]: the last axis (the embedding width of tokens)
-ENTRY_KEYS = ("name", "inputs", "if", "repeat")
+ENTRY_KEYS = ENTRY_WORDS  # ("name", "inputs", "if", "repeat")
 GROUP_KEYS = ("stage", "layers", "if", "repeat")
 MAX_LAYERS = 200_000
 MAX_BLOCK_DEPTH = 32
@@ -236,6 +236,26 @@ def explain(exc: ArchvizError, value: Any, scope: Mapping[str, Any], origins: Ma
                 hint = (f"choose {names} so that {value.strip()!r} comes out whole, or round it where it is "
                         f"written{at}: 'round({value.strip()})'")
     return exc.add_notes([origin.describe(name, got) for name, got, origin in sources[:MAX_NOTES]], hint)
+
+
+def check_flow_split(body: Mapping[str, Any], where: Location, layer: str | None = None) -> None:
+    """Refuse a value YAML cut at a comma inside ``{...}``: ``{filters: max(1, c // 4), kernel: 1}``
+    reads as ``filters: 'max(1'`` and a key ``'c // 4)'`` without a value. Called where such a
+    body was refused (an unknown key, a value that is no expression), to say why instead."""
+    keys = list(body)
+    for index, key in enumerate(keys):
+        value = body[key]
+        if not isinstance(value, str):
+            continue
+        rest = []
+        for later in keys[index + 1:]:
+            if body[later] is not None:
+                break
+            rest.append(later)
+        cut = flow_split([value, *rest])
+        if cut is not None and cut[0] == 0:
+            raise split_value_error(key, [value, *rest][: cut[1] + 1]).with_context(
+                key_location(body, key, where), layer)
 
 
 def _is_fraction(value: Any) -> bool:
@@ -529,6 +549,7 @@ class _Expander:
         try:
             return to_bool("if", body["if"], self.structural(ctx.scope))
         except ArchvizError as exc:
+            check_flow_split(body, where)
             raise explain(exc.with_context(key_location(body, "if", where)), body["if"], ctx.scope, ctx.origins)
 
     def repeat(self, body: Mapping[str, Any], ctx: _Context, where: Location) -> int:
@@ -537,6 +558,7 @@ class _Expander:
         try:
             return to_int("repeat", body["repeat"], self.structural(ctx.scope), 0, MAX_LAYERS)
         except ArchvizError as exc:
+            check_flow_split(body, where)
             raise explain(exc.with_context(key_location(body, "repeat", where)), body["repeat"], ctx.scope,
                           ctx.origins)
 
@@ -554,6 +576,7 @@ class _Expander:
         allowed = (*block.args, *ENTRY_KEYS)
         for key in body:
             if key not in allowed:
+                check_flow_split(body, where)
                 raise SpecError(f"unknown argument {key!r} for block {block.name!r}",
                                 location=key_location(body, key, where),
                                 hint=did_you_mean(key, allowed) or f"its arguments: {', '.join(block.args) or 'none'}")
@@ -591,6 +614,7 @@ class _Expander:
                 try:
                     value = self.argument(value, seen)
                 except ArchvizError as exc:
+                    check_flow_split(body, where)
                     raise explain(exc.with_context(written), value, seen, seen_origins)
             scope[arg] = bound[arg] = value
         for inherited in ("stage", "stage_index"):
@@ -647,6 +671,7 @@ class _Expander:
             if key in ENTRY_KEYS:
                 continue
             if key not in cls.attributes:
+                check_flow_split(body, where, name)
                 allowed = (*cls.attributes, *ENTRY_KEYS)
                 raise SpecError(f"unknown attribute {key!r} for op {op_name!r}",
                                 location=key_location(body, key, where), layer=name,
@@ -655,6 +680,7 @@ class _Expander:
             try:
                 values[key] = coerce(key, attribute, value, ev)
             except ArchvizError as exc:
+                check_flow_split(body, where, name)
                 raise explain(exc.with_context(key_location(body, key, where), name), value, scope, ctx.origins)
             if read:
                 dynamic.append((key, attribute, value))

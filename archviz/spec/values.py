@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,16 +20,81 @@ class NotWholeError(SpecError):
     fraction came from (a block argument, a variable, the expression itself)."""
 
 
-def _number(name: str, value: Any, evaluate: Evaluate) -> Any:
+EXPECTED_INT = "an integer (e.g. 3) or arithmetic such as '64 * width'"
+EXPECTED_PAIR = "one integer or a pair [height, width] (e.g. 3 or [3, 3]), or arithmetic such as '2 * k'"
+_TIMES = re.compile(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*")  # '3x3'; 3*3 is arithmetic
+
+
+def _number(name: str, value: Any, evaluate: Evaluate, expected: str = EXPECTED_INT) -> Any:
     if isinstance(value, str):
-        return evaluate(value)
+        try:
+            return evaluate(value)
+        except ExpressionError:
+            if _readable(value):
+                raise
+            raise _unreadable(name, value, expected) from None
     return value
 
 
+def _readable(text: str) -> bool:
+    """Whether an expression parses at all (the evaluator's other refusals are its own to word)."""
+    try:
+        ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _unreadable(name: str, text: str, expected: str) -> ExpressionError:
+    """A value that is no expression at all: what was expected, and the likely fix."""
+    times = _TIMES.fullmatch(text)
+    if times:
+        hint = f"write [{times.group(1)}, {times.group(2)}] for {times.group(1)} by {times.group(2)}"
+    elif text.count("(") > text.count(")") or text.count("[") > text.count("]"):
+        hint = ("the brackets do not close: if the value had a comma inside {...}, YAML cut it there; quote the "
+                f"whole value: {name}: \"...\"")
+    else:
+        hint = "write a number, or arithmetic on variables and block arguments (docs/spec.md)"
+    return ExpressionError(f"{name} must be {expected}. Received: {name}={text!r}, which is not an expression",
+                           hint=hint)
+
+
+def _balance(text: str) -> int:
+    """Opening minus closing brackets: > 0 where a piece of text leaves one open."""
+    return text.count("(") + text.count("[") - text.count(")") - text.count("]")
+
+
+def flow_split(pieces: list[Any]) -> tuple[int, int] | None:
+    """Where YAML cut one value at its commas: inside ``{...}`` or ``[...]`` a comma ends a value,
+    so ``max(1, c // 4)`` arrives as the pieces ``'max(1'`` and ``'c // 4)'``. Returns the first
+    and last index of the pieces that close each other's brackets, or None."""
+    for start, piece in enumerate(pieces):
+        if not isinstance(piece, str) or _balance(piece) <= 0:
+            continue
+        balance = _balance(piece)
+        for end in range(start + 1, len(pieces)):
+            if not isinstance(pieces[end], str):
+                break
+            balance += _balance(pieces[end])
+            if balance <= 0:
+                return (start, end) if balance == 0 else None
+    return None
+
+
+def split_value_error(name: str, pieces: list[str], in_list: bool = False) -> SpecError:
+    """The error for a value YAML cut at its commas (see flow_split); ``in_list``: an item of a list."""
+    whole = ", ".join(pieces)
+    what = f"an item of {name}" if in_list else f"the value of {name}"
+    return SpecError(f"{what} was cut at a comma: inside {{...}} and [...] YAML ends a value at each comma, so "
+                     f"{whole!r} arrived as {len(pieces)} pieces ({', '.join(map(repr, pieces))})",
+                     hint=f"quote it inside the list: [\"{whole}\", ...]" if in_list else
+                     f"quote the value: {name}: \"{whole}\"")
+
+
 def to_int(name: str, value: Any, evaluate: Evaluate, minimum: float | None = None,
-           maximum: float | None = MAX_SIZE) -> int:
+           maximum: float | None = MAX_SIZE, expected: str = EXPECTED_INT) -> int:
     raw = value
-    value = _number(name, value, evaluate)
+    value = _number(name, value, evaluate, expected)
     source = f" (from {raw!r})" if isinstance(raw, str) else ""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SpecError(f"{name} must be an integer. Received: {name}={value!r}{source}")
@@ -48,7 +115,7 @@ def to_int(name: str, value: Any, evaluate: Evaluate, minimum: float | None = No
 def to_float(name: str, value: Any, evaluate: Evaluate, minimum: float | None = None,
              maximum: float | None = None) -> float:
     raw = value
-    value = _number(name, value, evaluate)
+    value = _number(name, value, evaluate, "a number (e.g. 0.5) or arithmetic such as '1 / 3'")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SpecError(f"{name} must be a number. Received: {name}={raw!r}")
     if minimum is not None and value < minimum:
@@ -61,7 +128,7 @@ def to_float(name: str, value: Any, evaluate: Evaluate, minimum: float | None = 
 def to_bool(name: str, value: Any, evaluate: Evaluate) -> bool:
     raw = value
     if isinstance(value, str):
-        value = evaluate(value)
+        value = _number(name, value, evaluate, "true or false, or a condition such as 'stride != 1'")
     if not isinstance(value, bool):
         raise SpecError(f"{name} must be true or false. Received: {name}={raw!r}")
     return value
@@ -69,10 +136,14 @@ def to_bool(name: str, value: Any, evaluate: Evaluate) -> bool:
 
 def to_pair(name: str, value: Any, evaluate: Evaluate, minimum: float | None = None) -> tuple[int, int]:
     if isinstance(value, list):
+        cut = flow_split(value)
+        if cut is not None:
+            raise split_value_error(name, value[cut[0]:cut[1] + 1], in_list=True)
         if len(value) != 2:
             raise SpecError(f"{name} must be one integer or a pair [height, width]. Received: {name}={value!r}")
-        return (to_int(name, value[0], evaluate, minimum), to_int(name, value[1], evaluate, minimum))
-    single = to_int(name, value, evaluate, minimum)
+        return (to_int(name, value[0], evaluate, minimum, expected=EXPECTED_PAIR),
+                to_int(name, value[1], evaluate, minimum, expected=EXPECTED_PAIR))
+    single = to_int(name, value, evaluate, minimum, expected=EXPECTED_PAIR)
     return (single, single)
 
 
