@@ -1,6 +1,7 @@
 """archviz: exact numbers and pictures of convolutional networks from a YAML description."""
 
 from archviz.analysis import Analysis, LayerRecord, Totals
+from archviz.backends.formats import from_keras, from_onnx, from_torch
 from archviz.errors import ArchvizError, GraphError, ShapeError, SpecError
 from archviz.network import Network, load, loads
 from archviz.spec.document import builtin_names
@@ -20,6 +21,9 @@ __all__ = [
     "Totals",
     "__version__",
     "builtin_names",
+    "from_keras",
+    "from_onnx",
+    "from_torch",
     "iter_sweep",
     "load",
     "loads",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-NAMES = ("diagram", "chart", "verify", "export", "report", "sweep")
+NAMES = ("diagram", "chart", "verify", "export", "report", "sweep", "importing")
 
 
 def modules() -> list[ModuleType]:

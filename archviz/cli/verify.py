@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     from archviz.backends.pytorch.bench import Progress
 
 
+class Backend(str, Enum):
+    pytorch = "pytorch"
+    onnxruntime = "onnxruntime"
+    keras = "keras"
+
+
 class Format(str, Enum):
     table = "table"
     markdown = "markdown"
@@ -37,6 +43,8 @@ def verify(
     batch: BatchOption = 1,
     set_: SetOption = None,
     until: UntilOption = None,
+    backend: Annotated[Backend, typer.Option("--backend", help="What builds and runs the spec: PyTorch, ONNX "
+                                             "Runtime (the ONNX export) or Keras 3 (the Keras export).")] = Backend.pytorch,
     device: Annotated[Device, typer.Option("--device", "-d", help="meta: shapes and counts only, no memory for "
                                            "weights; cpu or cuda: real weights and a real forward pass.")] = Device.meta,
     dtype: Annotated[DType, typer.Option("--dtype", help="Weights and activations type.")] = DType.fp32,
@@ -72,6 +80,13 @@ def verify(
     """
     from archviz.backends.pytorch.options import BackendError, check_device, require_torch
 
+    if backend is not Backend.pytorch:
+        if benchmark or device is not Device.meta:
+            raise BackendError(f"--device and --benchmark belong to the PyTorch backend. Received: --backend {backend.value}",
+                               hint="the ONNX Runtime and Keras backends run once on the CPU")
+        _verify_elsewhere(backend, spec, set_, until, input, batch, format, out, width)
+        return
+
     require_torch()
     check_device(device, benchmark=benchmark)
     if (channels_last or peak_tflops is not None) and not benchmark:
@@ -96,6 +111,30 @@ def verify(
         emit(render.render_markdown(result, measured), out)
     else:
         emit(render.render_text(result, measured, width=width, color=False if out is not None else None), out)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _verify_elsewhere(backend: Backend, spec: str | None, sets: list[str] | None, until: list[str] | None,
+                      input: str | None, batch: int,
+                      format: Format, out: Path | None, width: int | None) -> None:
+    from archviz.backends.optional import keras_backend, require
+    from archviz.render import verify as render
+
+    if backend is Backend.onnxruntime:
+        require("onnx", "onnx", "verifying in ONNX Runtime")
+        require("onnxruntime", "onnx", "verifying in ONNX Runtime")
+        from archviz.backends.onnx.verify import verify as run
+    else:
+        keras_backend()
+        from archviz.backends.keras.verify import verify as run
+    network = load_network(spec, sets, until)
+    result = run(network, parse_input(input, network.input_shape), batch)
+    if format is Format.json:
+        emit(render.render_json(result, None), out)
+    elif format is Format.markdown:
+        emit(render.render_markdown(result, None), out)
+    else:
+        emit(render.render_text(result, None, width=width, color=False if out is not None else None), out)
     raise typer.Exit(0 if result.ok else 1)
 
 

@@ -21,7 +21,11 @@ from archviz.render.table import render_rich
 MARKS = {Status.ok: "✓", Status.mismatch: "✗", Status.not_checked: "·"}
 STYLES = {Status.ok: "green", Status.mismatch: "bold red", Status.not_checked: "dim"}
 HEADERS = {"output_shape": "output shape", "params": "params", "buffers": "buffers", "flops": "FLOPs"}
-LEGEND = "✓ agrees with PyTorch   ✗ differs   · not measured by PyTorch (not checked)"
+def legend(framework: str = "PyTorch") -> str:
+    return f"✓ agrees with {framework}   ✗ differs   · not measured by {framework} (not checked)"
+
+
+LEGEND = legend()
 
 
 def _value(value: Any) -> str:
@@ -39,16 +43,16 @@ def rate(flops_per_second: float) -> str:
     return units.human(round(flops_per_second), "FLOP/s")
 
 
-def cell(check: Check) -> str:
+def cell(check: Check, framework: str = "torch") -> str:
     """'✓ 1,792', '✗ 1,728 ≠ torch 1,792' or '· 0'."""
     mark = MARKS[check.status]
     if check.status is Status.mismatch:
-        return f"{mark} {_value(check.expected)} ≠ torch {_value(check.measured)}"
+        return f"{mark} {_value(check.expected)} ≠ {framework} {_value(check.measured)}"
     return f"{mark} {_value(check.expected)}"
 
 
 def verification_table(result: Verification) -> Table:
-    table = Table(title=Text(f"{result.spec}: archviz against PyTorch", style="bold"), box=box.SIMPLE_HEAD,
+    table = Table(title=Text(f"{result.spec}: archviz against {result.framework}", style="bold"), box=box.SIMPLE_HEAD,
                   header_style="bold", pad_edge=False, show_footer=True)
     table.add_column("layer", footer="total", no_wrap=True)
     table.add_column("op", footer="")
@@ -68,8 +72,8 @@ def verification_lines(result: Verification) -> list[str]:
     """The one-paragraph outcome under the table: what ran where, and every mismatch by name."""
     counts = result.counts()
     where = (f"{result.spec} at {units.shape(result.input_shape)}, batch {result.batch}, "
-             f"on {result.device} ({result.dtype}, torch {result.torch_version})")
-    lines = [LEGEND, ""]
+             f"on {result.device} ({result.dtype}, {result.measured_by})")
+    lines = [legend(result.framework), ""]
     lines.append(f"{where}: {counts['ok']} checks agree, {counts['mismatch']} differ, "
                  f"{counts['not checked']} not checked; build {result.build_seconds:.3f} s, "
                  f"forward {result.forward_seconds:.3f} s.")
@@ -79,7 +83,7 @@ def verification_lines(result: Verification) -> list[str]:
         lines.append("NOT verified:")
         for layer, check in result.mismatches():
             lines.append(f"  {layer}: {HEADERS[check.quantity]} archviz {_value(check.expected)}, "
-                         f"PyTorch {_value(check.measured)}" + (f" ({check.note})" if check.note else ""))
+                         f"{result.framework} {_value(check.measured)}" + (f" ({check.note})" if check.note else ""))
     return lines
 
 
@@ -160,7 +164,7 @@ def _md_row(cells: list[str]) -> str:
 
 
 def render_markdown(result: Verification, bench: Benchmark | None = None) -> str:
-    lines = [f"## {markdown_escape(result.spec)}: archviz against PyTorch", ""]
+    lines = [f"## {markdown_escape(result.spec)}: archviz against {result.framework}", ""]
     lines.append(_md_row(["layer", "op", *(HEADERS[q] for q in QUANTITIES)]))
     lines.append(_md_row(["---", "---", *("---:" for _ in QUANTITIES)]))
     for layer in result.layers:

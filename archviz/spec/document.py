@@ -119,6 +119,12 @@ def resolve_path(spec: str | Path) -> tuple[Path, str]:
 
 
 def read_document(spec: str | Path) -> Document:
+    from archviz.backends.formats import is_model_file
+
+    if is_model_file(spec):
+        from archviz.backends.formats import model_document
+
+        return model_document(spec)
     path, display = resolve_path(spec)
     return _read(path, display, depth=0, seen=())
 

@@ -69,6 +69,13 @@ class Verification:
     totals: tuple[Check, ...]
     build_seconds: float
     forward_seconds: float
+    framework: str = "PyTorch"  # what measured: PyTorch, ONNX Runtime or Keras
+    framework_version: str = ""  # its version, where not torch's (torch_version then says torch's, or "")
+
+    @property
+    def measured_by(self) -> str:
+        """'torch 2.13.0', 'onnxruntime 1.22.0', 'keras 3.10.0 (torch backend)'."""
+        return self.framework_version or f"torch {self.torch_version}"
 
     @property
     def ok(self) -> bool:

@@ -1,0 +1,509 @@
+"""ONNX model -> imported layers (one archviz op per node, or a refusal that lists them all).
+
+Reads the file with :mod:`archviz.backends.onnx.proto` (no ``onnx`` import). What the two
+PyTorch exporters and onnx.helper write is recognised:
+
+- Conv (pads, auto_pad, groups, dilations), Gemm and MatMul(+Add) as dense layers,
+  BatchNormalization (ONNX's momentum is 1 - PyTorch's), LRN (ONNX's alpha is per element of the
+  window: archviz's is alpha * size), the pools, GlobalAveragePool and ReduceMean over H and W,
+  Flatten and a Reshape to (N, -1) as flatten, Sigmoid·Mul as SiLU, Clip(0, 6) as ReLU6;
+- Constant nodes and constant inputs are read as values, not layers.
+
+Whatever else appears is collected and refused in one message (:class:`UnsupportedOps`), or,
+with ``allow_unknown``, imported as opaque layers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archviz.backends.imported import (
+    NETWORK_INPUT,
+    ImportedLayer,
+    ImportedModel,
+    Unsupported,
+    UnsupportedOps,
+    unique_names,
+)
+from archviz.backends.onnx.proto import Graph, Model, Node, Tensor, read_model, tensor_values
+from archviz.errors import Location, SpecError
+from archviz.ops import OP_REGISTRY
+
+MAX_FILE_BYTES = 4 << 30  # the weights are skipped, but the whole file is mapped
+
+
+@dataclass
+class _Context:
+    graph: Graph
+    constants: dict[str, list[Any] | None] = field(default_factory=dict)  # tensor -> values (None: not inline)
+    initializer_dims: dict[str, list[int]] = field(default_factory=dict)
+    producer: dict[str, str] = field(default_factory=dict)  # tensor -> layer name that makes it
+    consumers: dict[str, list[Node]] = field(default_factory=dict)
+    layers: list[ImportedLayer] = field(default_factory=list)
+    unsupported: list[Unsupported] = field(default_factory=list)
+    by_name: dict[str, ImportedLayer] = field(default_factory=dict)
+    stated: dict[str, tuple[int, ...]] = field(default_factory=dict)  # value_info shapes, batch left out
+
+    def constant(self, name: str) -> list[Any] | None:
+        return self.constants.get(name)
+
+    def is_constant(self, name: str) -> bool:
+        return name in self.constants
+
+    def source(self, tensor: str) -> str:
+        return self.producer.get(tensor, NETWORK_INPUT)
+
+    def data_inputs(self, node: Node) -> list[str]:
+        return [name for name in node.inputs if name and not self.is_constant(name)]
+
+
+Mapper = Callable[[Node, _Context], tuple[str, dict[str, Any]] | str | None]
+
+
+def _attr(node: Node, name: str, default: Any = None) -> Any:
+    attribute = node.attributes.get(name)
+    return default if attribute is None else attribute.value()
+
+
+def _padding(node: Node, kernel: list[int]) -> Any:
+    auto = _attr(node, "auto_pad", b"NOTSET")
+    if auto in (b"SAME_UPPER",):
+        return "same"
+    if auto == b"VALID":
+        return "valid"
+    if auto == b"SAME_LOWER":
+        raise _Refuse("auto_pad=SAME_LOWER")
+    pads = list(_attr(node, "pads", []) or [0] * 2 * len(kernel))
+    if len(pads) != 4:
+        raise _Refuse(f"pads={pads}")
+    top, left, bottom, right = pads
+    if top == bottom and left == right:
+        return top if top == left else [top, left]
+    return [[top, bottom], [left, right]]
+
+
+class _Refuse(Exception):
+    """A node of a known type whose attributes archviz cannot express."""
+
+
+def _pair(values: list[int]) -> Any:
+    return values[0] if len(set(values)) == 1 else list(values)
+
+
+def _conv(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    weight = ctx.initializer_dims.get(node.inputs[1])
+    if weight is None or len(weight) != 4:
+        raise _Refuse("a weight that is not a 4-D initializer")
+    kernel = list(_attr(node, "kernel_shape", weight[2:]))
+    values: dict[str, Any] = {
+        "filters": weight[0], "kernel": _pair(kernel),
+        "stride": _pair(list(_attr(node, "strides", [1, 1]))),
+        "padding": _padding(node, kernel),
+        "dilation": _pair(list(_attr(node, "dilations", [1, 1]))),
+        "groups": _attr(node, "group", 1),
+        "bias": len(node.inputs) > 2 and bool(node.inputs[2]),
+    }
+    return "conv2d", values
+
+
+def _gemm(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    weight = ctx.initializer_dims.get(node.inputs[1])
+    if weight is None or len(weight) != 2 or _attr(node, "transA", 0):
+        raise _Refuse("a weight that is not a 2-D initializer")
+    units = weight[0] if _attr(node, "transB", 0) else weight[1]
+    return "dense", {"units": units, "bias": len(node.inputs) > 2 and bool(node.inputs[2])}
+
+
+def _matmul(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    weight = ctx.initializer_dims.get(node.inputs[1])
+    if weight is None or len(weight) != 2:
+        raise _Refuse("a product of two computed tensors (matmul is not an archviz op yet)")
+    return "dense", {"units": weight[1], "bias": False}
+
+
+def _pool(op: str) -> Mapper:
+    def mapper(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+        kernel = list(_attr(node, "kernel_shape"))
+        if any(d != 1 for d in _attr(node, "dilations", [1, 1])):
+            raise _Refuse("dilated pooling")
+        return op, {"kernel": _pair(kernel), "stride": _pair(list(_attr(node, "strides", [1, 1]))),
+                    "padding": _padding(node, kernel), "ceil_mode": bool(_attr(node, "ceil_mode", 0))}
+    return mapper
+
+
+def _global_pool(op: str, flat_op: str) -> Mapper:
+    def mapper(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+        if _flattened_next(node, ctx):
+            return flat_op, {}
+        if op == "":
+            raise _Refuse("global max pooling that keeps its 1x1 axes")
+        return op, {"output_size": 1}
+    return mapper
+
+
+def _flattened_next(node: Node, ctx: _Context) -> bool:
+    """The pooled map is read only by a Flatten (or Reshape to N x C): the pair is one global pool."""
+    readers = ctx.consumers.get(node.outputs[0], [])
+    return len(readers) == 1 and readers[0].op_type in ("Flatten", "Reshape") and _is_flatten(readers[0], ctx)
+
+
+def _reduce_mean(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    axes = _attr(node, "axes")
+    if axes is None and len(node.inputs) > 1:
+        axes = ctx.constant(node.inputs[1])
+    if axes is None or sorted(a % 4 for a in axes) != [2, 3]:
+        raise _Refuse(f"a mean over axes {axes} (only height and width map to pooling)")
+    if not _attr(node, "keepdims", 1):
+        return "global_avg_pool2d", {}
+    return _global_pool("adaptive_avg_pool2d", "global_avg_pool2d")(node, ctx)  # type: ignore[return-value]
+
+
+def _is_flatten(node: Node, ctx: _Context) -> bool:
+    """Flatten(axis=1), or a Reshape to (batch, features): the batch as 0, -1 or 1 (exporters
+    write the traced batch of 1), the features as -1 or a count (checked against archviz's
+    shape afterwards, see check_shapes)."""
+    if node.op_type == "Flatten":
+        return _attr(node, "axis", 1) == 1
+    target = ctx.constant(node.inputs[1]) if len(node.inputs) > 1 else None
+    return target is not None and len(target) == 2 and target[0] in (0, 1, -1) and (target[1] == -1 or target[1] > 0)
+
+
+def _flatten(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]] | str | None:
+    if not _is_flatten(node, ctx):
+        raise _Refuse("a reshape other than a flatten to (N, features)")
+    producer = ctx.by_name.get(ctx.source(node.inputs[0]))
+    if producer is not None and producer.op in ("global_avg_pool2d", "global_max_pool2d") and \
+            len(ctx.consumers.get(node.inputs[0], [])) == 1:
+        return "fold"  # already flat: the pool took this flatten in
+    return "flatten", {}
+
+
+def _clip(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    low = _attr(node, "min")
+    high = _attr(node, "max")
+    if len(node.inputs) > 1 and node.inputs[1]:
+        low = (ctx.constant(node.inputs[1]) or [None])[0]
+    if len(node.inputs) > 2 and node.inputs[2]:
+        high = (ctx.constant(node.inputs[2]) or [None])[0]
+    if low == 0 and high == 6:
+        return "relu6", {}
+    if low == 0 and high is None:
+        return "relu", {}
+    raise _Refuse(f"a clip to [{low}, {high}] (only [0, 6] is ReLU6)")
+
+
+def _batch_norm(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    return "batch_norm", {"eps": float(_attr(node, "epsilon", 1e-5)),
+                          "momentum": round(1.0 - float(_attr(node, "momentum", 0.9)), 7)}
+
+
+def _lrn(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    size = _attr(node, "size")
+    return "lrn", {"size": size, "alpha": float(_attr(node, "alpha", 1e-4)) / size,
+                   "beta": float(_attr(node, "beta", 0.75)), "k": float(_attr(node, "bias", 1.0))}
+
+
+def _softmax(node: Node, ctx: _Context) -> str:
+    return "softmax"
+
+
+def _add(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]] | str:
+    constants = [name for name in node.inputs if ctx.is_constant(name)]
+    if not constants:
+        return "add", {}
+    data = ctx.data_inputs(node)
+    producer = ctx.by_name.get(ctx.source(data[0])) if len(data) == 1 else None
+    if (producer is not None and producer.op == "dense" and not producer.attributes.get("bias")
+            and len(ctx.consumers.get(data[0], [])) == 1):
+        producer.attributes["bias"] = True  # MatMul + Add: a linear layer with its bias
+        return "fold"
+    raise _Refuse("the addition of a constant tensor")
+
+
+def _mul(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]] | str:
+    if any(ctx.is_constant(name) for name in node.inputs):
+        raise _Refuse("a multiplication by a constant tensor")
+    a, b = node.inputs[:2]
+    for x, gate in ((a, b), (b, a)):
+        gate_layer = ctx.by_name.get(ctx.source(gate))
+        if (gate_layer is not None and gate_layer.op == "sigmoid" and gate_layer.inputs == [ctx.source(x)]
+                and len(ctx.consumers.get(gate, [])) == 1 and gate_layer.name == ctx.layers[-1].name):
+            gate_layer.op = "silu"  # x * sigmoid(x)
+            return "fold"
+    if "multiply" in OP_REGISTRY:
+        return "multiply", {}
+    raise _Refuse("an elementwise product (multiply is not an archviz op yet)")
+
+
+def _concat(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    if _attr(node, "axis", 1) not in (1, -3):
+        raise _Refuse(f"a concatenation along axis {_attr(node, 'axis')} (channels only)")
+    return "concat", {}
+
+
+def _simple(op: str, **renames: str) -> Mapper:
+    def mapper(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+        return op, {ours: float(_attr(node, theirs)) for ours, theirs in renames.items()
+                    if node.attributes.get(theirs) is not None}
+    return mapper
+
+
+def _dropout(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    ratio = _attr(node, "ratio")
+    if ratio is None and len(node.inputs) > 1 and node.inputs[1]:
+        ratio = (ctx.constant(node.inputs[1]) or [0.5])[0]
+    return "dropout", {"rate": float(ratio if ratio is not None else 0.5)}
+
+
+MAPPERS: dict[str, Mapper] = {
+    "Conv": _conv,
+    "Gemm": _gemm,
+    "MatMul": _matmul,
+    "MaxPool": _pool("max_pool2d"),
+    "AveragePool": _pool("avg_pool2d"),
+    "GlobalAveragePool": _global_pool("adaptive_avg_pool2d", "global_avg_pool2d"),
+    "GlobalMaxPool": _global_pool("", "global_max_pool2d"),
+    "ReduceMean": _reduce_mean,
+    "Flatten": _flatten,
+    "Reshape": _flatten,
+    "Relu": _simple("relu"),
+    "Sigmoid": _simple("sigmoid"),
+    "Tanh": _simple("tanh"),
+    "LeakyRelu": _simple("leaky_relu", slope="alpha"),
+    "Elu": _simple("elu", alpha="alpha"),
+    "Gelu": _simple("gelu"),
+    "Softmax": _softmax,
+    "Clip": _clip,
+    "BatchNormalization": _batch_norm,
+    "LRN": _lrn,
+    "Dropout": _dropout,
+    "Identity": _simple("identity"),
+    "Add": _add,
+    "Mul": _mul,
+    "Concat": _concat,
+}
+# ops the language gains elsewhere map as soon as they are registered
+OPTIONAL = {"HardSwish": "hardswish", "HardSigmoid": "hardsigmoid"}
+
+
+WEIGHTED = ("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization")
+
+
+def module_path(node: Node, index: int, ctx: _Context) -> str:
+    """The module a node comes from, as a dotted path where the file says it.
+
+    In order: a weight initializer named ``PATH.weight`` (both PyTorch exporters keep the
+    module's name on its parameters, also where BatchNorm was folded in); the dynamo
+    exporter's ``pkg.torch.onnx.name_scopes``; the legacy exporter's node name
+    ``/layer1/layer1.0/conv1/Conv`` (module layer1.0.conv1); else the node's name.
+    """
+    if node.op_type in WEIGHTED and len(node.inputs) > 1 and node.inputs[1].endswith(".weight"):
+        return node.inputs[1][: -len(".weight")]
+    scopes = node.metadata.get("pkg.torch.onnx.name_scopes")
+    if scopes:
+        parts = [part.strip(" '\"") for part in scopes.strip("[]").split(",")]
+        modules = [part for part in parts[:-1] if part]
+        if modules:
+            return modules[-1]
+        return parts[-1] or node.op_type.lower()
+    name = node.name or (node.outputs[0] if node.outputs else f"{node.op_type}_{index}")
+    if name.startswith("/"):
+        parts = [part for part in name.split("/") if part]
+        if parts and (parts[-1] == node.op_type or parts[-1].startswith(node.op_type + "_")):
+            parts = parts[:-1]
+        path = ""
+        for part in parts:
+            path = part if not path or part.startswith(path + ".") else f"{path}.{part}"
+        return path or node.op_type.lower()
+    return _clean(name)
+
+
+def _layer_names(paths: list[str], op_types: list[str]) -> list[str]:
+    """A module that holds others (layer1.0 holds layer1.0.conv1) names its own ops by type:
+    the residual sum of block layer1.0 is layer1.0.add."""
+    prefixes = {path[:cut] for path in paths for cut in range(len(path)) if path[cut] == "."}
+    return unique_names([f"{path}.{op.lower()}" if path in prefixes else path
+                         for path, op in zip(paths, op_types, strict=True)])
+
+
+def _clean(name: str) -> str:
+    text = "".join(ch if ch.isalnum() or ch in "_.-/:" else "_" for ch in name).strip("_") or "layer"
+    return text[:200]
+
+
+def _prepare(model: Model) -> _Context:
+    graph = model.graph
+    ctx = _Context(graph)
+    for tensor in graph.initializers:
+        ctx.initializer_dims[tensor.name] = list(tensor.dims)
+        ctx.constants[tensor.name] = tensor_values(tensor)
+    for node in graph.nodes:
+        for name in node.inputs:
+            ctx.consumers.setdefault(name, []).append(node)
+    for info in [*graph.value_info, *graph.outputs]:
+        if info.shape and len(info.shape) > 1 and all(isinstance(d, int) and d > 0 for d in info.shape[1:]):
+            ctx.stated[info.name] = tuple(int(d) for d in info.shape[1:])  # type: ignore[arg-type]
+    return ctx
+
+
+def _constant_node(node: Node, ctx: _Context) -> None:
+    value = node.attributes.get("value")
+    values: list[Any] | None = None
+    if value is not None and isinstance(value.value(), Tensor):
+        tensor = value.value()
+        values = tensor_values(tensor)
+        ctx.initializer_dims[node.outputs[0]] = list(tensor.dims)
+    elif node.attributes.get("value_ints") is not None:
+        values = list(node.attributes["value_ints"].ints)
+    elif node.attributes.get("value_int") is not None:
+        values = [node.attributes["value_int"].i]
+    elif node.attributes.get("value_float") is not None:
+        values = [node.attributes["value_float"].f]
+    ctx.constants[node.outputs[0]] = values
+
+
+def _input_shape(graph: Graph, ctx: _Context, display: str) -> tuple[str, tuple[int, ...] | None]:
+    real = [info for info in graph.inputs if info.name not in ctx.initializer_dims]
+    if len(real) != 1:
+        names = ", ".join(info.name for info in real) or "none"
+        raise SpecError(f"archviz analyses networks with one input; this model has {len(real)} ({names})",
+                        location=Location(display))
+    info = real[0]
+    if info.shape is None or len(info.shape) < 2:
+        return info.name, None
+    dims = info.shape[1:]
+    if all(isinstance(d, int) and d > 0 for d in dims):
+        return info.name, tuple(int(d) for d in dims)  # type: ignore[arg-type]
+    return info.name, None
+
+
+def import_model(model: Model, display: str, name: str, allow_unknown: bool = False) -> ImportedModel:
+    """The layers of an ONNX model in archviz's terms."""
+    ctx = _prepare(model)
+    graph = model.graph
+    input_name, input_shape = _input_shape(graph, ctx, display)
+    ctx.producer[input_name] = NETWORK_INPUT
+    layer_nodes = []
+    for node in graph.nodes:
+        if node.op_type == "Constant":
+            _constant_node(node, ctx)
+        elif node.op_type == "Identity" and node.inputs and ctx.is_constant(node.inputs[0]):
+            ctx.constants[node.outputs[0]] = ctx.constants[node.inputs[0]]  # an alias the exporter made
+            if node.inputs[0] in ctx.initializer_dims:
+                ctx.initializer_dims[node.outputs[0]] = ctx.initializer_dims[node.inputs[0]]
+        else:
+            layer_nodes.append(node)
+    paths = [module_path(node, index, ctx) for index, node in enumerate(layer_nodes)]
+    names = _layer_names(paths, [node.op_type for node in layer_nodes])
+    for index, node in enumerate(layer_nodes):
+        if node.domain not in ("", "ai.onnx"):
+            mapper = None
+        else:
+            mapper = MAPPERS.get(node.op_type)
+            if mapper is None and node.op_type in OPTIONAL and OPTIONAL[node.op_type] in OP_REGISTRY:
+                mapper = _simple(OPTIONAL[node.op_type])
+        layer_name = names[index]
+        scope = tuple(layer_name.split(".")[:-1])
+        where = f"node {index}" + (f" {node.name!r}" if node.name else "")
+        if mapper is None:
+            ctx.unsupported.append(Unsupported(layer_name, node.op_type, where))
+            result: Any = ("opaque", {}) if allow_unknown else None
+        else:
+            try:
+                result = mapper(node, ctx)
+            except _Refuse as refusal:
+                ctx.unsupported.append(Unsupported(layer_name, f"{node.op_type}: {refusal}", where))
+                result = ("opaque", {}) if allow_unknown else None
+        data = ctx.data_inputs(node)
+        if result == "fold":  # the node is part of a layer made already: its output is that layer's
+            target = ctx.source(data[0]) if node.op_type != "Mul" else ctx.layers[-1].name
+            ctx.producer[node.outputs[0]] = target
+            if target in ctx.by_name:
+                ctx.by_name[target].stated_shape = ctx.stated.get(node.outputs[0])
+            continue
+        if result is None:
+            for output in node.outputs:
+                ctx.producer[output] = layer_name
+            continue
+        op, values = (result, {}) if isinstance(result, str) else result
+        sources = [ctx.source(name) for name in data] or [NETWORK_INPUT]
+        layer = ImportedLayer(layer_name, op, values, sources, scope,
+                              f"ONNX node {index} {node.name!r} ({node.op_type})",
+                              ctx.stated.get(node.outputs[0]) if node.outputs else None)
+        ctx.layers.append(layer)
+        ctx.by_name[layer_name] = layer
+        for output in node.outputs[:1]:
+            ctx.producer[output] = layer_name
+    if ctx.unsupported and not allow_unknown:
+        raise UnsupportedOps(display, "ONNX", ctx.unsupported).with_context(Location(display))
+    outputs = [ctx.source(info.name) for info in graph.outputs]
+    return ImportedModel(
+        name=name, source=display, framework="ONNX", input_shape=input_shape, layers=ctx.layers,
+        outputs=outputs, notes=_notes(model, ctx), source_params=_learnable(graph, ctx),
+    )
+
+
+def _learnable(graph: Graph, ctx: _Context) -> int:
+    """Elements of the initializers that act as weights (BatchNorm's statistics are buffers)."""
+    learnable: dict[str, int] = {}
+    for node in graph.nodes:
+        slots = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,),
+                 "BatchNormalization": (1, 2), "Add": (0, 1), "Mul": (0, 1)}.get(node.op_type, ())
+        for slot in slots:
+            if slot < len(node.inputs) and node.inputs[slot] in ctx.initializer_dims:
+                dims = ctx.initializer_dims[node.inputs[slot]]
+                if node.op_type in ("Add", "Mul") and len(dims) == 0:
+                    continue
+                size = 1
+                for dim in dims:
+                    size *= dim
+                learnable[node.inputs[slot]] = size
+    return sum(learnable.values())
+
+
+def _notes(model: Model, ctx: _Context) -> list[str]:
+    producer = f"{model.producer} {model.producer_version}".strip() or "an unknown producer"
+    notes = [f"written by {producer}, ONNX IR {model.ir_version}, opset {model.opsets.get('', '?')}"]
+    if not any(node.op_type == "BatchNormalization" for node in model.graph.nodes) and \
+            "pytorch" in model.producer.lower():
+        notes.append("PyTorch's exporter folds BatchNorm into the preceding Conv in eval mode: a model "
+                     "exported that way has no batch_norm layers here")
+    return notes
+
+
+def read_onnx(path: str | Path, display: str | None = None, allow_unknown: bool = False) -> ImportedModel:
+    """Read an .onnx file (an ``.onnx.data`` sidecar is never needed: weights are not read)."""
+    path = Path(path)
+    display = display or str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise SpecError(f"cannot read the model: {exc.strerror}", location=Location(display)) from None
+    try:
+        import stat
+
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError("a model must be a regular file", location=Location(display))
+        if info.st_size > MAX_FILE_BYTES:
+            raise SpecError(f"the file is larger than {MAX_FILE_BYTES >> 30} GiB", location=Location(display))
+        import mmap
+
+        if info.st_size == 0:
+            raise SpecError("the file is empty: not an ONNX model", location=Location(display))
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
+            view = memoryview(mapped)
+            try:
+                model = read_model(view)
+                stem = path.name[: -len(".onnx")] if path.name.endswith(".onnx") else path.stem
+                return import_model(model, display, stem, allow_unknown)
+            finally:
+                view.release()
+    except SpecError as exc:
+        raise exc.with_context(Location(display))
+    finally:
+        os.close(fd)

@@ -1,0 +1,353 @@
+"""PyTorch module -> imported layers, by torch.fx symbolic tracing with shape propagation.
+
+Every ``call_module`` node names its module by its path (``layer1.0.conv1``), which becomes the
+layer's name and, through its prefix, the stage and block structure of the written spec. A
+function applied inside a module's ``forward`` (the residual ``out + identity`` of a block) is
+named after the module its first input comes from (``layer1.0.add``). Size arithmetic
+(``x.size(0)``, ``x.shape``) is followed only as far as a ``view``/``reshape`` to (batch, -1),
+which is a flatten. Anything else is refused in one message listing every node.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+
+from archviz.backends.imported import NETWORK_INPUT, ImportedLayer, ImportedModel, Unsupported, UnsupportedOps
+from archviz.errors import SpecError
+from archviz.ops import OP_REGISTRY
+
+
+class _Refuse(Exception):
+    """A known module or function with a setting archviz cannot express."""
+
+
+def _pair(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return value[0] if len(set(value)) == 1 else list(value)
+    return value
+
+
+def _conv(m: nn.Conv2d) -> tuple[str, dict[str, Any]]:
+    if m.padding_mode != "zeros":
+        raise _Refuse(f"padding_mode={m.padding_mode!r}")
+    padding: Any = m.padding if isinstance(m.padding, str) else _pair(m.padding)
+    return "conv2d", {"filters": m.out_channels, "kernel": _pair(m.kernel_size), "stride": _pair(m.stride),
+                      "padding": 0 if padding == "valid" else padding, "dilation": _pair(m.dilation),
+                      "groups": m.groups, "bias": m.bias is not None}
+
+
+def _batch_norm(m: nn.modules.batchnorm._BatchNorm) -> tuple[str, dict[str, Any]]:
+    if not m.track_running_stats or m.momentum is None:
+        raise _Refuse("running statistics off or a cumulative average (momentum=None)")
+    return "batch_norm", {"eps": float(m.eps), "momentum": float(m.momentum), "affine": bool(m.affine)}
+
+
+def _pool(op: str) -> Callable[[Any], tuple[str, dict[str, Any]]]:
+    def mapper(m: Any) -> tuple[str, dict[str, Any]]:
+        if _pair(getattr(m, "dilation", 1)) != 1:
+            raise _Refuse("dilated pooling")
+        kernel, stride = _pair(m.kernel_size), _pair(m.stride)
+        values = {"kernel": kernel, "padding": _pair(m.padding), "ceil_mode": bool(m.ceil_mode)}
+        return op, values if stride == kernel else {**values, "stride": stride}
+    return mapper
+
+
+def _softmax(m: nn.Softmax) -> str:
+    if m.dim not in (1, -1, None):
+        raise _Refuse(f"softmax over dim {m.dim}")
+    return "softmax"
+
+
+def _lrn(m: nn.LocalResponseNorm) -> tuple[str, dict[str, Any]]:
+    # PyTorch divides alpha by size; archviz's alpha multiplies the plain sum (the paper's)
+    return "lrn", {"size": m.size, "alpha": m.alpha / m.size, "beta": m.beta, "k": m.k}
+
+
+def _gelu(m: nn.GELU) -> str:
+    if m.approximate != "none":
+        raise _Refuse(f"approximate={m.approximate!r}")
+    return "gelu"
+
+
+MODULES: dict[type[nn.Module], Callable[[Any], Any]] = {
+    nn.Conv2d: _conv,
+    nn.Linear: lambda m: ("dense", {"units": m.out_features, "bias": m.bias is not None}),
+    nn.BatchNorm2d: _batch_norm,
+    nn.BatchNorm1d: _batch_norm,
+    nn.ReLU: lambda m: "relu",
+    nn.ReLU6: lambda m: "relu6",
+    nn.LeakyReLU: lambda m: ("leaky_relu", {"slope": float(m.negative_slope)}),
+    nn.ELU: lambda m: ("elu", {"alpha": float(m.alpha)}),
+    nn.GELU: _gelu,
+    nn.SiLU: lambda m: "silu",
+    nn.Sigmoid: lambda m: "sigmoid",
+    nn.Tanh: lambda m: "tanh",
+    nn.Softmax: _softmax,
+    nn.Dropout: lambda m: ("dropout", {"rate": float(m.p)}),
+    nn.Identity: lambda m: "identity",
+    nn.MaxPool2d: _pool("max_pool2d"),
+    nn.AvgPool2d: _pool("avg_pool2d"),
+    nn.LocalResponseNorm: _lrn,
+    nn.Hardswish: lambda m: "hardswish",
+    nn.Hardsigmoid: lambda m: "hardsigmoid",
+}
+ELEMENTWISE_FUNCTIONS: dict[Any, str] = {
+    F.relu: "relu", torch.relu: "relu", F.relu6: "relu6", F.silu: "silu", F.gelu: "gelu",
+    torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", torch.tanh: "tanh", F.hardswish: "hardswish",
+    F.hardsigmoid: "hardsigmoid",
+}
+ELEMENTWISE_METHODS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh"}
+
+
+def _shape(node: fx.Node) -> tuple[int, ...] | None:
+    meta = node.meta.get("tensor_meta")
+    shape = getattr(meta, "shape", None)
+    return tuple(int(d) for d in shape[1:]) if shape is not None else None
+
+
+class _Reader:
+    def __init__(self, graph_module: fx.GraphModule, allow_unknown: bool) -> None:
+        self.gm = graph_module
+        self.modules = dict(graph_module.named_modules())
+        self.allow_unknown = allow_unknown
+        self.layers: list[ImportedLayer] = []
+        self.by_name: dict[str, ImportedLayer] = {}
+        self.produced: dict[fx.Node, str] = {}  # fx node -> the layer whose output it is
+        self.sizes: set[fx.Node] = set()  # nodes that compute sizes, not tensors
+        self.unsupported: list[Unsupported] = []
+        self.taken: set[str] = set()
+
+    def users(self, node: fx.Node) -> list[fx.Node]:
+        return list(node.users)
+
+    def tensor_inputs(self, node: fx.Node) -> list[fx.Node]:
+        found: list[fx.Node] = []
+
+        def visit(value: Any) -> None:
+            if isinstance(value, fx.Node):
+                if value not in self.sizes:
+                    found.append(value)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    visit(item)
+            elif isinstance(value, dict):
+                for item in value.values():
+                    visit(item)
+        visit(node.args)
+        visit(node.kwargs)
+        return found
+
+    def unique(self, name: str) -> str:
+        candidate, number = name, 1
+        while candidate in self.taken or candidate == NETWORK_INPUT:
+            number += 1
+            candidate = f"{name}_{number}"
+        self.taken.add(candidate)
+        return candidate
+
+    def function_name(self, node: fx.Node, base: str) -> str:
+        """A function's result is named in the module its first input comes from."""
+        for source in self.tensor_inputs(node):
+            layer = self.produced.get(source)
+            if layer and "." in layer:
+                return f"{layer.rsplit('.', 1)[0]}.{base}"
+        return base
+
+    def add(self, node: fx.Node, name: str, op: str, values: dict[str, Any], origin: str) -> None:
+        if op not in OP_REGISTRY:
+            raise _Refuse(f"{op} is not an archviz op yet")
+        sources = [self.produced.get(source, NETWORK_INPUT) for source in self.tensor_inputs(node)]
+        name = self.unique(name)
+        scope = tuple(name.split(".")[:-1])
+        layer = ImportedLayer(name, op, values, sources or [NETWORK_INPUT], scope, origin, _shape(node))
+        self.layers.append(layer)
+        self.by_name[name] = layer
+        self.produced[node] = name
+
+    def alias(self, node: fx.Node, source: fx.Node) -> None:
+        self.produced[node] = self.produced.get(source, NETWORK_INPUT)
+        layer = self.by_name.get(self.produced[node])
+        if layer is not None:
+            layer.stated_shape = _shape(node)
+
+    def is_flatten(self, node: fx.Node) -> bool:
+        """``x.view(x.size(0), -1)``, ``x.reshape(n, -1)``, ``torch.flatten(x, 1)``, ``x.flatten(1)``."""
+        if node.op == "call_function" and node.target is torch.flatten:
+            start = node.args[1] if len(node.args) > 1 else node.kwargs.get("start_dim", 0)
+            end = node.args[2] if len(node.args) > 2 else node.kwargs.get("end_dim", -1)
+            return bool(start == 1 and end == -1)
+        if node.op == "call_method" and node.target == "flatten":
+            start = node.args[1] if len(node.args) > 1 else node.kwargs.get("start_dim", 0)
+            return bool(start == 1)
+        if node.op == "call_method" and node.target in ("view", "reshape"):
+            shape = node.args[1:]
+            if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+                shape = tuple(shape[0])
+            return bool(len(shape) == 2 and shape[1] == -1)
+        if node.op == "call_module" and isinstance(self.modules.get(str(node.target)), nn.Flatten):
+            module = self.modules[str(node.target)]
+            return bool(module.start_dim == 1 and module.end_dim == -1)
+        return False
+
+    def pooled_then_flattened(self, node: fx.Node) -> bool:
+        users = self.users(node)
+        return len(users) == 1 and self.is_flatten(users[0])
+
+    def visit(self, node: fx.Node) -> None:
+        origin = f"fx node {node.name!r} ({node.op} {getattr(node.target, '__name__', node.target)})"
+        if node.op == "call_module":
+            self.visit_module(node, str(node.target), origin)
+        elif node.op == "call_function":
+            self.visit_function(node, origin)
+        elif node.op == "call_method":
+            self.visit_method(node, origin)
+        elif node.op == "get_attr":
+            raise _Refuse("a tensor read from the module (a parameter used outside a layer)")
+
+    def visit_module(self, node: fx.Node, path: str, origin: str) -> None:
+        module = self.modules[path]
+        if isinstance(module, nn.Flatten):
+            return self.visit_flatten(node, path, origin)
+        if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+            size = _pair(module.output_size)
+            if size == 1 and self.pooled_then_flattened(node):
+                op = "global_avg_pool2d" if isinstance(module, nn.AdaptiveAvgPool2d) else "global_max_pool2d"
+                return self.add(node, path, op, {}, origin)
+            if isinstance(module, nn.AdaptiveMaxPool2d):
+                raise _Refuse("adaptive max pooling (archviz has adaptive average pooling)")
+            return self.add(node, path, "adaptive_avg_pool2d", {"output_size": size}, origin)
+        mapper = MODULES.get(type(module))
+        if mapper is None:
+            raise _Refuse("")
+        result = mapper(module)
+        op, values = (result, {}) if isinstance(result, str) else result
+        if isinstance(module, nn.Dropout) and values.get("rate") == 0.5:
+            values = {}
+        self.add(node, path, op, values, origin)
+        return None
+
+    def visit_flatten(self, node: fx.Node, name: str, origin: str) -> None:
+        if not self.is_flatten(node):
+            raise _Refuse("a reshape other than a flatten to (batch, features)")
+        source = self.tensor_inputs(node)[0]
+        producer = self.by_name.get(self.produced.get(source, ""))
+        if producer is not None and producer.op in ("global_avg_pool2d", "global_max_pool2d"):
+            return self.alias(node, source)  # the pool's output is flat already
+        return self.add(node, name, "flatten", {}, origin)
+
+    def visit_function(self, node: fx.Node, origin: str) -> None:
+        target = node.target
+        if target in (getattr, operator.getitem) and self._is_size(node):
+            self.sizes.add(node)
+            return None
+        if target in (operator.add, torch.add, operator.iadd):
+            if len(self.tensor_inputs(node)) != 2:
+                raise _Refuse("the addition of a constant")
+            return self.add(node, self.function_name(node, "add"), "add", {}, origin)
+        if target in (operator.mul, torch.mul, operator.imul):
+            if len(self.tensor_inputs(node)) != 2:
+                raise _Refuse("a multiplication by a constant")
+            return self.add(node, self.function_name(node, "mul"), "multiply", {}, origin)
+        if target is torch.cat:
+            dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+            if dim not in (1, -3):
+                raise _Refuse(f"a concatenation along dim {dim} (channels only)")
+            return self.add(node, self.function_name(node, "cat"), "concat", {}, origin)
+        if target is torch.flatten:
+            return self.visit_flatten(node, self.function_name(node, "flatten"), origin)
+        if target in ELEMENTWISE_FUNCTIONS:
+            op = ELEMENTWISE_FUNCTIONS[target]
+            return self.add(node, self.function_name(node, op), op, {}, origin)
+        if target is F.adaptive_avg_pool2d:
+            size = _pair(node.args[1] if len(node.args) > 1 else node.kwargs.get("output_size"))
+            if size == 1 and self.pooled_then_flattened(node):
+                return self.add(node, self.function_name(node, "avgpool"), "global_avg_pool2d", {}, origin)
+            return self.add(node, self.function_name(node, "avgpool"), "adaptive_avg_pool2d", {"output_size": size}, origin)
+        if target is F.dropout:
+            return self.alias(node, self.tensor_inputs(node)[0]) if not node.kwargs.get("training") else \
+                self.add(node, self.function_name(node, "dropout"), "dropout", {}, origin)
+        raise _Refuse("")
+
+    def visit_method(self, node: fx.Node, origin: str) -> None:
+        method = str(node.target)
+        if method in ("size", "dim"):
+            self.sizes.add(node)
+            return None
+        if method in ("view", "reshape", "flatten"):
+            return self.visit_flatten(node, self.function_name(node, "flatten"), origin)
+        if method in ("contiguous", "clone"):
+            return self.alias(node, self.tensor_inputs(node)[0])
+        if method in ELEMENTWISE_METHODS:
+            op = ELEMENTWISE_METHODS[method]
+            return self.add(node, self.function_name(node, op), op, {}, origin)
+        if method in ("add", "add_"):
+            return self.add(node, self.function_name(node, "add"), "add", {}, origin)
+        if method == "mean":
+            dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+            if isinstance(dims, (list, tuple)) and sorted(d % 4 for d in dims) == [2, 3]:
+                if node.kwargs.get("keepdim") or (len(node.args) > 2 and node.args[2]):
+                    return self.add(node, self.function_name(node, "mean"), "adaptive_avg_pool2d",
+                                    {"output_size": 1}, origin)
+                return self.add(node, self.function_name(node, "mean"), "global_avg_pool2d", {}, origin)
+        raise _Refuse("")
+
+    def _is_size(self, node: fx.Node) -> bool:
+        base = node.args[0] if node.args else None
+        if node.target is getattr:
+            return node.args[1] == "shape"
+        return isinstance(base, fx.Node) and base in self.sizes
+
+    def run(self) -> list[str]:
+        outputs: list[str] = []
+        for node in self.gm.graph.nodes:
+            if node.op == "placeholder":
+                self.produced[node] = NETWORK_INPUT
+                continue
+            if node.op == "output":
+                outputs = [self.produced.get(source, NETWORK_INPUT) for source in self.tensor_inputs(node)]
+                continue
+            try:
+                self.visit(node)
+            except _Refuse as refusal:
+                what = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
+                if node.op == "call_module":
+                    what = type(self.modules[str(node.target)]).__name__
+                self.unsupported.append(Unsupported(node.name, f"{what}: {refusal}" if str(refusal) else str(what),
+                                                    f"{node.op} {node.target}"))
+                self.produced[node] = node.name
+        return outputs
+
+
+def read_torch(module: nn.Module, input_shape: Sequence[int], name: str | None = None,
+               source: str = "<module>", allow_unknown: bool = False) -> ImportedModel:
+    """The layers of ``module`` for one input of ``input_shape`` (channels first, no batch)."""
+    module = module.eval()
+    try:
+        graph_module = fx.symbolic_trace(module)
+    except Exception as exc:  # noqa: BLE001  (fx raises many kinds on Python control flow)
+        raise SpecError(f"torch.fx cannot trace this module: {type(exc).__name__}: {exc}"[:500],
+                        hint="archviz follows torch.fx's graph; data-dependent control flow cannot be traced") from None
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    try:
+        with torch.no_grad():
+            ShapeProp(graph_module).propagate(torch.zeros(1, *input_shape))
+    except Exception as exc:  # noqa: BLE001  (whatever the module's forward raises)
+        raise SpecError(f"the module does not run on an input of shape {list(input_shape)}: "
+                        f"{type(exc).__name__}: {exc}"[:500], hint="give the input shape it takes with --input") from None
+    reader = _Reader(graph_module, allow_unknown)
+    outputs = reader.run()
+    if reader.unsupported:
+        raise UnsupportedOps(source, "PyTorch", reader.unsupported)
+    params = sum(p.numel() for p in module.parameters())
+    return ImportedModel(
+        name=name or type(module).__name__, source=source, framework="PyTorch", input_shape=tuple(input_shape),
+        layers=reader.layers, outputs=outputs, source_params=params,
+        notes=[f"traced with torch.fx at input {list(input_shape)}"],
+    )
