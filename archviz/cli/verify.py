@@ -114,7 +114,7 @@ def verify(
     raise typer.Exit(0 if result.ok else 1)
 
 
-def _verify_elsewhere(backend: Backend, spec: str | None, sets: list[str] | None, until: list[str] | None,
+def _verify_elsewhere(backend: Backend, spec: str | None, sets: list[str] | None, until: str | None,
                       input: str | None, batch: int,
                       format: Format, out: Path | None, width: int | None) -> None:
     from archviz.backends.optional import keras_backend, require
