@@ -264,6 +264,9 @@ def import_config(root: dict[str, Any], display: str, allow_unknown: bool = Fals
     produced: dict[str, str] = {}  # Keras layer name -> the archviz layer that stands for its output
     input_names = set()
     previous = NETWORK_INPUT
+    padding: dict[str, Any] = {}  # ZeroPadding2D layers waiting for the layer they pad
+    sources_of_padding: dict[str, list[str]] = {}
+    readers = _reader_counts(layers, sequential)
     for index, layer in enumerate(layers):
         kind = str(layer.get("class_name"))
         layer_config = layer.get("config") or {}
@@ -275,6 +278,15 @@ def import_config(root: dict[str, Any], display: str, allow_unknown: bool = Fals
         try:
             inbound = None if sequential else _inbound(layer)
             shape = inbound[0][1] if inbound else None
+            if shape is None:
+                shape = (layer.get("build_config") or {}).get("input_shape")
+            if kind == "ZeroPadding2D":
+                padding[name] = _zero_padding(layer_config)
+                sources_of_padding[name] = [previous] if inbound is None else \
+                    [produced.get(source, source) for source, _ in inbound]
+                produced[name] = name
+                previous = name
+                continue
             mapper = MAPPERS.get(kind)
             if mapper is None:
                 raise _Refuse("")
@@ -290,6 +302,14 @@ def import_config(root: dict[str, Any], display: str, allow_unknown: bool = Fals
                 continue
             op, values, inbound = "opaque", {}, None if sequential else _safe_inbound(layer)
         sources = [previous] if inbound is None else [produced.get(source, source) for source, _ in inbound]
+        if len(sources) == 1 and sources[0] in padding:
+            pad = padding.pop(sources[0])
+            if op not in ("conv2d", "max_pool2d", "avg_pool2d") or values.get("padding", 0) not in (0, "valid") \
+                    or readers.get(sources[0], 0) != 1:
+                unsupported.append(Unsupported(sources[0], "ZeroPadding2D: padding that does not feed one convolution "
+                                               "or pooling layer", "before " + repr(name)))
+            values["padding"] = pad
+            sources = sources_of_padding.pop(sources[0])
         imported.append(ImportedLayer(name, op, values, sources or [NETWORK_INPUT], _scope(name, kind),
                                       f"Keras layer {index} {name!r} ({kind})"))
         produced[name] = name
@@ -306,6 +326,37 @@ def import_config(root: dict[str, Any], display: str, allow_unknown: bool = Fals
         layers=imported, outputs=outputs, source_params=params,
         notes=["channels-last Keras shapes are written channels first, as archviz writes every shape"],
     )
+
+
+def _zero_padding(config: dict[str, Any]) -> Any:
+    """ZeroPadding2D's padding as archviz's [[top, bottom], [left, right]] (or p, [ph, pw])."""
+    _channels_last(config)
+    value = config.get("padding", 1)
+    if isinstance(value, int):
+        return value
+    if all(isinstance(v, int) for v in value):
+        return _pair(list(value))
+    (top, bottom), (left, right) = value
+    if top == bottom and left == right:
+        return top if top == left else [top, left]
+    return [[top, bottom], [left, right]]
+
+
+def _reader_counts(layers: list[dict[str, Any]], sequential: bool) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for index, layer in enumerate(layers):
+        if sequential:
+            if index:
+                name = str((layers[index - 1].get("config") or {}).get("name"))
+                counts[name] = counts.get(name, 0) + 1
+            continue
+        try:
+            inbound = _inbound(layer) or []
+        except _Refuse:
+            continue
+        for source, _ in inbound:
+            counts[source] = counts.get(source, 0) + 1
+    return counts
 
 
 def _safe_inbound(layer: dict[str, Any]) -> list[tuple[str, list[Any] | None]] | None:

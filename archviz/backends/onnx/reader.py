@@ -495,14 +495,20 @@ def read_onnx(path: str | Path, display: str | None = None, allow_unknown: bool 
 
         if info.st_size == 0:
             raise SpecError("the file is empty: not an ONNX model", location=Location(display))
+        failure: SpecError | None = None
         with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
             view = memoryview(mapped)
             try:
                 model = read_model(view)
-                stem = path.name[: -len(".onnx")] if path.name.endswith(".onnx") else path.stem
-                return import_model(model, display, stem, allow_unknown)
+            except SpecError as exc:
+                # a fresh error: the raised one's frames still hold views of the mapping
+                failure = SpecError(exc.message, hint=exc.hint or "is it an ONNX model? (.onnx, a ModelProto)")
             finally:
                 view.release()
+        if failure is not None:
+            raise failure
+        stem = path.name[: -len(".onnx")] if path.name.endswith(".onnx") else path.stem
+        return import_model(model, display, stem, allow_unknown)
     except SpecError as exc:
         raise exc.with_context(Location(display))
     finally:

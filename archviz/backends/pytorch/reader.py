@@ -261,6 +261,11 @@ class _Reader:
             return self.add(node, self.function_name(node, "cat"), "concat", {}, origin)
         if target is torch.flatten:
             return self.visit_flatten(node, self.function_name(node, "flatten"), origin)
+        if target in (F.softmax, torch.softmax):
+            dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+            if dim not in (1, -1):
+                raise _Refuse(f"softmax over dim {dim}")
+            return self.add(node, self.function_name(node, "softmax"), "softmax", {}, origin)
         if target in ELEMENTWISE_FUNCTIONS:
             op = ELEMENTWISE_FUNCTIONS[target]
             return self.add(node, self.function_name(node, op), op, {}, origin)
