@@ -16,7 +16,7 @@ python3 -m venv .venv
 python -m pip install -q --upgrade pip
 # The CPU build of torch first, pinned, so nothing later pulls a multi-GB CUDA build.
 python -m pip install -q torch==2.13.0
-python -m pip install -q -e '.[test,torch,charts]'
+python -m pip install -q -e '.[test,torch,charts,onnx,keras]'
 
 archviz check
 # Lint and type-check with the rules [tool.ruff.lint] and [tool.mypy] in pyproject.toml name;

@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Keras 3 runs on its torch backend in the tests (no TensorFlow), and its first import writes
+# keras.json under KERAS_HOME: a folder of the test run's own, not the user's ~/.keras.
+os.environ.setdefault("KERAS_BACKEND", "torch")
+os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="archviz-keras-home-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
