@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archviz.analysis import Analysis, Plan, Totals, analyze_layers, gc_paused, totals_only
-from archviz.errors import ShapeError, SpecError
+from archviz.errors import ArchvizError, ShapeError, SpecError
 from archviz.graph import build_graph, topological_layers
 from archviz.shapes import Shape
 from archviz.spec.document import Document, read_document, read_document_text
-from archviz.spec.expand import LayerDef, Spec, expand
+from archviz.spec.expand import LayerDef, Spec, expand, through_extends
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -115,8 +115,11 @@ class Network:
         if self.spec.reads_shapes and shape[0] != self.spec.input_shape[0]:
             return self.for_input(shape).analyze(shape, batch)
         with gc_paused():
-            return analyze_layers(self.name, self.document.file, self.ordered, shape, batch,
-                                  self.spec.variables, self.plan, self.outputs, self.warnings)
+            try:
+                return analyze_layers(self.name, self.document.file, self.ordered, shape, batch,
+                                      self.spec.variables, self.plan, self.outputs, self.warnings)
+            except ArchvizError as exc:
+                raise through_extends(exc, self.document)  # a layer in a file the spec extends
 
     def totals_at(self, input_shape: Sequence[int] | None = None, batch: int = 1) -> Totals:
         """``analyze(input_shape, batch).totals`` without the per-layer records: for sweeps.
@@ -134,7 +137,10 @@ class Network:
             suffixes = self.plan.suffixes.setdefault(batch, {})  # see totals_only's memo
             if len(suffixes) > SUFFIXES_LIMIT:
                 suffixes.clear()
-            return totals_only(self.plan, shape, batch, suffixes)
+            try:
+                return totals_only(self.plan, shape, batch, suffixes)
+            except ArchvizError as exc:
+                raise through_extends(exc, self.document)
 
     def for_input(self, input_shape: Sequence[int]) -> Network:
         """This network for an input of other channels, where its expressions read shapes

@@ -283,3 +283,34 @@ def test_reserved_words_are_refused_where_they_are_defined(definition: str, line
         archviz.loads("name: t\ninput: [3, 8, 8]\n" + definition + "layers: [relu]\n")
     assert message in caught.value.message
     assert caught.value.location is not None and caught.value.location.line == line
+
+
+def test_a_shape_error_in_an_extended_file_names_the_extends(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text("name: mine\nextends: vgg16\n")
+    network = archviz.load(tmp_path / "mine.yaml")
+    for attempt in (lambda: network.analyze((3, 16, 16)), lambda: network.totals_at((3, 16, 16))):
+        with pytest.raises(ShapeError) as caught:
+            attempt()
+        assert caught.value.render().splitlines()[1:3] == [
+            f"  {tmp_path}/mine.yaml extends vgg16, {tmp_path}/mine.yaml:2:1",
+            "  in block 'maxpool', base/vgg.yaml:32:9",
+        ]
+
+
+def test_a_value_set_with_set_that_is_no_number_is_named() -> None:
+    with pytest.raises(SpecError) as caught:
+        archviz.load("vgg16", width="wide")
+    lines = caught.value.render().splitlines()
+    assert lines[0].startswith("vgg16:7:29: layer 'conv1_1': expected a number, got 'wide'")
+    assert "  width='wide' is set with --set (or a keyword of load())" in lines
+    # a variable computed from it names both
+    text = ("name: t\ninput: [3, 8, 8]\nvariables:\n  width: 1\n  fc: 16 * width\n"
+            "layers: [flatten, {dense: {units: fc}}]\n")
+    with pytest.raises(SpecError) as derived:
+        archviz.loads(text, width=0.3)
+    assert derived.value.render().splitlines()[1:] == [
+        "  fc=4.8 is set as '16 * width' at <string>:5:3",
+        "  width=0.3 is set with --set (or a keyword of load())",
+        ("  hint: choose width so that 'fc' comes out whole, or round it where it is written (<string>:6:28): "
+         "'round(fc)'"),
+    ]

@@ -229,8 +229,9 @@ def explain(exc: ArchvizError, value: Any, scope: Mapping[str, Any], origins: Ma
             where = f" ({origin.location})" if origin.location is not None else ""
             hint = f"round {name} where it is computed{where}: 'round({str(origin.text).strip()})'"
         elif fractional and isinstance(value, str):
+            # the values set by hand (not those computed from them)
             names = ", ".join(dict.fromkeys(name for name, origin in fractional if origin.kind in
-                                            ("variable", "override")))
+                                            ("variable", "override") and origin.text is None))
             if names:
                 at = f" ({exc.location})" if exc.location is not None else ""  # the expression's place
                 hint = (f"choose {names} so that {value.strip()!r} comes out whole, or round it where it is "
@@ -309,8 +310,9 @@ def through_extends(exc: ArchvizError, document: Document) -> ArchvizError:
     for parent, asked in document.parents:
         chain.append(Frame(f"{asked.file} extends {parent}", asked))
         if parent == where.file:
-            for frame in reversed(chain):
-                exc.add_frame(frame)
+            if chain[0] not in exc.frames:  # once, however many callers pass it on
+                for frame in reversed(chain):
+                    exc.add_frame(frame)
             break
     return exc
 
