@@ -181,3 +181,75 @@ def test_field_composition() -> None:
     field = Field(1, 1, 0).through(3, 1, 1).through(3, 1, 1).through(2, 2, 0)
     assert field == Field(6, 2, 2)
     assert Field(1, 1, 0).through(3, 1, 1, dilation=2) == Field(5, 1, 1)
+
+
+def _fields(text: str) -> dict[str, tuple[object, object, object, str]]:
+    import archviz
+
+    analysis = archviz.loads(text).analyze()
+    return {r.name: (r.receptive_field, r.effective_stride, r.effective_padding, r.field_note) for r in analysis.layers}
+
+
+def test_fields_through_the_new_ops() -> None:
+    """Hand-composed: a 3x3 conv (field 3, padding 1), then a 2x2 stride-2 pool (field 4, stride 2).
+    A slice from row 2 starts the field 2 * 2 pixels later: padding 1 - 4 = -3; padding the map
+    by 1 before reaches one stride further out: 1 + 1 * 2 = 3. Channels ops keep the field."""
+    fields = _fields(
+        "name: t\ninput: [4, 16, 16]\nlayers:\n"
+        "  - conv2d: {filters: 4, kernel: 3, padding: 1}\n"
+        "  - max_pool2d: {kernel: 2, name: pool}\n"
+        "  - slice: {name: rows, axis: 1, start: 2}\n"
+        "  - pad: {name: padded, inputs: pool, padding: [[1, 0], [0, 0]]}\n"
+        "  - split: {name: s, inputs: pool, parts: 2, axis: -1}\n"
+        "  - split: {name: c, inputs: pool, parts: 2}\n"
+        "  - channel_shuffle: {name: shuffled, inputs: pool, groups: 2}\n"
+        "  - layer_norm: {name: ln, inputs: pool, axis: 0}\n"
+        "  - slice: {name: every_other, inputs: pool, axis: 2, step: 2}\n"
+        "  - upsample: {name: up, inputs: pool, scale: 2}\n"
+        "  - conv2d: {name: after_up, filters: 4, kernel: 3}\n"
+        "  - group_norm: {name: gn, inputs: pool, groups: 2}\n"
+    )
+    assert fields["pool"] == ((4, 4), (2, 2), (1, 1), "")
+    assert fields["rows"] == ((4, 4), (2, 2), (-3, 1), "")
+    assert fields["padded"] == ((4, 4), (2, 2), (3, 1), "")
+    assert fields["s.1"] == ((4, 4), (2, 2), (1, 1 - 4 * 2), "")
+    assert fields["c.0"] == fields["c.1"] == fields["shuffled"] == fields["ln"] == fields["pool"]
+    assert fields["every_other"] == ((4, 4), (2, 4), (1, 1), "")
+    assert fields["up"] == fields["after_up"] == (None, None, None, "n/a")  # upsampled: not a field, not global
+    assert fields["gn"] == (None, None, None, "global")  # its statistics read every position
+
+
+def test_tokens_have_no_field_and_say_so() -> None:
+    """ViT's stem: the patch embedding has a 16 x 16 field; once patches become tokens no
+    (height, width) field applies, also after attention and the dense head (not 'global')."""
+    fields = _fields(
+        "name: t\ninput: [3, 32, 32]\nlayers:\n"
+        "  - conv2d: {name: patches, filters: 8, kernel: 16, stride: 16}\n"
+        "  - flatten: {name: grid, start: 1}\n"
+        "  - permute: {name: tokens, dims: [1, 0]}\n"
+        "  - multi_head_attention: {name: attention, heads: 2}\n"
+        "  - select: {name: first, index: 0}\n"
+        "  - dense: {name: head, units: 3}\n"
+    )
+    assert fields["patches"] == ((16, 16), (16, 16), (0, 0), "")
+    for name in ("grid", "tokens", "attention", "first", "head"):
+        assert fields[name] == (None, None, None, "n/a"), name
+    flat = _fields("name: t\ninput: [6]\nlayers: [{dense: {units: 2}}]\n")
+    assert flat["dense_1"][3] == "n/a"  # a flat network input never had a pixel grid
+    vgg_like = _fields("name: t\ninput: [3, 8, 8]\nlayers: [{conv2d: {filters: 2, kernel: 3}}, flatten]\n")
+    assert vgg_like["flatten_1"][3] == "global"  # as before: each feature sees the whole image
+
+
+def test_split_layers_are_named_after_their_output_and_replay_with_other_counts() -> None:
+    import archviz
+
+    text = ("name: t\ninput: [12, 4, 4]\nvariables: {parts: 2}\nlayers:\n"
+            "  - split: {name: s, parts: parts}\n  - relu: {inputs: s.0}\n")
+    network = archviz.loads(text)
+    assert [layer.name for layer in network.layers] == ["s.0", "s.1", "relu_1"]
+    wider = network.with_variables(parts=3)
+    assert [layer.name for layer in wider.layers] == ["s.0", "s.1", "s.2", "relu_1"]
+    assert wider.analyze().layer("s.2").output_shape == (4, 4, 4)
+    assert network.with_variables(parts=2).analyze().layer("s.1").label == "split 2/2"
+    one = archviz.loads("name: t\ninput: [3, 4, 4]\nlayers: [{split: {name: s, sections: [3]}}]\n")
+    assert [layer.name for layer in one.layers] == ["s.0"]  # a split's outputs are always '<name>.i'

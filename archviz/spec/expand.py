@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from archviz.errors import ArchvizError, Call, Frame, GraphError, Location, ShapeError, SpecError
-from archviz.ops import ALIASES, OP_REGISTRY, Op
+from archviz.ops import ALIASES, OP_REGISTRY, MultiOutput, Op
 from archviz.spec.document import ENTRY_WORDS, REQUIRED_ARG, Block, Document
 from archviz.spec.expr import Lazy, evaluate, evaluate_tracked
 from archviz.spec.values import NotWholeError, coerce, flow_split, split_value_error, to_bool, to_int
@@ -714,11 +714,12 @@ class _Expander:
         if len(self.layers) >= MAX_LAYERS:
             raise SpecError(f"the spec expands to more than {MAX_LAYERS:,} layers", location=where,
                             hint="lower the repeat counts")
-        count = op.output_count()
-        if count == 1:
+        if not isinstance(op, MultiOutput):
             outputs = [(name, op, values)]
         else:
-            # one layer per output, '<name>.0', '<name>.1'...: each its own op, told its index
+            # one layer per output, '<name>.0', '<name>.1'... (also where there is one): each
+            # its own op, told its index
+            count = op.output_count()
             outputs = []
             for index in range(count):
                 output_values = {**values, "output": index, "outputs": count}
