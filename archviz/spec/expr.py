@@ -1,8 +1,15 @@
 """A small, safe evaluator for the arithmetic written in specs (``64 * width``).
 
 It parses with :mod:`ast` and walks a whitelist of node types; there is no ``eval``, no
-attribute access, no subscripts and no calls but a few pure functions. Sizes are bounded so
-an expression cannot exhaust memory or time.
+attribute access, no subscripts and no calls but a few pure functions.
+
+Work is bounded so that no expression can exhaust time or memory (docs/robustness.md): a text
+of at most MAX_LENGTH characters, a tree of at most MAX_NODES nodes (each evaluated at most
+once: the language has no loops, so that is the step budget) nested at most MAX_DEPTH deep;
+every number an expression reads (a literal, a variable, a block argument) or makes is at most
+MAX_MAGNITUDE in size and finite, so every operation works on small operands; the operations
+whose cost grows with an operand's *value* rather than its size are bounded too: ``**``
+(exponent up to 64) and ``round`` (ndigits between -64 and 64).
 """
 
 from __future__ import annotations
@@ -19,6 +26,11 @@ from archviz.suggest import did_you_mean
 
 MAX_LENGTH = 500
 MAX_MAGNITUDE = 10**30
+MAGNITUDE_TEXT = "10**30"
+MAX_NODES = 1_000
+MAX_DEPTH = 100
+MAX_EXPONENT = 64
+MAX_ROUND_DIGITS = 64
 
 Scalar = int | float | bool | str
 
@@ -87,8 +99,24 @@ def evaluate_tracked(text: str, names: Mapping[str, Any]) -> tuple[Scalar, froze
 @lru_cache(maxsize=4096)
 def _parse(text: str) -> ast.expr:
     """Parsing dominated expansion; a spec repeats the same few expressions for every layer and
-    every variant of a sweep. The tree is only read, never changed."""
-    return ast.parse(text, mode="eval").body
+    every variant of a sweep. The tree is only read, never changed.
+
+    The tree's size and depth are checked here, once per text, so evaluating stays as cheap as
+    it was: ExpressionError where one is too large (lru_cache keeps no exceptions).
+    """
+    tree = ast.parse(text, mode="eval").body
+    nodes = 0
+    pending: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while pending:  # iterative: the evaluator's own recursion is what the depth bound protects
+        node, depth = pending.pop()
+        nodes += 1
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"expression is nested more than {MAX_DEPTH} levels deep in {text!r}",
+                                  hint="write it in simpler steps (a variable for each part)")
+        if nodes > MAX_NODES:
+            raise ExpressionError(f"expression has more than {MAX_NODES} parts in {text!r}")
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return tree
 
 
 class _Evaluator:
@@ -125,17 +153,19 @@ class _Evaluator:
             if isinstance(value, Lazy):
                 value, read = value.resolve()
                 self.read.update(read)
-            return value
+            if type(value) is int and -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+                return value  # nearly every name: checked at the cost of one comparison
+            return self.check_name(node.id, value)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             left, right = self.number(node.left), self.number(node.right)
-            if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 2**64):
-                raise self.fail("power too large")
+            if isinstance(node.op, ast.Pow) and abs(right) > MAX_EXPONENT:
+                raise self.fail(f"power too large (the exponent may be at most {MAX_EXPONENT})")
             try:
                 return self.check(_BINARY[type(node.op)](left, right))
             except ZeroDivisionError:
                 raise self.fail("division by zero") from None
             except OverflowError:  # a float power: 1e19 ** 64
-                raise self.fail("number too large") from None
+                raise self.fail(f"number too large (at most {MAGNITUDE_TEXT} in magnitude)") from None
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.Not):
                 return not self.visit(node.operand)
@@ -167,6 +197,10 @@ class _Evaluator:
                 raise self.fail(f"unknown function {node.func.id!r}",
                                 f"available: {', '.join(sorted(FUNCTIONS))}")
             args = [self.number(a) for a in node.args]
+            if function is round and len(args) == 2 and not -MAX_ROUND_DIGITS <= args[1] <= MAX_ROUND_DIGITS:
+                # round(5, -10**7) computes 10**(10**7): seconds; 10**30 digits would never end
+                raise self.fail(f"round()'s digits must be between -{MAX_ROUND_DIGITS} and {MAX_ROUND_DIGITS}. "
+                                f"Received: ndigits={args[1]}")
             try:
                 return self.check(function(*args))
             except (TypeError, ValueError, OverflowError) as exc:
@@ -181,6 +215,15 @@ class _Evaluator:
             raise self.fail(f"expected a number, got {value!r}")
         return value
 
+    def check_name(self, name: str, value: Any) -> Any:
+        """A name's value, checked like a literal: --set, the API and block arguments can bind anything."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise self.fail(f"{name!r} is not a finite number")
+            if abs(value) > MAX_MAGNITUDE:
+                raise self.fail(f"{name!r} is too large (at most {MAGNITUDE_TEXT} in magnitude)")
+        return value
+
     def check(self, value: Any) -> Any:
         if isinstance(value, complex):  # a fractional power of a negative number: (-8) ** 0.5
             raise self.fail("result is not a real number")
@@ -188,7 +231,7 @@ class _Evaluator:
             if isinstance(value, float) and not math.isfinite(value):
                 raise self.fail("result is not a finite number")
             if abs(value) > MAX_MAGNITUDE:
-                raise self.fail("number too large")
+                raise self.fail(f"number too large (at most {MAGNITUDE_TEXT} in magnitude)")
         if isinstance(value, str) and len(value) > MAX_LENGTH:
             raise self.fail("string too long")
         return value

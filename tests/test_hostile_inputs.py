@@ -1,0 +1,141 @@
+"""Hostile values and the library boundary (issue 13): each class of input that once hung, ran for
+seconds or ended in a traceback, and what archviz promises for it instead (docs/robustness.md).
+
+Every refusal must be an ArchvizError (exit 2 from the command line) that says where the value was
+written, and must come back at once: "at once" is checked with a wall-clock bound far below what
+the old code took (seconds to forever) and far above what the new code takes (milliseconds).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+import archviz
+from archviz.errors import ArchvizError, ExpressionError
+
+NET = "name: t\ninput: [3, 8, 8]\n"
+QUICK = 1.0  # seconds; round(5, -10**7) alone took 7-10 s before the bounds, 10**30 digits never ended
+
+
+@contextmanager
+def quickly(limit: float = QUICK) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    elapsed = time.perf_counter() - start
+    assert elapsed < limit, f"took {elapsed:.2f} s"
+
+
+# -- expressions: every operation's inputs, the tree, every intermediate number ---------------------
+BIG = 10**30  # the largest magnitude an expression may read or make (archviz.spec.expr.MAX_MAGNITUDE)
+
+# (expression, fragment of the message); `big` is bound to 10**30 and `w` to 2
+HUGE_OPERANDS: list[tuple[str, str]] = [
+    ("round(5, -10**30)", "round()'s digits must be between -64 and 64"),
+    ("round(5, -10**7)", "round()'s digits must be between -64 and 64"),
+    ("round(5, 10**30)", "round()'s digits must be between -64 and 64"),
+    ("round(5, -big)", "round()'s digits must be between -64 and 64"),
+    ("round(5.5, -big)", "round()'s digits must be between -64 and 64"),
+    ("big + big", "number too large"),
+    ("-big - big", "number too large"),
+    ("big * big", "number too large"),
+    ("big * big * big * big", "number too large"),
+    ("big / 1e-30", "number too large"),
+    ("big // 1e-300", "not a finite number"),
+    ("big % 0", "division by zero"),
+    ("big ** 64", "number too large"),
+    ("2 ** 65", "power too large"),
+    ("2 ** big", "power too large"),
+    ("2 ** -big", "power too large"),
+    ("2.0 ** (10 ** 30)", "power too large"),
+    ("10 ** 31", "number too large"),
+    ("1" + "0" * 31, "number too large"),
+    ("1e300", "number too large"),
+    ("-(10 ** 31)", "number too large"),
+    ("abs(-big * 10)", "number too large"),
+    ("min(big * 2, 1)", "number too large"),
+    ("max(big, big * 2)", "number too large"),
+    ("int(1e31)", "number too large"),
+    ("floor(1e31)", "number too large"),
+    ("ceil(-1e31)", "number too large"),
+    ("int(big * 10)", "number too large"),
+    ("big * 10 if w > 1 else 1", "number too large"),
+    ("(big * 10) > 1 and 1", "number too large"),
+    ("not big * 10", "number too large"),
+    ("big * 10 == 0", "number too large"),
+    ("-" * 490 + "1", "nested more than 100 levels deep"),
+    ("not " * 120 + "1", "nested more than 100 levels deep"),
+    ("+".join(["w"] * 150), "nested more than 100 levels deep"),
+    ("(" * 210 + "1" + ")" * 210, "cannot read the expression"),  # Python's parser: too many parentheses
+]
+
+
+@pytest.mark.parametrize(("expression", "message"), HUGE_OPERANDS, ids=[case[0][:40] for case in HUGE_OPERANDS])
+def test_expressions_with_huge_operands_fail_at_once(expression: str, message: str) -> None:
+    text = NET + f"variables: {{big: {BIG}, w: 2}}\nlayers:\n  - conv2d: {{filters: '{expression}', kernel: 1}}\n"
+    with quickly(), pytest.raises(ExpressionError) as caught:
+        archviz.loads(text)
+    assert message in caught.value.message
+    assert expression[:60] in caught.value.message  # the expression itself is named
+    assert str(caught.value.location) == "<string>:5:14"  # file:line:column of the attribute
+
+
+@pytest.mark.parametrize("where", [
+    "variables: {big: 1, n: 'round(5, -10**30)'}\nlayers: [{conv2d: {filters: n, kernel: 1}}]\n",
+    "variables: {big: 1}\nlayers: [{relu: {name: 'r{round(5, -10**30)}'}}]\n",
+    "variables: {big: 1}\nlayers: [{relu: {if: 'round(5, -10**30) > 0'}}]\n",
+    "variables: {big: 1}\nlayers: [{relu: {repeat: 'round(5, -10**30)'}}]\n",
+    ("variables: {big: 1}\nblocks:\n  b: {args: {f: 1}, layers: [{conv2d: {filters: f, kernel: 1}}]}\n"
+     "layers: [{b: {f: 'round(5, -10**30)'}}]\n"),
+])
+def test_every_place_an_expression_is_written_is_bounded(where: str) -> None:
+    with quickly(), pytest.raises(ExpressionError, match=r"round\(\)'s digits") as caught:
+        archviz.loads(NET + where)
+    assert caught.value.location is not None and caught.value.location.line is not None
+
+
+def test_the_input_shape_expression_is_bounded() -> None:
+    with quickly(), pytest.raises(ExpressionError, match=r"round\(\)'s digits") as caught:
+        archviz.loads("name: t\ninput: [3, 'round(5, -10**30)', 8]\nlayers: [relu]\n")
+    assert caught.value.location is not None and caught.value.location.line == 2
+
+
+def test_variables_bound_from_outside_are_bounded_like_literals() -> None:
+    spec = NET + "variables: {w: 2}\nlayers: [{conv2d: {filters: 'round(500, -w)', kernel: 1}}]\n"
+    with quickly(), pytest.raises(ExpressionError, match="'w' is too large"):
+        archviz.loads(spec, w=10**5000)  # a 5,000-digit value: not even printed
+    with quickly(), pytest.raises(ExpressionError, match="'w' is not a finite number"):
+        archviz.loads(spec, w=float("nan"))
+    network = archviz.loads(spec)
+    with quickly(), pytest.raises(ExpressionError, match="'w' is too large"):
+        network.with_variables(w=-(10**40))
+
+
+def test_the_bounds_leave_ordinary_arithmetic_alone() -> None:
+    text = NET + "variables: {w: 2}\nlayers:\n  - conv2d: {filters: 'round(1234.5, -2) // 100 + 2 ** 6 - w', kernel: 1}\n" \
+        "  - conv2d: {filters: 'int(10 ** 30 // 10 ** 29) + ceil(1.5) + floor(2.5) + abs(-1) + max(1, 2) + min(3, 4)', " \
+        "kernel: 1}\n  - relu: {if: '" + " + ".join(["w"] * 90) + " == 180'}\n"
+    analysis = archviz.loads(text).analyze()
+    assert [layer.output_shape[0] for layer in analysis.layers] == [12 + 64 - 2, 10 + 2 + 2 + 1 + 2 + 3, 20]  # the relu is kept
+
+
+def test_hostile_expressions_through_the_command_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from archviz.cli.main import app
+
+    spec = tmp_path / "net.yaml"
+    spec.write_text(NET + "layers:\n  - conv2d: {filters: 'round(5, -10**30)', kernel: 1}\n")
+    with quickly(3.0):
+        result = CliRunner().invoke(app, ["summary", str(spec)])
+    assert result.exit_code == 2
+    assert f"error: {spec}:4:14: round()'s digits must be between -64 and 64" in result.output
+    assert "round(5, -10**30)" in result.output
+
+
+def test_errors_are_one_family() -> None:
+    assert issubclass(ExpressionError, ArchvizError)
