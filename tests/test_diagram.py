@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import archviz
+from archviz.optional import MissingDependencyError
 from archviz.render import external, figure
 from archviz.render.diagram import Detail, choose_detail, graph_source, key_attributes, render_graph
 from archviz.render.external import MissingToolError
@@ -220,9 +221,9 @@ def test_missing_dot_is_a_clean_error_and_dot_source_still_works(monkeypatch: py
 def test_missing_cairosvg_is_a_clean_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "cairosvg", None)  # import now raises ImportError
     analysis = archviz.load("vgg11").analyze()
-    with pytest.raises(MissingToolError) as caught:
+    with pytest.raises(MissingDependencyError) as caught:
         render_blocks(analysis, None, "png")
-    assert "pip install cairosvg" in str(caught.value)
+    assert "pip install 'archviz[figures]'" in str(caught.value)
     assert "libcairo2" in str(caught.value)
     assert render_blocks(analysis, None, "svg").startswith(b"<svg")
 

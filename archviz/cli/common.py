@@ -53,13 +53,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def clean_errors(function: F) -> F:
-    """Turn ArchvizError (and unreadable output paths) into a message on stderr and exit code 2."""
+    """Turn ArchvizError (and unreadable output paths, and a missing optional module) into a message
+    on stderr and exit code 2."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
-        except (ArchvizError, RecursionError) as exc:
+        except (ArchvizError, RecursionError, ImportError) as exc:
             raise typer.Exit(report_error(exc)) from None
 
     return wrapper  # type: ignore[return-value]

@@ -27,7 +27,16 @@ def report_error(exc: BaseException) -> int:
     """Print a user error the house way (``error: ...`` on stderr); returns the exit code.
 
     Re-raises where ``ARCHVIZ_DEBUG`` asks for tracebacks, and anything that is not a user error.
+    An ImportError of an optional module (torch, matplotlib, cairosvg), raised however deep, is a
+    user error: one line naming the extra that installs it (:mod:`archviz.optional`).
     """
+    if isinstance(exc, ImportError) and not isinstance(exc, ArchvizError):
+        from archviz.optional import as_missing_dependency
+
+        missing = as_missing_dependency(exc)
+        if missing is None:
+            raise exc
+        exc = missing
     if isinstance(exc, ArchvizError):
         if os.environ.get("ARCHVIZ_DEBUG"):
             raise exc

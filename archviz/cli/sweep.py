@@ -63,6 +63,10 @@ def sweep(
     if chart is not None and chart.suffix.lower().lstrip(".") not in CHART_FORMATS:
         raise SpecError(f"--chart is written as {', '.join(CHART_FORMATS)}. Received: {str(chart)!r}",
                         hint="name the chart file .svg, .png or .pdf")
+    if chart is not None:
+        from archviz.optional import require
+
+        require("matplotlib", "the sweep's --chart")  # before the sweep: its rows are printed as they come
     plan = plan_sweep(spec or DEFAULT_SPEC, parse_vary(vary or []), batch, **parse_sets(set_))
     show = progress if progress is not None else (sys.stderr.isatty() and plan.size >= 10_000)
     with _Progress(plan.size, show) as advance:

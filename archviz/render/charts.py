@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from archviz.analysis import Analysis, LayerRecord
 from archviz.errors import ArchvizError
+from archviz.optional import require
 from archviz.render import units
 from archviz.render.theme import Theme, get_theme, printable
 
@@ -211,6 +212,7 @@ def _binary_unit(largest: int) -> tuple[str, int]:
 
 
 def _style(theme: Theme) -> Any:
+    require("matplotlib")  # before any import of it: a clean error naming the extra, not a traceback
     import matplotlib
 
     return matplotlib.rc_context({

@@ -6,17 +6,17 @@ Every user-caused problem (torch missing, CUDA absent, a benchmark on the meta d
 
 from __future__ import annotations
 
-import importlib.util
 from enum import Enum
 
 from archviz.errors import ArchvizError
+from archviz.optional import MissingDependencyError, is_installed
 
 
 class BackendError(ArchvizError):
     """The PyTorch backend cannot run as asked (torch missing, device unavailable, bad option)."""
 
 
-class TorchMissingError(BackendError, ImportError):
+class TorchMissingError(MissingDependencyError, BackendError):
     """torch is not installed: an ArchvizError for the CLI (exit 2) and an ImportError for callers."""
 
 
@@ -41,10 +41,9 @@ class DType(str, Enum):
 
 
 def require_torch() -> None:
-    """Raise a BackendError with the install command when torch is not importable."""
-    if importlib.util.find_spec("torch") is None:
-        raise TorchMissingError("the PyTorch backend needs torch, which is not installed",
-                           hint="pip install 'archviz[torch]' (or install a torch build for your hardware first)")
+    """Raise a BackendError naming the ``torch`` extra when torch is not importable."""
+    if not is_installed("torch"):
+        raise TorchMissingError("torch", "the PyTorch backend")
 
 
 def check_device(device: Device | str, *, benchmark: bool = False) -> Device:
