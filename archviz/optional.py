@@ -1,11 +1,12 @@
 """The optional parts of archviz, and the one place that says how to install each.
 
 ``pip install archviz`` (or ``pip install -e .``) carries everything the tables, exports,
-diagrams, charts and reports need, matplotlib and cairosvg included. PyTorch is the one part
-left out by default (it is large, and a user picks the build for their hardware); it is the
-``torch`` extra. A module that is still missing -- torch, or matplotlib/cairosvg in an
-environment installed without dependencies -- is reported by the command that needs it as one
-line naming the extra to install, with exit code 2, before any work starts; never as a traceback.
+diagrams, charts and reports need, matplotlib and cairosvg included. The frameworks are left
+out by default (torch is large, and a user picks the build for their hardware): the ``torch``,
+``torchvision``, ``onnx`` and ``keras`` extras. A module that is still missing -- one of those, or
+matplotlib/cairosvg in an environment installed without dependencies -- is reported by the
+command that needs it as one line naming the extra to install, with exit code 2, before any work
+starts; never as a traceback.
 
 Every mapping from a module to its extra is in ``EXTRAS``; pyproject.toml's
 ``[project.optional-dependencies]`` has an extra of each name (a test checks both agree).
@@ -37,6 +38,10 @@ EXTRAS: dict[str, Extra] = {
     "torch": Extra("torch", "the PyTorch backend (verify, benchmark, the report's verification)",
                    hint=f"for the CPU build only: pip install torch --index-url {TORCH_CPU_INDEX}, "
                    "then pip install 'archviz[torch]'"),
+    "torchvision": Extra("torchvision", "torchvision's models"),
+    "onnx": Extra("onnx", "the ONNX backend (export to ONNX, verify in ONNX Runtime)"),
+    "onnxruntime": Extra("onnx", "verifying in ONNX Runtime"),
+    "keras": Extra("keras", "the Keras backend (export to Keras, verify in Keras)"),
     "matplotlib": Extra("charts", "drawing charts"),
     "cairosvg": Extra("figures", "converting the blocks figure to PNG or PDF",
                       hint="cairosvg also needs the Cairo library (Debian/Ubuntu: apt-get install libcairo2; "

@@ -121,3 +121,14 @@ def test_what_needs_no_optional_module_works_without_any(tmp_path: Path) -> None
     summary = run_without(hidden, "summary", "vgg16", "--format", "json", cwd=tmp_path)
     assert summary.returncode == 0, summary.stderr
     assert json.loads(summary.stdout)["totals"]["params"] == 138_357_544
+
+
+@pytest.mark.parametrize(("hidden", "module", "args"), [
+    ("onnx", "onnx", ["export", "vgg16", "--to", "onnx", "--out", "vgg16.onnx"]),
+    ("onnxruntime", "onnxruntime", ["verify", "vgg16", "--backend", "onnxruntime"]),
+    ("keras", "keras", ["verify", "vgg16", "--backend", "keras"]),
+])
+def test_the_other_frameworks_name_their_extra(tmp_path: Path, hidden: str, module: str, args: list[str]) -> None:
+    result = run_without(hidden, *args, cwd=tmp_path)
+    assert_names_the_extra(result, module)
+    assert list(tmp_path.iterdir()) == []

@@ -16,19 +16,17 @@ from typing import Any
 from archviz.backends.formats import is_model_file, read_model_file
 from archviz.backends.imported import ImportedModel
 from archviz.errors import ArchvizError, Location, SpecError
+from archviz.optional import require
 
 TORCHVISION = "torchvision.models."
 
 
-def _missing(module: str, extra: str, what: str) -> SpecError:
-    return SpecError(f"{what} needs {module}, which is not installed", hint=f"pip install 'archviz[{extra}]'")
 
 
 def _python_object(source: str) -> tuple[Any, str]:
     """The object SOURCE names, and a display name for it."""
     if source.startswith(TORCHVISION) and ":" not in source:
-        if importlib.util.find_spec("torchvision") is None:
-            raise _missing("torchvision", "torchvision", f"importing {source}")
+        require("torchvision", f"importing {source}")
         module_name, attribute = "torchvision.models", source[len(TORCHVISION):]
     else:
         module_name, sep, attribute = source.rpartition(":")
@@ -84,8 +82,7 @@ def read_source(source: str, input_shape: Sequence[int] | None = None, allow_unk
         if input_shape is not None:
             model.input_shape = tuple(input_shape)
         return model
-    if importlib.util.find_spec("torch") is None:
-        raise _missing("torch", "torch", "importing a PyTorch module")
+    require("torch", "importing a PyTorch module")
     factory, name = _python_object(source)
     module = _instantiate(factory, name, source)
     if input_shape is None:

@@ -60,7 +60,7 @@ def export(
     if to is Target.onnx:
         from archviz.backends.optional import require
 
-        require("onnx", "onnx", "exporting to ONNX")
+        require("onnx", "exporting to ONNX")
         if out is None:
             raise SpecError("an ONNX model is binary: give --out FILE.onnx", hint="e.g. --out model.onnx")
         from archviz.backends.onnx.writer import onnx_bytes

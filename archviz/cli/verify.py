@@ -121,8 +121,8 @@ def _verify_elsewhere(backend: Backend, spec: str | None, sets: list[str] | None
     from archviz.render import verify as render
 
     if backend is Backend.onnxruntime:
-        require("onnx", "onnx", "verifying in ONNX Runtime")
-        require("onnxruntime", "onnx", "verifying in ONNX Runtime")
+        require("onnx", "verifying in ONNX Runtime")
+        require("onnxruntime", "verifying in ONNX Runtime")
         from archviz.backends.onnx.verify import verify as run
     else:
         keras_backend()
