@@ -17,6 +17,7 @@ from archviz.cli.shared import (  # noqa: F401  (re-exported: the commands impor
     DEFAULT_SPEC,
     analyze,
     emit,
+    flush_warnings,
     load_network,
     parse_input,
     parse_sets,
@@ -59,8 +60,13 @@ def clean_errors(function: F) -> F:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return function(*args, **kwargs)
+            result = function(*args, **kwargs)
         except (ArchvizError, RecursionError, ImportError) as exc:
             raise typer.Exit(report_error(exc)) from None
+        except typer.Exit:
+            flush_warnings()  # a check that failed (exit 1) still says what it noticed
+            raise
+        flush_warnings()
+        return result
 
     return wrapper  # type: ignore[return-value]

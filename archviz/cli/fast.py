@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from archviz.cli.shared import report_error
+from archviz.cli.shared import flush_warnings, report_error
 from archviz.cli.summarize import FORMATS, UNITS, summarize
 
 _VALUE_OPTIONS = {
@@ -117,4 +117,5 @@ def try_fast(argv: list[str]) -> int | None:
         return 1
     except Exception as exc:  # noqa: BLE001  (report_error re-raises what is not a user error)
         return report_error(exc)
+    flush_warnings()
     return 0

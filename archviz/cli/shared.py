@@ -30,6 +30,7 @@ def report_error(exc: BaseException) -> int:
     An ImportError of an optional module (torch, matplotlib, cairosvg), raised however deep, is a
     user error: one line naming the extra that installs it (:mod:`archviz.optional`).
     """
+    _PENDING_WARNINGS.clear()
     if isinstance(exc, ImportError) and not isinstance(exc, ArchvizError):
         from archviz.optional import as_missing_dependency
 
@@ -98,11 +99,22 @@ def load_network(spec: str | None, sets: list[str] | None = None, until: str | N
     return print_warnings(network)
 
 
+# Warnings wait until the command has done its work: a command that then fails prints its one
+# error and nothing else (flush_warnings prints them; report_error drops them).
+_PENDING_WARNINGS: list[str] = []
+
+
 def print_warnings(network: Network) -> Network:
-    """Print the network's warnings on stderr (``warning: ...``, in the errors' style); returns it."""
-    for warning in network.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    """Queue the network's warnings for stderr (``warning: ...``, in the errors' style); returns it."""
+    _PENDING_WARNINGS.extend(warning for warning in network.warnings if warning not in _PENDING_WARNINGS)
     return network
+
+
+def flush_warnings() -> None:
+    """Print the queued warnings on stderr, once."""
+    for warning in _PENDING_WARNINGS:
+        print(f"warning: {warning}", file=sys.stderr)
+    _PENDING_WARNINGS.clear()
 
 
 def analyze(spec: str | None, input_text: str | None = None, batch: int = 1,
