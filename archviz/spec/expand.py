@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from archviz.errors import ArchvizError, Call, Frame, GraphError, Location, ShapeError, SpecError
 from archviz.ops import ALIASES, OP_REGISTRY, MultiOutput, Op
 from archviz.spec.document import ENTRY_WORDS, REQUIRED_ARG, Block, Document
-from archviz.spec.expr import Lazy, evaluate, evaluate_tracked
+from archviz.spec.expr import Lazy, check_value, evaluate, evaluate_tracked
 from archviz.spec.values import NotWholeError, coerce, flow_split, split_value_error, to_bool, to_int
 from archviz.spec.yamlio import key_location, location_of
 from archviz.suggest import did_you_mean
@@ -103,7 +103,8 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def resolve_variables(document: Document, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    for name in overrides:
+    for name, given in overrides.items():
+        check_value(name, given)
         if name not in document.variables:
             known = ", ".join(document.variables) or "none"
             raise SpecError(f"unknown variable {name!r} (this spec's variables: {known})",

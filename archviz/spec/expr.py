@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from archviz.errors import ExpressionError
+from archviz.errors import ExpressionError, SpecError
 from archviz.suggest import did_you_mean
 
 MAX_LENGTH = 500
@@ -74,6 +74,35 @@ class Lazy:
     def resolve(self) -> tuple[Any, frozenset[str]]:
         """The value now, and the names of the variables it came from."""
         raise NotImplementedError
+
+
+def check_value(name: str, value: Any) -> None:
+    """Refuse a variable's value given from outside the spec (--set, --vary, load(), with_variables)
+    that no expression could read: only finite numbers up to MAX_MAGNITUDE, true/false and text.
+
+    >>> check_value("width", 10**40)
+    Traceback (most recent call last):
+    archviz.errors.SpecError: variable 'width' must be at most 10**30 in magnitude. Received: an integer of 41 digits
+    """
+    kind = type(value)
+    if kind is bool or kind is str:
+        return
+    if kind is int or kind is float:
+        if kind is float and not math.isfinite(value):
+            raise SpecError(f"variable {name!r} must be a finite number. Received: {name}={value}")
+        if abs(value) > MAX_MAGNITUDE:
+            size = f"an integer of {_digits(value):,} digits" if kind is int else f"{value:.3g}"
+            raise SpecError(f"variable {name!r} must be at most {MAGNITUDE_TEXT} in magnitude. Received: {size}")
+        return
+    raise SpecError(f"variable {name!r} must be a number, true/false or text. "
+                    f"Received: a value of type {kind.__name__}",
+                    hint="give an int, a float, a bool or a str")
+
+
+def _digits(value: int) -> int:
+    """The number of decimal digits of ``value`` without str(), which refuses more than 4,300."""
+    digits = max(1, int(abs(value).bit_length() * 0.30102999566398120))
+    return digits + (abs(value) >= 10**digits)
 
 
 def evaluate(text: str, names: Mapping[str, Any]) -> Scalar:
