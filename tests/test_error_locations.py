@@ -314,3 +314,14 @@ def test_a_value_set_with_set_that_is_no_number_is_named() -> None:
         ("  hint: choose width so that 'fc' comes out whole, or round it where it is written (<string>:6:28): "
          "'round(fc)'"),
     ]
+
+
+@pytest.mark.parametrize("definition", [
+    "variables: {c: 4, f: max(1, c // 2)}\n",
+    "blocks:\n  b: {args: {f: max(1, c // 2)}, layers: [relu]}\n",
+])
+def test_a_default_cut_at_a_comma_is_recognised_where_it_is_defined(definition: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        archviz.loads("name: t\ninput: [3, 8, 8]\n" + definition + "layers: [relu]\n")
+    assert "the value of f was cut at a comma" in caught.value.message
+    assert caught.value.hint == 'quote the value: f: "max(1, c // 2)"'

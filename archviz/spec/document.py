@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from archviz.errors import ArchvizError, Frame, Location, SpecError
+from archviz.spec.values import check_flow_split
 from archviz.spec.yamlio import LocatedDict, key_location, location_of, parse_yaml, read_text
 from archviz.suggest import did_you_mean
 
@@ -175,6 +176,8 @@ def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: st
         declared = _mapping(raw, "variables", here)
         for name, value in declared.items():
             where = key_location(declared, name, here)
+            if not name.isidentifier():
+                check_flow_split(declared, here)
             _check_identifier(name, "variable", where, RESERVED_VALUE_NAMES)
             if not isinstance(value, (int, float, bool, str)):
                 raise SpecError(f"variable {name!r} must be a number, true/false or text. Received: {value!r}",
@@ -315,6 +318,8 @@ def _block(name: str, body: Any, where: Location) -> Block:
     arg_locations: dict[str, Location] = {}
     for arg, default in args_raw.items():
         arg_locations[arg] = key_location(args_raw, arg, where)
+        if not arg.isidentifier():
+            check_flow_split(args_raw, where)
         _check_identifier(arg, "argument", arg_locations[arg],
                           {**RESERVED_VALUE_NAMES, **dict.fromkeys(ENTRY_WORDS, "it is a key of the block's calls")})
         args[arg] = REQUIRED_ARG if default is None else default

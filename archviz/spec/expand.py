@@ -17,7 +17,7 @@ from archviz.errors import ArchvizError, Call, Frame, GraphError, Location, Shap
 from archviz.ops import ALIASES, OP_REGISTRY, MultiOutput, Op
 from archviz.spec.document import ENTRY_WORDS, REQUIRED_ARG, Block, Document
 from archviz.spec.expr import Lazy, check_value, evaluate, evaluate_tracked
-from archviz.spec.values import NotWholeError, coerce, flow_split, split_value_error, to_bool, to_int
+from archviz.spec.values import NotWholeError, check_flow_split, coerce, to_bool, to_int
 from archviz.spec.yamlio import key_location, location_of
 from archviz.suggest import did_you_mean
 
@@ -238,26 +238,6 @@ def explain(exc: ArchvizError, value: Any, scope: Mapping[str, Any], origins: Ma
                 hint = (f"choose {names} so that {value.strip()!r} comes out whole, or round it where it is "
                         f"written{at}: 'round({value.strip()})'")
     return exc.add_notes([origin.describe(name, got) for name, got, origin in sources[:MAX_NOTES]], hint)
-
-
-def check_flow_split(body: Mapping[str, Any], where: Location, layer: str | None = None) -> None:
-    """Refuse a value YAML cut at a comma inside ``{...}``: ``{filters: max(1, c // 4), kernel: 1}``
-    reads as ``filters: 'max(1'`` and a key ``'c // 4)'`` without a value. Called where such a
-    body was refused (an unknown key, a value that is no expression), to say why instead."""
-    keys = list(body)
-    for index, key in enumerate(keys):
-        value = body[key]
-        if not isinstance(value, str):
-            continue
-        rest = []
-        for later in keys[index + 1:]:
-            if body[later] is not None:
-                break
-            rest.append(later)
-        cut = flow_split([value, *rest])
-        if cut is not None and cut[0] == 0:
-            raise split_value_error(key, [value, *rest][: cut[1] + 1]).with_context(
-                key_location(body, key, where), layer)
 
 
 def _is_fraction(value: Any) -> bool:

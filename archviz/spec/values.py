@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from archviz.errors import ExpressionError, SpecError
+from archviz.errors import ExpressionError, Location, SpecError
 from archviz.ops.base import Attribute
+from archviz.spec.yamlio import key_location
 from archviz.suggest import did_you_mean
 
 MAX_SIZE = 2**31 - 1
@@ -89,6 +90,26 @@ def split_value_error(name: str, pieces: list[str], in_list: bool = False) -> Sp
                      f"{whole!r} arrived as {len(pieces)} pieces ({', '.join(map(repr, pieces))})",
                      hint=f"quote it inside the list: [\"{whole}\", ...]" if in_list else
                      f"quote the value: {name}: \"{whole}\"")
+
+
+def check_flow_split(body: Mapping[str, Any], where: Location, layer: str | None = None) -> None:
+    """Refuse a value YAML cut at a comma inside ``{...}``: ``{filters: max(1, c // 4), kernel: 1}``
+    reads as ``filters: 'max(1'`` and a key ``'c // 4)'`` without a value. Called where such a
+    mapping was refused (an unknown key or name, a value that is no expression), to say why."""
+    keys = list(body)
+    for index, key in enumerate(keys):
+        value = body[key]
+        if not isinstance(value, str):
+            continue
+        rest = []
+        for later in keys[index + 1:]:
+            if body[later] is not None:
+                break
+            rest.append(later)
+        cut = flow_split([value, *rest])
+        if cut is not None and cut[0] == 0:
+            raise split_value_error(key, [value, *rest][: cut[1] + 1]).with_context(
+                key_location(body, key, where), layer)
 
 
 def to_int(name: str, value: Any, evaluate: Evaluate, minimum: float | None = None,
