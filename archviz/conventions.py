@@ -52,21 +52,35 @@ def _fvcore(r: LayerRecord) -> int:
 
 
 def _torchinfo(r: LayerRecord) -> int:
-    """torchinfo total mult-adds: conv (weights + bias) per output position; other layers batch x params."""
-    if r.family in ("conv", "dense"):
+    """torchinfo total mult-adds: conv (weights + bias) per output position; other layers batch x params
+    named weight or bias (attention: only its out_proj's)."""
+    if r.op == "conv_transpose2d":
+        _channels, height, width = r.output_shape
+        return _batch(r) * r.params * height * width
+    if r.op == "multi_head_attention":
+        features = r.input_shapes[0][-1]
+        return _batch(r) * (features * features + (features if r.bias_adds else 0))
+    if r.family == "conv" or (r.family == "dense" and len(r.input_shapes[0]) == 1):
         return r.macs + r.bias_adds
     return _batch(r) * r.params
 
 
 def _ptflops_aten(r: LayerRecord) -> int:
     """ptflops, aten backend: convolution and matrix products only, bias included."""
-    return r.macs + r.bias_adds if r.family in ("conv", "dense") else 0
+    return r.macs + r.bias_adds if r.family in ("conv", "dense", "matmul", "attention") else 0
 
 
 def _ptflops_pytorch(r: LayerRecord) -> int:
     """ptflops, pytorch backend (0.7.5 default): module hooks plus patched functionals, so most
     elementwise modules are counted twice (hook and F.* call)."""
     base = r.macs + r.bias_adds
+    if r.op == "multi_head_attention":
+        # its hook: query scaling and softmax (archviz's elementwise ops), biases; the output
+        # projection's bias always, even without one
+        tokens, features = r.input_shapes[0]
+        return r.macs + r.elementwise_ops + (r.bias_adds or _batch(r) * tokens * features)
+    if r.op == "matmul":
+        return r.macs
     fused = r.attributes.get("activation", "linear")
     if r.family in ("conv", "dense"):
         if fused in ("relu", "gelu", "elu"):

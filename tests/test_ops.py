@@ -253,3 +253,40 @@ def test_split_layers_are_named_after_their_output_and_replay_with_other_counts(
     assert network.with_variables(parts=2).analyze().layer("s.1").label == "split 2/2"
     one = archviz.loads("name: t\ninput: [3, 4, 4]\nlayers: [{split: {name: s, sections: [3]}}]\n")
     assert [layer.name for layer in one.layers] == ["s.0"]  # a split's outputs are always '<name>.i'
+
+
+@pytest.mark.parametrize(("bias", "expected"), [
+    # L = 5 tokens, D = 8, 2 heads: MACs 4 L D² + 2 L² D = 1,680; ptflops' hook, term by term:
+    # L D + 3 L D² (+ 3 L D) + 2 x (2 L² D/2 + L²) + L D (D + 1) = 40 + 960 (+ 120) + 450 + 360
+    (True, {"macs": 1680, "fvcore": 1680, "ptflops": 1930, "ptflops-aten": 1680 + 160, "thop": 0,
+            "torchinfo": 64 + 8, "flopcounter": 3360}),
+    (False, {"macs": 1680, "fvcore": 1680, "ptflops": 1810, "ptflops-aten": 1680, "thop": 0,
+             "torchinfo": 64, "flopcounter": 3360}),
+])
+def test_attention_under_every_named_convention(bias: bool, expected: dict[str, int]) -> None:
+    import archviz
+    from archviz.conventions import CONVENTIONS
+
+    flag = "true" if bias else "false"
+    analysis = archviz.loads("name: t\ninput: [5, 8]\nlayers: [{multi_head_attention: {heads: 2, bias: " + flag
+                             + "}}]\n").analyze()
+    assert {name: CONVENTIONS[name].total(analysis) for name in expected} == expected
+
+
+def test_other_new_ops_under_the_conventions() -> None:
+    import archviz
+    from archviz.conventions import CONVENTIONS
+
+    analysis = archviz.loads(
+        "name: t\ninput: [4, 3, 3]\nlayers:\n"
+        "  - conv_transpose2d: {name: up, filters: 2, kernel: 2, stride: 2}\n"  # 4x3x3 -> 2x6x6, 34 params
+        "  - flatten: {start: 1}\n"
+        "  - dense: {name: tokens, units: 5}\n"  # (2, 36) -> (2, 5): 185 params, MACs 2 x 36 x 5
+        "  - matmul: {name: gram, inputs: [tokens, tokens], transpose_b: true}\n").analyze()
+    per_layer = {name: [CONVENTIONS[name].per_layer(r) for r in analysis.layers] for name in CONVENTIONS}
+    up_macs = 4 * 9 * 2 * 4
+    assert per_layer["macs"] == [up_macs, 0, 2 * 36 * 5, 2 * 5 * 2]
+    assert per_layer["torchinfo"] == [34 * 36, 0, 185, 0]
+    assert per_layer["ptflops-aten"] == [up_macs + 72, 0, 360 + 10, 20]
+    assert per_layer["ptflops"] == [up_macs + 72, 0, 360 + 10, 20]
+    assert per_layer["thop"] == [up_macs, 0, 360, 0]

@@ -294,3 +294,62 @@ def test_export_escapes_spec_text_in_the_docstring(write_spec) -> None:  # type:
     source = backend.to_source(network)
     compile(source, "<odd>", "exec")  # a backslash or ''' from the spec must not break the file
     assert "C:\\\\Nets" in source
+
+
+# The ops of issue 14 once each, in a chain where every one matters to the output.
+OPS_ZOO = """
+name: ops-zoo
+input: [8, 6, 6]
+layers:
+  - split: {name: s, parts: 2}
+  - conv2d: {filters: 4, kernel: 3, padding: 1}
+  - concat: {inputs: [s.0, conv2d_1]}
+  - channel_shuffle: {groups: 2}
+  - parameter: {name: gamma, shape: [8, 1, 1], value: 0.5}
+  - multiply: {inputs: [channel_shuffle_1, gamma]}
+  - layer_norm: {axis: 0}
+  - group_norm: {groups: 2}
+  - instance_norm: {affine: true}
+  - l2_norm
+  - pad: {padding: [[1, 0], [2, 1]], mode: reflect}
+  - slice: {axis: 1, start: 1, end: -1, step: 2}
+  - conv_transpose2d: {filters: 8, kernel: 3, stride: 2, padding: 1, output_padding: 1}
+  - upsample: {scale: 1.5, mode: bilinear}
+  - hardswish
+  - stochastic_depth: {rate: 0.1}
+  - max_pool2d: {name: mp, kernel: 2}
+  - max_unpool2d: {kernel: 2, inputs: [mp, stochastic_depth_1]}
+  - flatten: {start: 1}
+  - permute: {dims: [1, 0]}
+  - reshape: {shape: [-1, 8]}
+  - parameter: {name: cls, shape: [1, 8], init: normal}
+  - concat: {inputs: [cls, reshape_1], axis: 0}
+  - layer_norm
+  - multi_head_attention: {heads: 2}
+  - matmul: {inputs: [multi_head_attention_1, multi_head_attention_1], transpose_b: true}
+  - dense: {units: 8}
+  - select: {index: 0}
+  - hardsigmoid
+  - gelu: {approximate: tanh}
+  - dense: {units: 4, activation: hardswish}
+"""
+
+
+def test_the_new_ops_verify_on_meta_and_cpu_and_export(tmp_path: Path) -> None:
+    from archviz.backends.pytorch.source import class_name_for
+
+    network = archviz.loads(OPS_ZOO)
+    for device in ("meta", "cpu"):
+        verification = backend.verify(network, batch=2, device=device)
+        assert verification.ok, verification.mismatches()
+    analysis = network.analyze()
+    namespace: dict[str, object] = {"__name__": "exported"}
+    exec(compile(backend.to_source(network), "<ops-zoo>", "exec"), namespace)  # noqa: S102  (the generated source)
+    exported = namespace[class_name_for(network.name)]().eval()  # type: ignore[operator]
+    assert sum(p.numel() for p in exported.parameters()) == analysis.totals.params
+    built = backend.build(network, device="cpu")
+    x = torch.randn(2, *analysis.input_shape)
+    with torch.no_grad():
+        for source_tensor, target in zip(built.state_dict().values(), exported.state_dict().values(), strict=True):
+            target.copy_(source_tensor)
+        torch.testing.assert_close(exported(x), built(x), rtol=1e-4, atol=1e-5)
