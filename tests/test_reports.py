@@ -57,3 +57,59 @@ def test_family_report_states_the_key_facts(regenerated: dict[str, bytes]) -> No
     verification = regenerated["verification.md"].decode()
     assert verification.count("| meta |") == verification.count("| cpu |") == len(list((ROOT / "specs").glob("*.yaml")))
     assert "mismatch" not in verification and "not run" not in verification
+
+
+# -- without torch, or with --no-verify: the verification results already there are kept ---------
+
+def _folder_with_committed_verification(tmp_path: Path) -> Path:
+    """A copy of the committed verification.md and vgg16 page, with inception-block's rows removed
+    and vgg11's layer count changed (a result that no longer describes the spec)."""
+    folder = tmp_path / "reports"
+    (folder / "specs").mkdir(parents=True)
+    lines = (REPORTS / "verification.md").read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if "(specs/inception-block.md)" not in line]
+    kept = [line.replace("| 30 |", "| 29 |") if "(specs/vgg11.md)" in line else line for line in kept]
+    assert len(kept) == len(lines) - 2 and sum("| 29 |" in line for line in kept) == 2
+    (folder / "verification.md").write_text("".join(kept), encoding="utf-8")
+    (folder / "specs" / "vgg16.md").write_bytes((REPORTS / "specs" / "vgg16.md").read_bytes())
+    return folder
+
+
+def _rows(page: str, spec: str) -> list[str]:
+    return [line for line in page.splitlines() if f"(specs/{spec}.md)" in line]
+
+
+def test_report_without_torch_keeps_the_committed_verification(tmp_path: Path) -> None:
+    """`archviz report --out reports/` without torch used to rewrite every page's "✓ 140 checks agree" to
+    "not run (torch is not installed)" and exit 0 without a word."""
+    from test_optional_dependencies import run_without
+
+    folder = _folder_with_committed_verification(tmp_path)
+    result = run_without("torch", "report", "vgg16", "vgg11", "inception-block", "--out", "reports", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("note: torch is not installed: the verification against PyTorch was not run; "
+                                    "kept the results of 1 of 3 specs as reports/verification.md has them; "
+                                    "2 say 'not run' (vgg11, inception-block); pip install 'archviz[torch]' to run it\n")
+    # vgg16's page is byte for byte the committed one, its verification section included.
+    assert (folder / "specs" / "vgg16.md").read_bytes() == (REPORTS / "specs" / "vgg16.md").read_bytes()
+    committed = (REPORTS / "verification.md").read_text(encoding="utf-8")
+    written = (folder / "verification.md").read_text(encoding="utf-8")
+    assert _rows(written, "vgg16") == _rows(committed, "vgg16")
+    assert "✓ 140 checks agree, 24 not measured by PyTorch" in _rows(written, "vgg16")[0]
+    for spec in ("vgg11", "inception-block"):
+        rows = _rows(written, spec)
+        assert len(rows) == 2 and all(row.endswith("| not run (torch is not installed) |") for row in rows), rows
+
+
+def test_no_verify_keeps_the_results_too(tmp_path: Path) -> None:
+    from archviz.report import build_reports
+
+    folder = _folder_with_committed_verification(tmp_path)
+    notes: list[str] = []
+    files = build_reports(["vgg16"], verify=False, previous=folder, log=notes.append)
+    assert files["specs/vgg16.md"] == (REPORTS / "specs" / "vgg16.md").read_bytes()
+    assert notes == [(f"--no-verify: the verification against PyTorch was not run; kept the results of 1 of 1 specs "
+                     f"as {folder / 'verification.md'} has them")]
+    fresh = build_reports(["vgg16"], verify=False)  # no earlier report: nothing to keep
+    assert "| meta | 3x224x224 | not run (--no-verify) |" in fresh["specs/vgg16.md"].decode()

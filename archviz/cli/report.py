@@ -29,7 +29,8 @@ def report(
     input: InputOption = None,
     set_: SetOption = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Verify each spec with PyTorch (meta and "
-                                         "CPU) for the Markdown report.")] = True,
+                                         "CPU) for the Markdown report. Not run (--no-verify, or torch not "
+                                         "installed), the results already in the folder are kept.")] = True,
 ) -> None:
     """Write reports: the VGG family report with one page per spec (Markdown, for GitHub), or a
     self-contained HTML page with diagrams, a sortable layer table, charts and conventions.
@@ -52,7 +53,7 @@ def report(
                             hint="use --format html for a page at another input or with --set")
         from archviz.report import write_reports
 
-        written = write_reports(out, specs or None, verify=verify)
+        written = write_reports(out, specs or None, verify=verify, log=_note)
         sys.stderr.write(f"wrote {len(written)} files under {out}\n")
         return
 
@@ -75,6 +76,10 @@ def report(
     out.mkdir(parents=True, exist_ok=True)
     for name, page in pages:
         write_output(out / f"{name}.html", page)
+
+
+def _note(line: str) -> None:
+    sys.stderr.write(f"note: {line}\n")
 
 
 def register(app: typer.Typer) -> None:

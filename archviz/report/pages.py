@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from archviz.expectations import check_expectations
@@ -12,6 +13,31 @@ from archviz.render.facts import summary_facts
 from archviz.render.formats import markdown_escape, to_markdown
 
 PAGE_COLUMNS = "name,op,stage,output_shape,params,params_pct,macs,macs_pct,receptive_field,stride,padding"
+
+
+@dataclass(frozen=True)
+class RecordedVerification:
+    """One verification row as an earlier report wrote it (its Markdown cells, as written)."""
+
+    input: str
+    layers: str
+    result: str
+
+
+# A row of verification.md: | [name](specs/NAME.md) | device | input | layers | result |
+_ROW = re.compile(r"^\| \[.*\]\(specs/(?P<spec>[^)/]+)\.md\) \| (?P<device>\w+) \| (?P<input>[^|]+?) \| "
+                  r"(?P<layers>\d+) \| (?P<result>.*) \|$")
+
+
+def recorded_verifications(page: str) -> dict[tuple[str, str], RecordedVerification]:
+    """(spec, device) -> the row an earlier verification.md holds."""
+    found = {}
+    for line in page.splitlines():
+        match = _ROW.match(line)
+        if match:
+            found[(match["spec"], match["device"])] = RecordedVerification(match["input"], match["layers"],
+                                                                           match["result"])
+    return found
 
 
 @dataclass(frozen=True)
@@ -26,8 +52,21 @@ class VerificationSummary:
     not_checked: int
     mismatches: tuple[str, ...]
     note: str = ""
+    recorded: RecordedVerification | None = None  # not run now: an earlier report's result, kept
 
     def status(self) -> str:
+        """The result cell, as Markdown."""
+        if self.recorded is not None:
+            return self.recorded.result
+        return markdown_escape(self._status())
+
+    def input_cell(self) -> str:
+        return self.recorded.input if self.recorded is not None else units.shape(self.input_shape)
+
+    def layers_cell(self) -> str:
+        return self.recorded.layers if self.recorded is not None else str(self.layers)
+
+    def _status(self) -> str:
         if self.ok is None:
             return f"not run ({self.note})"
         if self.ok:
@@ -85,7 +124,7 @@ def spec_page(network: Network, source: str, diagrams: str, verifications: list[
         "|---|---|---|",
     ]
     for v in verifications:
-        lines.append(f"| {v.device} | {units.shape(v.input_shape)} | {markdown_escape(v.status())} |")
+        lines.append(f"| {v.device} | {v.input_cell()} | {v.status()} |")
     lines += ["", "## Layers", ""]
     table = to_markdown(analysis, select(PAGE_COLUMNS), human_units=False).splitlines()
     body = [line for line in table[2:] if line != ""]
@@ -114,6 +153,6 @@ def verification_page(rows: list[tuple[str, str, list[VerificationSummary]]]) ->
     ]
     for name, page, summaries in rows:
         for v in summaries:
-            lines.append(f"| [{markdown_escape(name)}]({page}) | {v.device} | {units.shape(v.input_shape)} | "
-                         f"{v.layers} | {markdown_escape(v.status())} |")
+            lines.append(f"| [{markdown_escape(name)}]({page}) | {v.device} | {v.input_cell()} | "
+                         f"{v.layers_cell()} | {v.status()} |")
     return "\n".join(lines) + "\n"
