@@ -131,16 +131,22 @@ class Origin:
     expression it was computed from, read in ``scope`` whose names came from ``origins``.
     """
 
-    __slots__ = ("block", "kind", "location", "origins", "scope", "text")
+    __slots__ = ("block", "kind", "location", "origins", "scope", "written")
 
-    def __init__(self, kind: str, location: Location | None, block: str | None = None, text: Any = None,
+    def __init__(self, kind: str, location: Location | None, block: str | None = None, written: Any = None,
                  scope: Mapping[str, Any] | None = None, origins: Mapping[str, Origin] | None = None) -> None:
         self.kind = kind
         self.location = location
         self.block = block
-        self.text = text if isinstance(text, str) and _looks_like_expression(text, scope or {}) else None
+        self.written = written  # as written; an expression or not is decided only when an error asks
         self.scope = scope
         self.origins = origins
+
+    @property
+    def text(self) -> str | None:
+        """The expression the value was computed from, or None where it was written as it is."""
+        written = self.written
+        return written if isinstance(written, str) and _looks_like_expression(written, self.scope or {}) else None
 
     def describe(self, name: str, value: Any) -> str:
         how = {"argument": f"is given to block {self.block!r}", "default": f"is block {self.block!r}'s default",
@@ -159,7 +165,7 @@ def variable_origins(document: Document, overrides: Mapping[str, Any],
         if name in overrides:
             origins[name] = Origin("override", None)
         else:
-            origins[name] = Origin("variable", document.variable_locations.get(name), text=document.variables[name],
+            origins[name] = Origin("variable", document.variable_locations.get(name), written=document.variables[name],
                                    scope=values, origins=origins)
     return origins
 
