@@ -4,18 +4,35 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 if command -v apt-get >/dev/null 2>&1; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   # dot for diagrams, Chromium + driver for the HTML report's browser test, cairo for SVG -> PNG
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz chromium chromium-driver libcairo2 >/dev/null
 fi
 
-python3 -m venv .venv
+# A stock Debian's python3 makes no venv (ensurepip is missing) until Debian's python3-venv is installed.
+if ! python3 -m venv .venv; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "python3 -m venv failed and there is no apt-get to install python3-venv with" >&2
+    exit 1
+  fi
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  python3 -m venv --clear .venv
+fi
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
-# The CPU build of torch first, pinned, so nothing later pulls a multi-GB CUDA build.
-python -m pip install -q torch==2.13.0
+# torch first, pinned, so that nothing later picks another version. Which build that is depends on
+# where pip looks: a machine whose pip is configured with a local CPU wheel (find-links) gets the
+# CPU build; from the public registry, torch 2.13.0 on Linux x86-64 is the CUDA build (the torch
+# wheel and 19 CUDA/triton wheels, about 2.7 GB), which runs on the CPU too. For the CPU build from
+# PyTorch's own CPU wheel index: ARCHVIZ_TORCH_INDEX=https://download.pytorch.org/whl/cpu bash scripts/test.sh
+# (not the default: CI here reaches the registry, not that index).
+TORCH_INDEX=()
+if [ -n "${ARCHVIZ_TORCH_INDEX:-}" ]; then
+  TORCH_INDEX=(--index-url "$ARCHVIZ_TORCH_INDEX")
+fi
+python -m pip install -q torch==2.13.0 ${TORCH_INDEX[@]+"${TORCH_INDEX[@]}"}
 python -m pip install -q -e '.[test,torch,charts,onnx,keras]'
 
 archviz check
