@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import groupby
 
 
 @dataclass(frozen=True)
@@ -80,17 +81,11 @@ class ArchvizError(Exception):
         if self.layer is not None:
             where.append(f"layer {self.layer!r}")
         text = f"{': '.join(where)}: {self.message}" if where else self.message
-        repeated = 0
-        for index, frame in enumerate(self.frames):
-            if index > 0 and frame == self.frames[index - 1]:
-                repeated += 1  # a block that calls itself: the frame once, then how often
-                continue
+        for frame, group in groupby(self.frames):  # a block that calls itself: its frame once, then how often
+            text += f"\n  {frame}"
+            repeated = len(list(group)) - 1
             if repeated:
                 text += f"\n  [the frame above {repeated} more time{'s' if repeated > 1 else ''}]"
-                repeated = 0
-            text += f"\n  {frame}"
-        if repeated:
-            text += f"\n  [the frame above {repeated} more time{'s' if repeated > 1 else ''}]"
         for note in self.notes:
             text += f"\n  {note}"
         if self.hint:

@@ -325,3 +325,37 @@ def test_a_default_cut_at_a_comma_is_recognised_where_it_is_defined(definition: 
         archviz.loads("name: t\ninput: [3, 8, 8]\n" + definition + "layers: [relu]\n")
     assert "the value of f was cut at a comma" in caught.value.message
     assert caught.value.hint == 'quote the value: f: "max(1, c // 2)"'
+
+
+def test_a_variable_computed_from_an_override_names_it() -> None:
+    text = "name: t\ninput: [3, 8, 8]\nvariables:\n  w: 1\n  f: 64 / w\nlayers: [relu]\n"
+    with pytest.raises(SpecError) as caught:
+        archviz.loads(text, w=0)
+    assert caught.value.render().splitlines() == [
+        "<string>:5:3: division by zero in expression '64 / w'",
+        "  w=0 is set with --set (or a keyword of load())",
+    ]
+
+
+def test_a_fractional_default_is_fixed_where_it_is_written() -> None:
+    text = ("name: t\ninput: [3, 8, 8]\nblocks:\n  b:\n    args: {f: 2.5}\n"
+            "    layers: [{conv2d: {filters: f, kernel: 1}}]\nlayers: [b]\n")
+    with pytest.raises(SpecError) as caught:
+        archviz.loads(text)
+    assert "  f=2.5 is block 'b''s default at <string>:5:12" in caught.value.render().splitlines()
+    assert caught.value.hint == "give f a whole number (<string>:5:12)"
+
+
+def test_shapes_read_in_a_spec_without_input() -> None:
+    with pytest.raises(SpecError, match="read the network's input, but the spec has no 'input:'"):
+        archviz.loads("name: t\nlayers: [{conv2d: {filters: in_channels, kernel: 1}}]\n")
+
+
+def test_frames_repeat_only_where_they_are_equal() -> None:
+    from archviz.errors import Frame, Location
+
+    error = ArchvizError("boom", location=Location("a.yaml", 1, 1))
+    for frame in (Frame("in block 'c'"), Frame("in block 'b'"), Frame("in block 'b'"), Frame("in block 'a'")):
+        error.add_frame(frame)
+    assert error.render().splitlines() == ["a.yaml:1:1: boom", "  in block 'a'", "  in block 'b'",
+                                           "  [the frame above 1 more time]", "  in block 'c'"]

@@ -171,8 +171,6 @@ def variable_origins(document: Document, overrides: Mapping[str, Any],
 
 
 def _shown(value: Any) -> str:
-    if isinstance(value, Lazy):
-        value = value.resolve()[0]
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -247,8 +245,6 @@ def explain(exc: ArchvizError, value: Any, scope: Mapping[str, Any], origins: Ma
 
 
 def _is_fraction(value: Any) -> bool:
-    if isinstance(value, Lazy):
-        value = value.resolve()[0]
     return isinstance(value, float) and not value.is_integer()
 
 
