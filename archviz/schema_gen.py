@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from archviz.ops import ALIASES, OP_REGISTRY, Attribute
-from archviz.spec.document import EXPECT_KEYS, EXPECT_LAYER_KEYS, LANGUAGE_VERSION
+from archviz.spec.document import (
+    ENTRY_WORDS,
+    EXPECT_KEYS,
+    EXPECT_LAYER_KEYS,
+    LANGUAGE_VERSION,
+    RESERVED_BLOCK_NAMES,
+    RESERVED_VALUE_NAMES,
+)
 from archviz.spec.expand import ENTRY_KEYS
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "archviz-spec.schema.json"
@@ -126,8 +133,10 @@ def build_schema() -> dict[str, Any]:
                       "minItems": 1, "maxItems": 4,
                       "description": "Default input [channels, height, width], [tokens, features] or [features]."},
             "variables": {"type": "object", "additionalProperties": scalar,
+                          "propertyNames": {"not": {"enum": list(RESERVED_VALUE_NAMES)}},
                           "description": "Defaults, overridable from the API and CLI (--set NAME=VALUE)."},
-            "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"}},
+            "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"},
+                       "propertyNames": {"not": {"enum": [*RESERVED_BLOCK_NAMES, *op_names]}}},
             "layers": {"$ref": "#/$defs/layers"},
             "outputs": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
                         "uniqueItems": True,
@@ -152,6 +161,7 @@ def build_schema() -> dict[str, Any]:
                 "properties": {
                     "description": {"type": "string"},
                     "args": {"type": "object", "additionalProperties": {"anyOf": [scalar, {"type": "null"}]},
+                             "propertyNames": {"not": {"enum": [*RESERVED_VALUE_NAMES, *ENTRY_WORDS]}},
                              "description": "Argument defaults; null marks a required argument."},
                     "layers": {"$ref": "#/$defs/layers"},
                 },

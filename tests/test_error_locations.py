@@ -359,3 +359,16 @@ def test_frames_repeat_only_where_they_are_equal() -> None:
         error.add_frame(frame)
     assert error.render().splitlines() == ["a.yaml:1:1: boom", "  in block 'a'", "  in block 'b'",
                                            "  [the frame above 1 more time]", "  in block 'c'"]
+
+
+def test_the_schema_knows_the_reserved_words() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from archviz.schema_gen import build_schema
+
+    schema = build_schema()
+    base = {"name": "t", "input": [3, 8, 8], "layers": ["relu"]}
+    jsonschema.validate({**base, "blocks": {"b": {"args": {"f": 1}, "layers": ["relu"]}}}, schema)
+    for bad in ({"blocks": {"stage": {"layers": ["relu"]}}}, {"blocks": {"b": {"args": {"repeat": 1}, "layers": []}}},
+                {"variables": {"i": 1}}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**base, **bad}, schema)
