@@ -14,6 +14,36 @@ Shape = tuple[int, ...]
 Pad = tuple[int, int]
 
 
+def input_from_sizes(sizes: tuple[int, ...], default: Shape, received: str) -> Shape:
+    """The input shape that one, two or three sizes mean for a network whose own input is ``default``.
+
+    Three sizes are CxHxW; two are HxW with the spec's channels; one is a square SxS with the
+    spec's channels. Two sizes whose first equals the spec's channels and differs from the
+    second (``3x224`` for an RGB network) are refused: they would make a 3-pixel-high input,
+    which is almost never what was meant. ``received`` is how the user wrote it, for the message.
+    """
+    from archviz.errors import SpecError  # only on this path: shapes.py is imported by every op
+
+    if len(default) == 1:
+        if len(sizes) != 1:
+            raise SpecError(f"this network takes a flat input of {default[0]} features. Received: {received}")
+        return sizes
+    if len(sizes) == 1:
+        return (default[0], sizes[0], sizes[0])
+    if len(sizes) == 2:
+        height, width = sizes
+        if height == default[0] and height != width:
+            raise SpecError(
+                f"two sizes are read as HxW with the spec's {default[0]} channels, so {height}x{width} would be "
+                f"{height} pixels high; ambiguous with CxHxW. Received: {received}",
+                hint=f"write {height}x{width}x{width} for {height} channels of {width}x{width}, {width} for a "
+                f"square input, or all three sizes ({default[0]}x{height}x{width}) if {height} pixels high is meant")
+        return (default[0], height, width)
+    if len(sizes) == 3 and len(default) == 3:
+        return sizes
+    raise SpecError(f"the input must look like CxHxW, HxW or S. Received: {received}", hint="e.g. 3x224x224")
+
+
 def effective_kernel(kernel: int, dilation: int) -> int:
     """Span of a dilated kernel: d*(k-1)+1."""
     return dilation * (kernel - 1) + 1

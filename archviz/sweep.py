@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from archviz.analysis import Totals, totals_only
 from archviz.errors import ArchvizError, SpecError
 from archviz.network import Network, load
-from archviz.shapes import Shape
+from archviz.shapes import Shape, input_from_sizes
 from archviz.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -283,8 +283,8 @@ def as_shape(value: Any, default: Shape) -> Shape:
                         hint="e.g. --vary input=3x224x224,160,128x96")
     if any(size < 1 for size in sizes):
         raise SpecError(f"input sizes must be >= 1. Received: input={value!r}")
-    if len(default) == 3 and len(sizes) in (1, 2):
-        sizes = (default[0], sizes[0], sizes[-1])
+    if len(sizes) in (1, 2) and len(default) == 3:
+        return input_from_sizes(sizes, default, f"input={value!r}")
     if len(sizes) != len(default):
         raise SpecError(f"input must have {len(default)} dimensions like the spec's {list(default)}. "
                         f"Received: input={value!r}")

@@ -34,8 +34,9 @@ SpecArgument = Annotated[
 ]
 InputOption = Annotated[
     str | None,
-    typer.Option("--input", "-i", help="Input shape CxHxW (e.g. 3x227x227), HxW, or one size S for SxS; "
-                 "default: the spec's.", show_default=False),
+    typer.Option("--input", "-i", help="Input shape CxHxW (e.g. 3x227x227), HxW with the spec's channels, or one size S "
+                 "for SxS; default: the spec's. Two sizes starting with the channel count (3x224) are refused "
+                 "as ambiguous.", show_default=False),
 ]
 BatchOption = Annotated[int, typer.Option("--batch", "-b", min=1, help="Batch size for MACs, FLOPs and memory.")]
 SetOption = Annotated[

@@ -50,9 +50,15 @@ def report_error(exc: BaseException) -> int:
 
 
 def parse_input(text: str | None, default: tuple[int, ...]) -> tuple[int, ...] | None:
-    """'3x224x224', '224x224' (channels from the spec) or '224' (square)."""
+    """'3x224x224' (CxHxW), '224x160' (HxW, channels from the spec) or '224' (square).
+
+    Two sizes that start with the spec's channel count ('3x224') are refused as ambiguous
+    (archviz.shapes.input_from_sizes).
+    """
     if text is None:
         return None
+    from archviz.shapes import input_from_sizes
+
     parts = text.lower().replace("×", "x").replace(",", "x").split("x")
     try:
         sizes = tuple(int(part) for part in parts)
@@ -66,17 +72,7 @@ def parse_input(text: str | None, default: tuple[int, ...]) -> tuple[int, ...] |
             raise SpecError(f"this spec has no 'input:', so --input gives every size: CxHxW. Received: --input {text}",
                             hint="e.g. --input 3x224x224")
         return sizes
-    if len(default) == 1:
-        if len(sizes) != 1:
-            raise SpecError(f"this network takes a flat input of {default[0]} features. Received: --input {text}")
-        return sizes
-    if len(sizes) == 1:
-        return (default[0], sizes[0], sizes[0])
-    if len(sizes) == 2:
-        return (default[0], *sizes)
-    if len(sizes) == 3:
-        return sizes
-    raise SpecError(f"--input must look like CxHxW, HxW or S. Received: {text!r}")
+    return input_from_sizes(sizes, default, f"--input {text}")
 
 
 def parse_sets(values: list[str] | None) -> dict[str, Any]:

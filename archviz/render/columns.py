@@ -50,6 +50,8 @@ COLUMNS: dict[str, Column] = {
         Column("padding", "Eff. pad", "field", lambda r, a: _pair(r.effective_padding), "effective padding (h, w)"),
     )
 }
+# every output sees the whole input (after flatten, dense, global pooling); JSON's null
+GLOBAL_FIELD = "global"
 DEFAULT_COLUMNS = ("name", "op", "output_shape", "params", "params_pct", "macs", "macs_pct", "receptive_field")
 
 
@@ -79,7 +81,7 @@ def cell_text(column: Column, record: LayerRecord, analysis: Analysis, human_uni
         return units.percent(*value)
     if column.kind == "field":
         if value is None:
-            return record.field_note or "global"
+            return record.field_note or GLOBAL_FIELD
         return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
     raise AssertionError(column.kind)
 
@@ -93,5 +95,6 @@ def raw_value(column: Column, record: LayerRecord, analysis: Analysis) -> Any:
         part, whole = value
         return f"{100 * part / whole:.4f}" if whole else ""
     if column.kind == "field":
-        return "" if value is None else f"{value[0]}x{value[1]}"
+        # spelled as in the table (cell_text): JSON has its null, text and CSV say "global"
+        return (record.field_note or GLOBAL_FIELD) if value is None else f"{value[0]}x{value[1]}"
     return value

@@ -21,7 +21,7 @@ def comparison_rows(columns: list[NetworkColumn]) -> list[tuple[str, list[str]]]
     """(row label, one cell per network) in the paper's order, then the numbers."""
     rows: list[tuple[str, list[str]]] = [
         ("weight layers", [str(c.weight_layers) for c in columns]),
-        ("input (HxWxC)", [units.shape((*c.input_shape[1:], c.input_shape[0])) for c in columns]),
+        ("input (CxHxW)", [units.shape(c.input_shape) for c in columns]),
     ]
     depth = max(len(c.stages) for c in columns)
     for index in range(depth):
@@ -40,7 +40,7 @@ def comparison_rows(columns: list[NetworkColumn]) -> list[tuple[str, list[str]]]
         if any(pools):
             rows.append(("", pools))
     rows += [
-        ("params (millions, Table 2)", [str(c.params_millions) for c in columns]),
+        ("params (millions, Table 2)", [units.millions(c.params) for c in columns]),
         ("params", [units.exact(c.params) for c in columns]),
         ("buffers", [units.exact(c.buffers) for c in columns]),
         ("MACs", [units.exact(c.macs) for c in columns]),

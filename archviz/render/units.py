@@ -22,6 +22,17 @@ def human(value: int, unit: str = "") -> str:
     return str(value)
 
 
+def millions(value: int) -> str:
+    """Parameters in millions as the VGG paper's Table 2 prints them: whole millions from 10 M
+    up (138357544 -> '138'), three significant digits below, so a small network never shows 0
+    (163696 -> '0.164', 2300000 -> '2.3')."""
+    if abs(value) >= 9_500_000:
+        return str(round(value / 1e6))
+    if value == 0:
+        return "0"
+    return f"{value / 1e6:#.3g}".rstrip("0").rstrip(".")
+
+
 def human_bytes(value: int) -> str:
     """Binary units: 553430176 -> '527.80 MiB'."""
     size = float(value)

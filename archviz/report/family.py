@@ -258,12 +258,11 @@ def _seed(vgg16: Analysis) -> list[str]:
 
 
 def _cs231n(vgg16: Analysis) -> list[str]:
-    rows: list[list[str]] = [["input", "224x224x3", units.exact(vgg16.totals.input_elements), "0"]]
+    rows: list[list[str]] = [["input", units.shape(vgg16.input_shape), units.exact(vgg16.totals.input_elements), "0"]]
     for r in vgg16.layers:
         if r.family not in ("conv", "pool", "dense"):
             continue
-        shape = r.output_shape
-        text = f"{shape[1]}x{shape[2]}x{shape[0]}" if len(shape) == 3 else f"1x1x{shape[0]}"
+        text = units.shape(r.output_shape)  # channels first, as everywhere else (CS231n writes HxWxC)
         weights = r.params - (r.output_shape[0] if r.family in ("conv", "dense") else 0)
         rows.append([r.name, text, units.exact(r.output_elements), units.exact(weights)])
     values = vgg16.totals.input_elements + sum(
