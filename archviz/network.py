@@ -112,7 +112,7 @@ class Network:
         138357544
         """
         shape = self._shape(input_shape)
-        if self.spec.reads_shapes and shape[0] != self.spec.input_shape[0]:
+        if self.spec.reads_shapes and shape != self.spec.input_shape:
             return self.for_input(shape).analyze(shape, batch)
         with gc_paused():
             try:
@@ -129,7 +129,7 @@ class Network:
         336166912
         """
         shape = self._shape(input_shape)
-        if self.spec.reads_shapes and shape[0] != self.spec.input_shape[0]:
+        if self.spec.reads_shapes and shape != self.spec.input_shape:
             return self.for_input(shape).totals_at(shape, batch)
         with gc_paused():
             if self.spec.outputs and self.spec.outputs[0] != self.ordered[-1].name:  # the walk ends at the last layer
@@ -143,12 +143,13 @@ class Network:
                 raise through_extends(exc, self.document)
 
     def for_input(self, input_shape: Sequence[int]) -> Network:
-        """This network for an input of other channels, where its expressions read shapes
-        (``filters: in_channels * 6``): the document expanded again for that input."""
+        """This network for another input, where its expressions read shapes (``filters:
+        in_channels * 6``; a position embedding as long as the tokens): the document expanded
+        again for that input."""
         shape = self._shape(input_shape)
-        if not self.spec.reads_shapes or shape[0] == self.spec.input_shape[0]:
+        if not self.spec.reads_shapes or shape == self.spec.input_shape:
             return self
-        known = self.inputs.get(shape[0])
+        known = self.inputs.get(shape)
         if known is None:
             with gc_paused():
                 spec = expand(self.document, self.overrides, input_shape=shape)
@@ -157,12 +158,12 @@ class Network:
                     known = known.truncate(*self.until)
             if len(self.inputs) >= MAX_STRUCTURES:
                 self.inputs.clear()
-            self.inputs[shape[0]] = known
+            self.inputs[shape] = known
         return known
 
     @cached_property
-    def inputs(self) -> dict[int, Network]:
-        """Networks for other input channel counts made by for_input."""
+    def inputs(self) -> dict[tuple[int, ...], Network]:
+        """Networks for other inputs made by for_input."""
         return {}
 
     def truncate(self, *names: str) -> Network:

@@ -139,6 +139,194 @@ class MobileNetV2(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
+class SqueezeExcitation(nn.Module):
+    """torchvision.ops.SqueezeExcitation with SiLU, as EfficientNet uses it."""
+
+    def __init__(self, channels: int, squeeze: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = nn.functional.adaptive_avg_pool2d(x, 1)
+        return x * torch.sigmoid(self.fc2(nn.functional.silu(self.fc1(scale))))
+
+
+class MBConv(nn.Module):
+    """torchvision.models.efficientnet.MBConv (stochastic depth: the identity in eval mode)."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, expand: int) -> None:
+        super().__init__()
+        hidden = cin * expand
+        self.use_res_connect = stride == 1 and cin == cout
+        layers: list[nn.Module] = [ConvBNAct(cin, hidden, 1, activation=nn.SiLU)] if expand != 1 else []
+        layers += [ConvBNAct(hidden, hidden, kernel, stride, groups=hidden, activation=nn.SiLU),
+                   SqueezeExcitation(hidden, max(1, cin // 4)), ConvBNAct(hidden, cout, 1, activation=None)]
+        self.block = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x) if self.use_res_connect else self.block(x)
+
+
+EFFICIENTNET_B0_ROWS = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
+                        (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))  # the paper's Table 1: t, k, s, c, n
+
+
+class EfficientNetB0(nn.Module):
+    def __init__(self, num_classes: int = 1000) -> None:
+        super().__init__()
+        features: list[nn.Module] = [ConvBNAct(3, 32, 3, 2, activation=nn.SiLU)]
+        cin = 32
+        for t, k, s, c, n in EFFICIENTNET_B0_ROWS:
+            stage = []
+            for index in range(n):
+                stage.append(MBConv(cin, c, k, s if index == 0 else 1, t))
+                cin = c
+            features.append(nn.Sequential(*stage))
+        features.append(ConvBNAct(cin, 1280, 1, activation=nn.SiLU))
+        self.features = nn.Sequential(*features)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(self.features(x), 1), 1))
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision.models.convnext.LayerNorm2d: layer norm over the channels of each position."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class Permute(nn.Module):
+    def __init__(self, dims: list[int]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(*self.dims)
+
+
+class CNBlock(nn.Module):
+    """torchvision.models.convnext.CNBlock: pointwise layers as nn.Linear on channels-last."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.block = nn.Sequential(nn.Conv2d(dim, dim, 7, padding=3, groups=dim), Permute([0, 2, 3, 1]),
+                                   nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, 4 * dim), nn.GELU(),
+                                   nn.Linear(4 * dim, dim), Permute([0, 3, 1, 2]))
+        self.layer_scale = nn.Parameter(torch.full((dim, 1, 1), 1e-6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.layer_scale * self.block(x)
+
+
+class ConvNeXtTiny(nn.Module):
+    def __init__(self, num_classes: int = 1000) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Sequential(nn.Conv2d(3, 96, 4, 4), LayerNorm2d(96, eps=1e-6))]
+        for dim, out, blocks in ((96, 192, 3), (192, 384, 3), (384, 768, 9), (768, None, 3)):
+            layers.append(nn.Sequential(*(CNBlock(dim) for _ in range(blocks))))
+            if out is not None:
+                layers.append(nn.Sequential(LayerNorm2d(dim, eps=1e-6), nn.Conv2d(dim, out, 2, 2)))
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(LayerNorm2d(768, eps=1e-6), nn.Flatten(1), nn.Linear(768, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(nn.functional.adaptive_avg_pool2d(self.features(x), 1))
+
+
+class ShuffleUnit(nn.Module):
+    """torchvision.models.shufflenetv2.InvertedResidual."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        half = cout // 2
+        self.stride = stride
+        if stride > 1:
+            self.branch1 = nn.Sequential(nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False), nn.BatchNorm2d(cin),
+                                         nn.Conv2d(cin, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU())
+        first = cin if stride > 1 else half
+        self.branch2 = nn.Sequential(nn.Conv2d(first, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(),
+                                     nn.Conv2d(half, half, 3, stride, 1, groups=half, bias=False), nn.BatchNorm2d(half),
+                                     nn.Conv2d(half, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == 1:
+            x1, x2 = x.chunk(2, dim=1)
+            out = torch.cat((x1, self.branch2(x2)), dim=1)
+        else:
+            out = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
+        n, c, h, w = out.shape  # channel shuffle of two groups
+        return out.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+class ShuffleNetV2(nn.Module):
+    def __init__(self, num_classes: int = 1000) -> None:
+        super().__init__()
+        self.conv1 = nn.Sequential(nn.Conv2d(3, 24, 3, 2, 1, bias=False), nn.BatchNorm2d(24), nn.ReLU())
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        cin = 24
+        self.stage2, cin = self.stage(cin, 116, 4)
+        self.stage3, cin = self.stage(cin, 232, 8)
+        self.stage4, cin = self.stage(cin, 464, 4)
+        self.conv5 = nn.Sequential(nn.Conv2d(cin, 1024, 1, bias=False), nn.BatchNorm2d(1024), nn.ReLU())
+        self.fc = nn.Linear(1024, num_classes)
+
+    @staticmethod
+    def stage(cin: int, cout: int, units: int) -> tuple[nn.Sequential, int]:
+        return nn.Sequential(ShuffleUnit(cin, cout, 2), *(ShuffleUnit(cout, cout, 1) for _ in range(units - 1))), cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stage4(self.stage3(self.stage2(self.maxpool(self.conv1(x)))))
+        return self.fc(self.conv5(x).mean([2, 3]))
+
+
+class EncoderBlock(nn.Module):
+    """torchvision.models.vision_transformer.EncoderBlock (dropouts: none in eval mode)."""
+
+    def __init__(self, dim: int = 768, heads: int = 12, mlp: int = 3072) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(dim, eps=1e-6)
+        self.self_attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.ln_2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp), nn.GELU(), nn.Dropout(0.0), nn.Linear(mlp, dim), nn.Dropout(0.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.ln_1(x)
+        y, _ = self.self_attention(y, y, y, need_weights=False)
+        x = x + y
+        return x + self.mlp(self.ln_2(x))
+
+
+class Encoder(nn.Module):
+    def __init__(self, tokens: int = 197, dim: int = 768, depth: int = 12) -> None:
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.zeros(1, tokens, dim))
+        self.layers = nn.Sequential()
+        for index in range(depth):
+            self.layers.add_module(f"encoder_layer_{index}", EncoderBlock(dim))
+        self.ln = nn.LayerNorm(dim, eps=1e-6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ln(self.layers(x + self.pos_embedding))
+
+
+class ViTB16(nn.Module):
+    def __init__(self, num_classes: int = 1000) -> None:
+        super().__init__()
+        self.conv_proj = nn.Conv2d(3, 768, 16, 16)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, 768))
+        self.encoder = Encoder()
+        self.heads = nn.Sequential()
+        self.heads.add_module("head", nn.Linear(768, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv_proj(x).flatten(2).permute(0, 2, 1)  # N x 196 x 768
+        x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+        return self.heads(self.encoder(x)[:, 0])
+
+
 VGG19_CONVS = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
 
 
@@ -220,6 +408,70 @@ def vgg_name_map(keys: list[str]) -> dict[str, str]:
     return {key: f"features.{index[key.split('.')[0]]}.{key.split('.', 1)[1]}" for key in keys}
 
 
+def efficientnet_b0_name(key: str) -> str:
+    """'s2_1.expand.conv.weight' -> 'features.2.0.block.0.0.weight' (the first row has no expansion)."""
+    head, _, rest = key.partition(".")
+    outer = {"conv0": "features.0", "conv_last": "features.8"}
+    if head in outer:
+        return f"{outer[head]}.{rest.replace('conv.', '0.').replace('bn.', '1.')}"
+    if head == "fc":
+        return f"classifier.1.{rest}"
+    stage, unit = (int(n) for n in head[1:].split("_"))
+    part, _, tensor = rest.partition(".")
+    slots = ["expand", "dw", "se", "project"] if stage > 1 else ["dw", "se", "project"]
+    if part != "se":
+        tensor = tensor.replace("conv.", "0.").replace("bn.", "1.")
+    return f"features.{stage}.{unit - 1}.block.{slots.index(part)}.{tensor}"
+
+
+def convnext_tiny_name(key: str) -> str:
+    """'stage3_2.pwconv1.weight' -> 'features.5.1.block.3.weight'; 'down3.conv' -> 'features.4.1'."""
+    fixed = {"stem_conv": "features.0.0", "stem_norm": "features.0.1", "norm": "classifier.0", "fc": "classifier.2"}
+    head, _, rest = key.partition(".")
+    if head in fixed:
+        return f"{fixed[head]}.{rest}"
+    if head.startswith("down"):
+        part, _, tensor = rest.partition(".")
+        return f"features.{2 * int(head[4:]) - 2}.{'0' if part == 'norm' else '1'}.{tensor}"
+    stage, unit = (int(n) for n in head[5:].split("_"))
+    part, _, tensor = rest.partition(".")
+    prefix = f"features.{2 * stage - 1}.{unit - 1}"
+    if part == "gamma":
+        return f"{prefix}.layer_scale"
+    return f"{prefix}.block.{ {'dwconv': 0, 'norm': 2, 'pwconv1': 3, 'pwconv2': 5}[part] }.{tensor}"
+
+
+def shufflenet_v2_name(key: str) -> str:
+    """'stage3_1.branch2.dw.bn.weight' -> 'stage3.0.branch2.4.weight'."""
+    head, _, rest = key.partition(".")
+    if head in ("conv1", "conv5"):
+        return f"{head}.{rest.replace('conv.', '0.').replace('bn.', '1.')}"
+    if head == "fc":
+        return key
+    stage, unit = head.split("_")
+    slots = {"branch1_dw.conv": "branch1.0", "branch1_dw.bn": "branch1.1", "branch1_pw.conv": "branch1.2",
+             "branch1_pw.bn": "branch1.3", "branch2.pw1.conv": "branch2.0", "branch2.pw1.bn": "branch2.1",
+             "branch2.dw.conv": "branch2.3", "branch2.dw.bn": "branch2.4", "branch2.pw2.conv": "branch2.5",
+             "branch2.pw2.bn": "branch2.6"}
+    module, _, tensor = rest.rpartition(".")
+    return f"{stage}.{int(unit) - 1}.{slots[module]}.{tensor}"
+
+
+def vit_b16_name(key: str) -> str:
+    """'encoder_layer_3.mlp_fc2.weight' -> 'encoder.layers.encoder_layer_3.mlp.3.weight'."""
+    fixed = {"class_token.weight": "class_token", "pos_embedding.weight": "encoder.pos_embedding"}
+    if key in fixed:
+        return fixed[key]
+    head, _, rest = key.partition(".")
+    if head == "ln":
+        return f"encoder.ln.{rest}"
+    if head == "head":
+        return f"heads.head.{rest}"
+    if head.startswith("encoder_layer_"):
+        return f"encoder.layers.{head}.{rest.replace('mlp_fc1.', 'mlp.0.').replace('mlp_fc2.', 'mlp.3.')}"
+    return key  # conv_proj
+
+
 # -- the comparison -----------------------------------------------------------------------------
 def randomize(module: nn.Module, seed: int = 0) -> None:
     """Random weights and batch-norm statistics (fresh running stats are 0 and 1: they would hide a
@@ -242,8 +494,12 @@ def copy_weights(ours: nn.Module, reference: nn.Module, mapping: dict[str, str])
     assert sorted(mapping.values()) == sorted(theirs), set(theirs) ^ set(mapping.values())
     with torch.no_grad():
         for key, their_key in mapping.items():
-            assert mine[key].shape == theirs[their_key].shape, (key, their_key)
-            mine[key].copy_(theirs[their_key])
+            mine_shape, their_shape = mine[key].shape, theirs[their_key].shape
+            if mine_shape != their_shape:
+                # the same tensor laid out another way: a 1x1 convolution's weight for an nn.Linear's
+                # (out, in, 1, 1 for out, in), a class token without torchvision's batch axis
+                assert [n for n in mine_shape if n != 1] == [n for n in their_shape if n != 1], (key, their_key)
+            mine[key].copy_(theirs[their_key].reshape(mine_shape))
 
 
 def assert_same_outputs(spec: str, reference: nn.Module, mapping: Callable[[list[str]], dict[str, str]],
@@ -280,6 +536,10 @@ CASES: dict[str, tuple[Callable[[], nn.Module], Callable[[], nn.Module], Callabl
     "resnet50": (ResNet50, torchvision_model("resnet50"), by_key(resnet50_name)),
     "mobilenet-v2": (MobileNetV2, torchvision_model("mobilenet_v2"), mobilenet_v2_name_map),
     "vgg19-perceptual": (VGG19Features, torchvision_vgg19_features, vgg_name_map),
+    "efficientnet-b0": (EfficientNetB0, torchvision_model("efficientnet_b0"), by_key(efficientnet_b0_name)),
+    "convnext-tiny": (ConvNeXtTiny, torchvision_model("convnext_tiny"), by_key(convnext_tiny_name)),
+    "shufflenet-v2": (ShuffleNetV2, torchvision_model("shufflenet_v2_x1_0"), by_key(shufflenet_v2_name)),
+    "vit-b16": (ViTB16, torchvision_model("vit_b_16"), by_key(vit_b16_name)),
 }
 
 

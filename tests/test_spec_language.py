@@ -332,3 +332,11 @@ def test_gmacs_expectation_is_the_published_three_decimals(write_spec) -> None:
     bad = write_spec("name: t\ninput: [1, 4, 4]\nlayers: [relu]\nexpect: {gmacs: '4.1'}\n")
     with pytest.raises(SpecError, match="expect.gmacs must be a number"):
         archviz.load(bad)
+
+
+def test_a_shape_error_before_an_in_channels_read_is_reported_as_itself(write_spec) -> None:
+    """The first error upstream, not 'depends on a layer written after it'."""
+    path = write_spec(HEAD + "layers:\n  - conv2d: {name: a, filters: 4, kernel: 3}\n"
+                      "  - add: {name: bad, inputs: [input, a]}\n  - conv2d: {filters: in_channels, kernel: 1}\n")
+    with pytest.raises(ShapeError, match="layer 'bad': add needs inputs of one shape"):
+        archviz.load(path)

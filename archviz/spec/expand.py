@@ -782,7 +782,10 @@ class _Expander:
                 inputs = [self.network_input if source == NETWORK_INPUT
                           else self.shapes[self.index_of[source]] if source and self.index_of[source] < len(self.shapes)
                           else None for source in sources]
-                if all(isinstance(item, tuple) for item in inputs):
+                failed = next((item for item in inputs if isinstance(item, ArchvizError)), None)
+                if failed is not None:
+                    shape = failed  # the first error upstream is the one to report
+                elif all(isinstance(item, tuple) for item in inputs):
                     shape = tuple(pending.op.output_shape(inputs))  # type: ignore[arg-type]
                     self.shape_inputs[len(self.shapes)] = sources
             except ShapeError as exc:

@@ -32,6 +32,8 @@ def build(network: Network, input_shape: Sequence[int] | None = None) -> tuple[A
     """The Keras model archviz's export writes for ``network``, and each spec layer's Keras name."""
     from archviz.backends.keras.writer import keras_layer_names
 
+    if input_shape is not None:  # a spec whose expressions read shapes expands for its input
+        network = network.for_input(input_shape)
     analysis = network.analyze(input_shape)
     source, names = keras_layer_names(network, analysis)
     namespace: dict[str, Any] = {}
@@ -44,6 +46,8 @@ def verify(network: Network, input_shape: Sequence[int] | None = None, batch: in
     import keras
     import numpy as np
 
+    if input_shape is not None:  # a spec whose expressions read shapes expands for its input
+        network = network.for_input(input_shape)
     analysis = network.analyze(input_shape, batch)
     started = time.perf_counter()
     model, names = build(network, input_shape)

@@ -45,6 +45,8 @@ def verify(network: Network, input_shape: Sequence[int] | None = None, batch: in
 
     from archviz.backends.onnx.writer import to_onnx
 
+    if input_shape is not None:  # a spec whose expressions read shapes expands for its input
+        network = network.for_input(input_shape)
     analysis = network.analyze(input_shape, batch)
     started = time.perf_counter()
     model = to_onnx(network, analysis)

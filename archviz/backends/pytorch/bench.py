@@ -58,6 +58,8 @@ def benchmark(network: Network | str, input_shape: Sequence[int] | None = None, 
         from archviz.network import load
 
         network = load(network)
+    if input_shape is not None:  # a spec whose expressions read shapes expands for its input
+        network = network.for_input(input_shape)
     analysis = network.analyze(input_shape, batch)
     report = progress or (lambda stage, done, total: None)
     cudnn_benchmark = torch.backends.cudnn.benchmark

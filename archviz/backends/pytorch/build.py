@@ -78,7 +78,7 @@ def _conv2d(op: Any, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
 
 
 def _dense(op: Any, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
-    return L.Linear(inputs[0][0], op.units, bias=op.bias, activation=_fused(op))
+    return L.Linear(inputs[0][-1], op.units, bias=op.bias, activation=_fused(op))
 
 
 def _max_pool2d(op: Any, inputs: tuple[Shape, ...], output: Shape) -> nn.Module:
@@ -362,6 +362,8 @@ def build(network: Network | str, input_shape: Sequence[int] | None = None, *,
         from archviz.network import load
 
         network = load(network)
+    if input_shape is not None:  # a spec whose expressions read shapes expands for its input
+        network = network.for_input(input_shape)
     analysis = network.analyze(input_shape)
     if device is None:
         return build_from_analysis(network, analysis).eval()

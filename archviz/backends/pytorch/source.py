@@ -64,6 +64,8 @@ class _Layer:
 
 def to_source(network: Network, input_shape: Sequence[int] | None = None, class_name: str | None = None) -> str:
     """Python source defining an ``nn.Module`` subclass for ``network`` at ``input_shape``."""
+    if input_shape is not None:  # a spec whose expressions read shapes expands for its input
+        network = network.for_input(input_shape)
     analysis = network.analyze(input_shape)
     name = class_name or class_name_for(network.name)
     if not name.isidentifier() or keyword.iskeyword(name):
@@ -183,7 +185,7 @@ def _conv2d(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _La
 
 def _dense(op: Any, record: LayerRecord, module: str, inputs: list[str]) -> _Layer:
     bias = "" if op.bias else ", bias=False"
-    return _Layer(f"nn.Linear({record.input_shapes[0][0]}, {op.units}{bias})", _fused(op, f"{module}({inputs[0]})"))
+    return _Layer(f"nn.Linear({record.input_shapes[0][-1]}, {op.units}{bias})", _fused(op, f"{module}({inputs[0]})"))
 
 
 def _crop_text(record: LayerRecord, ceil_mode: bool) -> str:

@@ -45,6 +45,8 @@ def verify(network: Network | str, input_shape: Sequence[int] | None = None, bat
         from archviz.network import load
 
         network = load(network)
+    if input_shape is not None:  # a spec whose expressions read shapes expands for its input
+        network = network.for_input(input_shape)
     analysis = network.analyze(input_shape, batch)
     started = time.perf_counter()
     model = instantiate(network, analysis, _torch_device(chosen), precision.torch_name)
