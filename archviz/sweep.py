@@ -48,6 +48,7 @@ COUNT_COLUMNS = tuple(name for name in TOTALS_COLUMNS if name != "output_shape")
 MAX_VARIANTS = 100_000_000
 MEMO_LIMIT = 20_000  # remembered suffixes per network and batch (a few MB at most)
 PREFIX_LIMIT = 20_000  # remembered prefixes, for all variants and batches (a few MB at most)
+RANGE_DIGITS = 18
 _RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*(?::\s*(\d+)\s*)?$")
 
 
@@ -259,6 +260,10 @@ def _range(name: str, item: str) -> list[int] | None:
     match = _RANGE.match(item)
     if match is None:
         return None
+    if max(len(match[1]), len(match[2]), len(match[3] or "")) > RANGE_DIGITS:
+        # int() of more than 4,300 digits raises ValueError; no size or count has 19
+        raise SpecError(f"--vary {name} range bounds may have at most {RANGE_DIGITS} digits. "
+                        f"Received: {item[:40]!r}{'...' if len(item) > 40 else ''}")
     start, stop, step = int(match[1]), int(match[2]), int(match[3] or 1)
     if step < 1 or stop < start:
         raise SpecError(f"--vary {name} range {item!r} is empty", hint="write START..STOP[:STEP] with START <= STOP")

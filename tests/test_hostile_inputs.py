@@ -148,3 +148,156 @@ def test_hostile_expressions_through_the_command_line(tmp_path: Path) -> None:
 
 def test_errors_are_one_family() -> None:
     assert issubclass(ExpressionError, ArchvizError)
+
+
+# -- numbers too long to read: 4,301 digits (int() refuses), base-60 integers (quadratic) ---------------
+LONG_NUMBERS = ["1" + "0" * 4300, "-" + "9" * 5000, "1" + ":0" * 60_000, "0x" + "f" * 200, "1" + "0" * 200 + ".5"]
+
+
+@pytest.mark.parametrize("number", LONG_NUMBERS, ids=["4301-digits", "5001-digits", "base-60", "hex", "float"])
+def test_numbers_too_long_in_yaml_are_refused_where_written(number: str) -> None:
+    for text in (NET + f"layers:\n  - conv2d: {{filters: {number}, kernel: 1}}\n",
+                 NET + f"variables:\n  w: {number}\nlayers: [relu]\n",
+                 NET + f"layers: [relu]\nexpect:\n  params: {number}\n"):
+        with quickly(), pytest.raises(SpecError, match="a number may have at most 100 characters") as caught:
+            archviz.loads(text)
+        assert caught.value.location is not None and caught.value.location.line in (4, 5)
+    quoted = number.lstrip("-")[:100]  # as text it is kept (a '-' would make it an expression)
+    assert archviz.loads(NET + f"variables:\n  w: '{quoted}'\nlayers: [relu]\n").variables["w"] == quoted
+
+
+def test_long_numbers_on_the_command_line() -> None:
+    from archviz.spec.expand import parse_override
+    from archviz.sweep import parse_vary
+
+    for number in LONG_NUMBERS:
+        with quickly(), pytest.raises(SpecError, match="--set w: a number may have at most 100 characters"):
+            parse_override(f"w={number}")
+    assert parse_override("w=" + "9" * 100) == ("w", int("9" * 100))  # at the limit: read (then refused by size)
+    with quickly(), pytest.raises(SpecError, match="a number may have at most 100 characters"):
+        parse_vary(["width=1,2," + "1" * 4301])
+    for grid in ("width=1.." + "1" * 4301, "input=" + "1" * 4301 + "..5", "input=1..5:" + "1" * 4301):
+        with quickly(), pytest.raises(SpecError, match="range bounds may have at most 18 digits"):
+            parse_vary([grid])
+
+
+def test_lone_surrogates_on_the_command_line() -> None:
+    from archviz.spec.expand import parse_override
+
+    for given in ('tag="\\ud800"', "tag=\udcff", 'tag="a\\udfffb"'):  # an escape, an undecodable byte of argv
+        with pytest.raises(SpecError, match="--set tag: the value must be Unicode text; it holds a lone surrogate"):
+            parse_override(given)
+    assert parse_override('tag="\\ud83d\\ude00"') == ("tag", "\U0001f600")  # a pair is one character
+
+
+@pytest.mark.parametrize("command", [["summary", "--format", "json"], ["summary", "--format", "csv"],
+                                     ["sweep", "--format", "json"], ["sweep", "--format", "csv"]])
+def test_lone_surrogate_set_is_exit_2(command: list[str], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from archviz.cli.main import app
+
+    spec = tmp_path / "net.yaml"
+    spec.write_text(NET + "variables: {tag: a, w: 1}\nlayers: [{conv2d: {filters: w, kernel: 1}}]\n")
+    vary = ["--vary", "w=1,2"] if command[0] == "sweep" else []
+    result = CliRunner().invoke(app, [command[0], str(spec), *command[1:], *vary, "--set", 'tag="\\ud800"'])
+    assert result.exit_code == 2, result.output
+    assert "error: --set tag: the value must be Unicode text" in result.output
+
+
+# -- only regular files are specs: FIFOs, devices, sockets, folders, symlink loops ------------------------
+def test_a_fifo_is_refused_at_once_as_the_spec_and_through_extends(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    with quickly(), pytest.raises(SpecError, match=r"is a FIFO \(named pipe\), not a regular file") as caught:
+        archviz.load(fifo)
+    assert caught.value.location is not None and caught.value.location.file == str(fifo)
+    (tmp_path / "child.yaml").write_text("name: c\nextends: fifo.yaml\n")
+    with quickly(), pytest.raises(SpecError, match="is a FIFO") as caught:
+        archviz.load(tmp_path / "child.yaml")
+    assert "child.yaml:2:1" in caught.value.render()  # the extends line is named
+
+
+def test_a_socket_and_a_device_are_refused(tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "s.yaml"
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(path))
+        with quickly(), pytest.raises(SpecError, match="is a socket, not a regular file"):
+            archviz.load(path)
+    finally:
+        server.close()
+    with quickly(), pytest.raises(SpecError, match="is a device, not a regular file"):
+        archviz.load("/dev/null")
+
+
+def test_a_file_swapped_for_a_fifo_after_the_check_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stat says regular, the path is a FIFO by the time it is opened: the open does not block and
+    the opened descriptor is checked again."""
+    import os
+
+    from archviz.spec import yamlio
+
+    regular = os.stat(__file__)
+    fifo = tmp_path / "swapped.yaml"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(yamlio.os, "stat", lambda path: regular)
+    with quickly(), pytest.raises(SpecError, match="is a FIFO"):
+        yamlio.read_text(fifo, str(fifo))
+
+
+def test_symlink_loops_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").symlink_to("b.yaml")
+    (tmp_path / "b.yaml").symlink_to("a.yaml")
+    (tmp_path / "child.yaml").write_text("name: c\nextends: a.yaml\n")
+    with pytest.raises(SpecError, match="extends names 'a.yaml', which cannot be followed: a symlink loop") as caught:
+        archviz.load(tmp_path / "child.yaml")
+    assert caught.value.location is not None and caught.value.location.line == 2
+    with pytest.raises(SpecError, match="cannot read the file: Too many levels of symbolic links"):
+        archviz.load(tmp_path / "a.yaml")
+
+
+def test_check_reads_its_folder_with_the_spec_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`archviz check` with no argument looked into ./specs with yaml.safe_load: a FIFO there hung,
+    a 4,301-digit number or a Latin-1 file was a traceback."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from archviz.cli.main import app
+
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    monkeypatch.chdir(tmp_path)
+    bad = {"fifo.yaml": None, "long.yaml": (NET + "layers: [relu]\nexpect: {params: 1" + "0" * 4300 + "}\n").encode(),
+           "latin.yaml": b"name: caf\xe9\n"}
+    expected = {"fifo.yaml": "is a FIFO", "long.yaml": ":4:18: a number may have at most 100",
+                "latin.yaml": "is not UTF-8"}
+    for name, content in bad.items():  # check stops at the first spec it cannot read: one at a time
+        for old in folder.iterdir():
+            old.unlink()
+        if content is None:
+            os.mkfifo(folder / name)
+        else:
+            (folder / name).write_bytes(content)
+        with quickly(30.0):
+            result = CliRunner().invoke(app, ["check"])
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        assert f"{name}{expected[name]}" in result.output.replace(f"{name}: ", name), result.output[-2000:]
+
+
+def test_lone_surrogates_through_the_library() -> None:
+    spec = NET + "variables: {tag: a}\nlayers: [relu]\n"
+    with pytest.raises(SpecError, match="variable 'tag' must be Unicode text; it holds a lone surrogate"):
+        archviz.loads(spec, tag="\ud800")
+    with pytest.raises(SpecError, match="variable 'tag' must be Unicode text"):
+        archviz.loads(spec).with_variables(tag="x\udcff")
+    with pytest.raises(SpecError):  # a surrogate written in the text itself, not as an escape
+        archviz.loads("name: t\ud800\ninput: [3, 8, 8]\nlayers: [relu]\n")
+    with pytest.raises(SpecError, match="its name holds a lone surrogate"):
+        archviz.load("\ud800.yaml")

@@ -79,7 +79,7 @@ def test_repeats_of_nothing_stop_quickly(text: str) -> None:
 def test_endless_file_is_refused() -> None:
     if not Path("/dev/zero").exists():
         pytest.skip("no /dev/zero")
-    with pytest.raises(SpecError, match="more than 1,000,000 bytes"):
+    with pytest.raises(SpecError, match="is a device, not a regular file"):  # refused before it is read
         archviz.load("/dev/zero")
 
 

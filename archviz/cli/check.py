@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,12 +25,15 @@ def default_specs() -> list[str]:
     seen: set[Path] = set()
     local = Path("specs")
     if local.is_dir():
-        for path in sorted(local.glob("*.yaml")):
-            import yaml
+        from archviz.errors import ArchvizError
+        from archviz.spec.yamlio import parse_yaml, read_text
 
+        for path in sorted(local.glob("*.yaml")):
+            # read as the check will read it (regular files only, bounded): one that fails here is
+            # checked, and reported, like any other
             try:
-                raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except (OSError, yaml.YAMLError):
+                raw: Any = parse_yaml(read_text(path, str(path)), str(path))
+            except ArchvizError:
                 raw = {}
             if isinstance(raw, dict) and raw.get("abstract"):
                 continue

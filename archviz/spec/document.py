@@ -229,8 +229,13 @@ def _read_parent(raw: LocatedDict, path: Path, display: str, depth: int, seen: t
         raise SpecError(f"extends must be a file name. Received: {target!r}", location=here)
     if depth >= MAX_EXTENDS_DEPTH:
         raise SpecError(f"extends is nested deeper than {MAX_EXTENDS_DEPTH} files", location=here)
-    folder = path.resolve().parent
-    candidate = (folder / target).resolve()
+    try:
+        folder = path.resolve().parent
+        candidate = (folder / target).resolve()
+    except (RuntimeError, OSError, UnicodeEncodeError) as exc:  # RuntimeError: a symlink loop
+        raise SpecError(f"extends names {target!r}, which cannot be followed: "
+                        f"{'a symlink loop' if isinstance(exc, RuntimeError) else exc}", location=here,
+                        hint="name a regular file in this spec's folder") from None
     if Path(target).is_absolute() or not candidate.is_relative_to(folder):
         raise SpecError(f"extends may only name a file in the spec's own folder or below. Received: {target!r}",
                         location=here, hint="copy the base spec next to this one")

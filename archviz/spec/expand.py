@@ -18,7 +18,16 @@ from archviz.ops import ALIASES, OP_REGISTRY, MultiOutput, Op
 from archviz.spec.document import ENTRY_WORDS, REQUIRED_ARG, Block, Document
 from archviz.spec.expr import Lazy, check_value, evaluate, evaluate_tracked
 from archviz.spec.values import NotWholeError, check_flow_split, coerce, to_bool, to_int
-from archviz.spec.yamlio import key_location, location_of
+from archviz.spec.yamlio import (
+    MAX_NUMBER_TEXT,
+    NUMBER_TAGS,
+    has_surrogate,
+    join_surrogate_pairs,
+    key_location,
+    location_of,
+    number_too_long,
+    scalar_tag,
+)
 from archviz.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -93,13 +102,22 @@ def parse_override(text: str) -> tuple[str, Any]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
         raise SpecError(f"--set expects NAME=VALUE. Received: {text!r}", hint="e.g. --set num_classes=10")
+    name = name.strip()
+    if len(value.strip()) > MAX_NUMBER_TEXT and scalar_tag(value.strip()) in NUMBER_TAGS:
+        raise SpecError(f"--set {name}: {number_too_long(value.strip())}", hint="give a smaller number")
     try:
         parsed = yaml.safe_load(value)
     except yaml.YAMLError:
         parsed = value
     if not isinstance(parsed, (int, float, bool, str)):
         parsed = value
-    return name.strip(), parsed
+    if isinstance(parsed, str) and has_surrogate(parsed):
+        parsed = join_surrogate_pairs(parsed)
+    if parsed is None:
+        raise SpecError(f"--set {name}: the value must be Unicode text; it holds a lone surrogate "
+                        f"(an escape such as \\ud800, or a byte that is not UTF-8). Received: {value.strip()!r}",
+                        hint="write the character itself, in UTF-8")
+    return name, parsed
 
 
 def resolve_variables(document: Document, overrides: Mapping[str, Any]) -> dict[str, Any]:

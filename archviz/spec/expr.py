@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from archviz.errors import ExpressionError, SpecError
+from archviz.spec.yamlio import has_surrogate, join_surrogate_pairs
 from archviz.suggest import did_you_mean
 
 MAX_LENGTH = 500
@@ -85,7 +86,12 @@ def check_value(name: str, value: Any) -> None:
     archviz.errors.SpecError: variable 'width' must be at most 10**30 in magnitude. Received: an integer of 41 digits
     """
     kind = type(value)
-    if kind is bool or kind is str:
+    if kind is bool:
+        return
+    if kind is str:
+        if has_surrogate(value) and join_surrogate_pairs(value) is None:
+            raise SpecError(f"variable {name!r} must be Unicode text; it holds a lone surrogate, which no output "
+                            f"can encode. Received: {value!r}", hint="write the character itself")
         return
     if kind is int or kind is float:
         if kind is float and not math.isfinite(value):

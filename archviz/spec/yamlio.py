@@ -7,7 +7,9 @@ the file, line and column.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,11 @@ if TYPE_CHECKING:
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000
 MAX_DEPTH = 64
+# The longest number a spec may write, in characters. No count archviz reads has more digits, and
+# beyond 4,300 decimal digits Python's int() refuses (ValueError); YAML 1.1's base-60 integers
+# (1:0:0:...) cost time quadratic in their length (a 1 MB line: about 40 s).
+MAX_NUMBER_TEXT = 100
+NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")  # only "\ud800"-style escapes can put one in a string
 _PLAIN_TAGS = {
@@ -63,24 +70,45 @@ def key_location(mapping: Any, key: str, default: Location) -> Location:
 
 
 def read_text(path: Path, display: str) -> str:
+    """A spec file's text: regular files only, at most MAX_FILE_BYTES, UTF-8 without NUL.
+
+    A FIFO would block until something writes to it, a device can be endless, a socket cannot be
+    opened: the path is checked with stat before it is opened, and the descriptor again after it
+    is opened (non-blocking, so a FIFO swapped in between cannot block the open), so a file
+    replaced between the two looks cannot get in either.
+    """
+    where = Location(display)
     try:
-        if path.is_dir():
-            raise SpecError("is a folder, not a spec file", location=Location(display),
-                            hint="pass a .yaml file or a built-in name (see 'archviz list')")
-        with path.open("rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)  # never more: /dev/zero would fill the memory
+        _check_regular(os.stat(path), where)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        try:
+            status = os.fstat(descriptor)
+            _check_regular(status, where)
+            chunks: list[bytes] = []
+            left = MAX_FILE_BYTES + 1  # never more: a file that grows while it is read stays bounded
+            while left > 0:
+                chunk = os.read(descriptor, min(left, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+            data = b"".join(chunks)
+        finally:
+            os.close(descriptor)
     except FileNotFoundError:
-        raise SpecError("no such file", location=Location(display),
+        raise SpecError("no such file", location=where,
                         hint="check the path, or use a built-in name (see 'archviz list')") from None
     except OSError as exc:
-        raise SpecError(f"cannot read the file: {exc.strerror}", location=Location(display)) from None
+        raise SpecError(f"cannot read the file: {exc.strerror}", location=where) from None
+    except UnicodeEncodeError:  # from the API only: "\ud800.yaml" has no bytes on the file system
+        raise SpecError("cannot read the file: its name holds a lone surrogate, which no file name can",
+                        location=where) from None
     except ValueError:  # from the API only: a command line cannot hold one
-        raise SpecError("cannot read the file: its name holds a NUL character", location=Location(display)) from None
+        raise SpecError("cannot read the file: its name holds a NUL character", location=where) from None
     if len(data) > MAX_FILE_BYTES:
-        size = path.stat().st_size  # 0 for devices and pipes, which have no end
-        what = f"{size:,} bytes" if size > MAX_FILE_BYTES else f"more than {MAX_FILE_BYTES:,} bytes"
-        raise SpecError(f"file is too large for a spec ({what}; the limit is {MAX_FILE_BYTES:,})",
-                        location=Location(display), hint="use blocks and repeat instead of writing layers out")
+        size = max(status.st_size, len(data))  # it may have grown since fstat
+        raise SpecError(f"file is too large for a spec ({size:,} bytes or more; the limit is {MAX_FILE_BYTES:,})",
+                        location=where, hint="use blocks and repeat instead of writing layers out")
     if b"\x00" in data:
         raise SpecError("is a binary file, not YAML text", location=Location(display),
                         hint="pass a spec written in YAML (see docs/spec.md)")
@@ -91,11 +119,31 @@ def read_text(path: Path, display: str) -> str:
                         hint="save the spec as UTF-8") from None
 
 
+def _check_regular(status: os.stat_result, where: Location) -> None:
+    if stat.S_ISREG(status.st_mode):
+        return
+    if stat.S_ISDIR(status.st_mode):
+        raise SpecError("is a folder, not a spec file", location=where,
+                        hint="pass a .yaml file or a built-in name (see 'archviz list')")
+    kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(status.st_mode) else "a socket" if stat.S_ISSOCK(status.st_mode)
+            else "a device" if stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode) else "a special file")
+    raise SpecError(f"is {kind}, not a regular file; only regular files are read as specs", location=where,
+                    hint="save the spec to a file and pass that file")
+
+
 def parse_yaml(text: str, display: str, cache: bool = False) -> LocatedDict:
     """Parse one YAML document into located plain data; the top level must be a mapping.
 
     ``cache``: use and fill archviz.spec.parsecache (for spec files, which are read again and again).
     """
+    if not cache:  # text from the library (loads): a file's text was decoded as UTF-8, which has none
+        surrogate = _SURROGATE.search(text)
+        if surrogate is not None:
+            line = text.count("\n", 0, surrogate.start()) + 1
+            column = surrogate.start() - (text.rfind("\n", 0, surrogate.start()) + 1) + 1
+            raise SpecError(f"text must be Unicode characters; a lone surrogate is not one. "
+                            f"Received: {surrogate.group()!r}", location=Location(display, line, column),
+                            hint="pass the characters themselves (a str decoded from UTF-8)")
     if not text.strip():
         raise SpecError("file is empty", location=Location(display),
                         hint="a spec needs at least 'name' and 'layers' (see docs/spec.md)")
@@ -182,7 +230,7 @@ def _compose_fast(text: str, display: str) -> LocatedDict | None:
         if node is None:
             return None
         value = _convert(node, display, [MAX_NODES], 0)
-    except (yaml.YAMLError, ArchvizError, RecursionError):
+    except (yaml.YAMLError, ArchvizError, RecursionError, UnicodeEncodeError):  # libyaml reads UTF-8
         return None  # the pure-Python path gives the canonical message
     return value if isinstance(value, LocatedDict) else None
 
@@ -229,16 +277,47 @@ def _convert(node: yaml.Node, display: str, budget: list[int], depth: int) -> An
             items.append(_convert(item, display, budget, depth + 1))
         return items
     if node.style == '"' and _SURROGATE.search(node.value):
-        try:  # a JSON-style pair ("\ud83d\ude00") is one character, as in JSON and YAML 1.2
-            node.value = node.value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
-        except UnicodeDecodeError:
+        joined = join_surrogate_pairs(node.value)
+        if joined is not None:
+            node.value = joined
+        else:
             raise SpecError(f"text must be Unicode characters; an escaped lone surrogate is not one. "
                             f"Received: {node.value!r}", location=_where(node, display),
-                            hint="write the character itself (a '\\U0001xxxx' escape for one beyond U+FFFF)") from None
+                            hint="write the character itself (a '\\U0001xxxx' escape for one beyond U+FFFF)")
     if node.tag == "tag:yaml.org,2002:timestamp":
         return node.value
+    if node.tag in NUMBER_TAGS and len(node.value) > MAX_NUMBER_TEXT:
+        raise SpecError(number_too_long(node.value), location=_where(node, display),
+                        hint="write a smaller number (or quote it to make it text)")
     constructor = yaml.SafeLoader.yaml_constructors[node.tag]
     return constructor(_scalar_loader(), node)
+
+
+def number_too_long(text: str) -> str:
+    return (f"a number may have at most {MAX_NUMBER_TEXT} characters. "
+            f"Received: a number of {len(text):,} characters ({text[:20]}...)")
+
+
+def join_surrogate_pairs(text: str) -> str | None:
+    """``text`` with each JSON-style pair ("\\ud83d\\ude00") made the one character it stands for,
+    as in JSON and YAML 1.2; None where a lone surrogate is left."""
+    try:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        return None
+
+
+def has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate: no output can encode one (an escape such as
+    "\\ud800", or a byte of a command-line argument that was not UTF-8)."""
+    return _SURROGATE.search(text) is not None
+
+
+def scalar_tag(text: str) -> str:
+    """The tag YAML gives ``text`` written as a plain scalar (int, float, bool, str, ...)."""
+    import yaml
+
+    return yaml.SafeLoader.resolve(yaml.SafeLoader, yaml.ScalarNode, text, (True, False))  # type: ignore[arg-type]
 
 
 @cache
