@@ -35,6 +35,7 @@ from archviz.analysis import Totals, totals_only
 from archviz.errors import ArchvizError, SpecError
 from archviz.network import Network, load
 from archviz.shapes import Shape, input_from_sizes
+from archviz.spec.expand import through_extends
 from archviz.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -142,9 +143,12 @@ def run_sweep(plan: SweepPlan, progress: Callable[[int], None] | None = None) ->
                     if prefixes is not None and len(prefixes) > prefix_limit:
                         prefixes.clear()
                     try:
-                        totals = totals_only(network.plan, shape, batch, memo, prefixes)
+                        if network.spec.outputs and network.spec.outputs[0] != network.ordered[-1].name:
+                            totals = network.totals_at(shape, batch)  # the output is not where the walk ends
+                        else:
+                            totals = totals_only(network.plan, shape, batch, memo, prefixes)
                     except ArchvizError as exc:
-                        row[ERROR] = one_line(exc)
+                        row[ERROR] = one_line(through_extends(exc, network.document))
                     else:
                         row.update(zip(TOTALS_COLUMNS, totals))
                         row[ERROR] = None
@@ -297,5 +301,8 @@ def as_shape(value: Any, default: Shape) -> Shape:
 
 
 def one_line(exc: ArchvizError) -> str:
-    """An error as one line, for a cell of a table or CSV."""
-    return exc.render().replace("\n  hint: ", " (hint: ").replace("\n", " ") + (")" if exc.hint else "")
+    """An error as one line, for a cell of a table or CSV: its frames and notes after ';'."""
+    head, *rest = exc.render().split("\n")
+    hint = f"  hint: {exc.hint}" if exc.hint else None
+    details = [line.strip() for line in rest if line != hint]
+    return "; ".join([head, *details]) + (f" (hint: {exc.hint})" if exc.hint else "")

@@ -59,7 +59,7 @@ def test_a_variable_set_on_the_command_line_is_named(vgg_copy: Path) -> None:
     lines = result.stderr.splitlines()
     assert lines[0].startswith("error: vgg16.yaml:7:29: layer 'conv1_1': filters must be a whole number. "
                                "Received: filters=19.2")
-    assert "  width=0.3 is set with --set (or a keyword of load())" in lines
+    assert "  width=0.3 is set from outside the spec (--set, --vary or a keyword of load())" in lines
     assert lines[-1] == ("  hint: choose width so that 'filters * width' comes out whole, or round it where it is "
                          "written (base/vgg.yaml:21:49): 'round(filters * width)'")
 
@@ -120,7 +120,7 @@ def test_arguments_passed_on_to_inner_blocks() -> None:
         "  in block 'outer', <string>:12:9",
         "  in block 'inner', <string>:8:27",
     ]
-    assert "  k=5 is set with --set (or a keyword of load())" in replayed.value.render().splitlines()
+    assert "  k=5 is set from outside the spec (--set, --vary or a keyword of load())" in replayed.value.render().splitlines()
     with pytest.raises(SpecError) as fresh:
         archviz.loads(variant, k=5)
     assert fresh.value.render() == replayed.value.render()
@@ -302,7 +302,7 @@ def test_a_value_set_with_set_that_is_no_number_is_named() -> None:
         archviz.load("vgg16", width="wide")
     lines = caught.value.render().splitlines()
     assert lines[0].startswith("vgg16:7:29: layer 'conv1_1': expected a number, got 'wide'")
-    assert "  width='wide' is set with --set (or a keyword of load())" in lines
+    assert "  width='wide' is set from outside the spec (--set, --vary or a keyword of load())" in lines
     # a variable computed from it names both
     text = ("name: t\ninput: [3, 8, 8]\nvariables:\n  width: 1\n  fc: 16 * width\n"
             "layers: [flatten, {dense: {units: fc}}]\n")
@@ -310,7 +310,7 @@ def test_a_value_set_with_set_that_is_no_number_is_named() -> None:
         archviz.loads(text, width=0.3)
     assert derived.value.render().splitlines()[1:] == [
         "  fc=4.8 is set as '16 * width' at <string>:5:3",
-        "  width=0.3 is set with --set (or a keyword of load())",
+        "  width=0.3 is set from outside the spec (--set, --vary or a keyword of load())",
         ("  hint: choose width so that 'fc' comes out whole, or round it where it is written (<string>:6:28): "
          "'round(fc)'"),
     ]
@@ -333,7 +333,7 @@ def test_a_variable_computed_from_an_override_names_it() -> None:
         archviz.loads(text, w=0)
     assert caught.value.render().splitlines() == [
         "<string>:5:3: division by zero in expression '64 / w'",
-        "  w=0 is set with --set (or a keyword of load())",
+        "  w=0 is set from outside the spec (--set, --vary or a keyword of load())",
     ]
 
 
@@ -372,3 +372,16 @@ def test_the_schema_knows_the_reserved_words() -> None:
                 {"variables": {"i": 1}}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate({**base, **bad}, schema)
+
+
+def test_a_sweep_cell_keeps_the_frames_on_one_line() -> None:
+    from archviz.sweep import one_line
+
+    with pytest.raises(SpecError) as caught:
+        archviz.load("vgg16", width=0.3)
+    assert one_line(caught.value) == (
+        "vgg16:7:29: layer 'conv1_1': filters must be a whole number. Received: filters=19.2 (from 'filters * width'); "
+        "in block 'conv3', base/vgg.yaml:21:49; filters=64 is given to block 'conv3' at vgg16:7:37; "
+        "width=0.3 is set from outside the spec (--set, --vary or a keyword of load()) "
+        "(hint: choose width so that 'filters * width' comes out whole, or round it where it is written "
+        "(base/vgg.yaml:21:49): 'round(filters * width)')")

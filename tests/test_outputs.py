@@ -132,3 +132,8 @@ def test_variants_keep_the_outputs() -> None:
 def test_the_schema_knows_outputs() -> None:
     schema = build_schema()["properties"]["outputs"]
     assert schema["type"] == "array" and schema["items"]["type"] == "string"
+
+
+def test_a_sweep_reports_the_first_output() -> None:
+    rows = list(archviz.iter_sweep(archviz.loads(TWO_HEADS), vary={"input": [(3, 8, 8), (3, 10, 10)]}))
+    assert [row["output_shape"] for row in rows] == [(8, 6, 6), (8, 8, 8)]

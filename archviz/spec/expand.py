@@ -168,7 +168,7 @@ class Origin:
 
     def describe(self, name: str, value: Any) -> str:
         how = {"argument": f"is given to block {self.block!r}", "default": f"is block {self.block!r}'s default",
-               "variable": "is set", "override": "is set with --set (or a keyword of load())"}[self.kind]
+               "variable": "is set", "override": "is set from outside the spec (--set, --vary or a keyword of load())"}[self.kind]
         text = f"{name}={_shown(value)} {how}"
         if self.text is not None:
             text += f" as {_shown(self.text)}"
