@@ -48,8 +48,9 @@ mypy archviz tests
 if [ "$#" -eq 0 ] && [ "${ARCHVIZ_NO_TORCHVISION:-}" != 1 ]; then
   python -m venv .venv-torchvision
   .venv-torchvision/bin/python -m pip install -q torch==2.14.1 torchvision==0.29.1
-  .venv-torchvision/bin/python -m pip install -q pytest -e .
-  .venv-torchvision/bin/python -m pytest -q -p no:cacheprovider -m torchvision tests/test_reference_models.py
+  .venv-torchvision/bin/python -m pip install -q pytest onnx -e .
+  .venv-torchvision/bin/python -m pytest -q -p no:cacheprovider -m torchvision tests/test_reference_models.py \
+    tests/test_import_torchvision.py
 fi
 # Line coverage in the same pytest run (docs/robustness.md): the report and the gate's verdict
 # print before pytest's summary line, which stays the last line; below 95% the run fails.

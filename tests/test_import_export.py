@@ -504,3 +504,75 @@ def test_export_onnx_cli_passes_checker_and_runs(tmp_path: Path) -> None:
     (y,) = session.run(None, {"input": np.zeros((2, 3, 64, 64), dtype=np.float32)})
     assert y.shape == (2, 1000)
     assert run_cli("export", "resnet18", "--to", "onnx").returncode == 2  # binary: --out is required
+
+
+# -- the ops of the networks people use, through both readers ------------------------------------
+class TinyViT(nn.Module):
+    """Patches, a class token, a positional embedding, pre-norm attention and MLP, the class token out."""
+
+    def __init__(self, dim: int = 32, heads: int = 4) -> None:
+        super().__init__()
+        self.conv_proj = nn.Conv2d(3, dim, 4, stride=4)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embedding = nn.Parameter(torch.zeros(1, 17, dim))
+        self.ln_1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.ln_2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+        self.head = nn.Linear(dim, 5)
+
+    def forward(self, x: Any) -> Any:
+        n = x.shape[0]
+        x = self.conv_proj(x).reshape(n, 32, 16).permute(0, 2, 1)
+        x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1) + self.pos_embedding
+        y = self.ln_1(x)
+        y, _ = self.attention(y, y, y, need_weights=False)
+        x = x + y
+        x = x + self.mlp(self.ln_2(x))
+        return self.head(x[:, 0])
+
+
+def test_tiny_vit_from_module_counts_what_pytorch_counts() -> None:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module = TinyViT().eval()
+    network = archviz.from_torch(module, (3, 16, 16))
+    analysis = network.analyze()
+    assert analysis.totals.params == sum(p.numel() for p in module.parameters())
+    ops = [r.op for r in analysis.layers]
+    assert {"parameter", "multi_head_attention", "layer_norm", "permute", "reshape", "select", "concat"} <= set(ops)
+    tokens, dim = 17, 32
+    by_hand = (16 * dim * 3 * 4 * 4  # patches: 16 positions x 32 filters x 3x4x4
+               + 4 * tokens * dim * dim + 2 * tokens * tokens * dim  # Q, K, V, out projections; QK^T and AV
+               + 2 * tokens * dim * 2 * dim  # the MLP's two linears
+               + dim * 5)  # the head on the class token
+    assert analysis.totals.macs == by_hand
+    counter = FlopCounterMode(display=False)
+    with counter:  # FlopCounterMode sees every matmul but the attention's two inside SDPA on the CPU
+        module(torch.zeros(1, 3, 16, 16))
+    assert analysis.totals.flops - counter.get_total_flops() == 2 * 2 * tokens * tokens * dim
+
+
+def test_onnx_of_token_ops_and_gelu_pattern(tmp_path: Path) -> None:
+    class Tokens(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.norm = nn.LayerNorm(8)
+            self.fc = nn.Linear(8, 8)
+            self.scale = nn.Parameter(torch.ones(8, 1, 1))
+            self.up = nn.ConvTranspose2d(8, 4, 2, stride=2)
+
+        def forward(self, x: Any) -> Any:
+            y = self.norm(x.reshape(1, 8, 36).permute(0, 2, 1))  # (N, 36 tokens, 8 features)
+            y = torch.nn.functional.gelu(self.fc(y)).permute(0, 2, 1).reshape(1, 8, 6, 6)
+            return self.up(x + self.scale * y)
+
+    module = Tokens().eval()
+    path = tmp_path / "tokens.onnx"
+    torch.onnx.export(module, (torch.zeros(1, 8, 6, 6),), str(path), dynamo=False)
+    ops = [layer.op.name for layer in archviz.from_onnx(path).layers]
+    assert "gelu" in ops and "permute" in ops and "layer_norm" in ops and "conv_transpose2d" in ops
+    assert "parameter" in ops and "multiply" in ops
+    totals = archviz.from_onnx(path).analyze().totals
+    assert totals.params == sum(p.numel() for p in module.parameters())
+    assert totals.output_shape == (4, 12, 12)

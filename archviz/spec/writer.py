@@ -105,8 +105,11 @@ class _Instance:
                 else:
                     return None
             implicit = layer.inputs == [previous]
-            rows.append((self.local(layer.name), layer.op, tuple(written_attributes(layer)),
-                         None if implicit else tuple(wiring)))
+            written = written_attributes(layer)
+            # list values (a reshape's shape) stay in the block: only numbers and words become arguments
+            fixed = tuple((key, json.dumps(value)) for key, value in written.items() if isinstance(value, (list, tuple)))
+            rows.append((self.local(layer.name), layer.op, tuple(key for key in written if not isinstance(written[key], (list, tuple))),
+                         None if implicit else tuple(wiring), fixed))
             previous = layer.name
         return tuple(rows)
 
@@ -187,7 +190,8 @@ class _Writer:
                 items.extend(group.layers)
             else:
                 values = {(row, attribute): value for row, layer in enumerate(group.layers)
-                          for attribute, value in written_attributes(layer).items()}
+                          for attribute, value in written_attributes(layer).items()
+                          if not isinstance(value, (list, tuple))}
                 block = self.blocks.setdefault(key, _Block(f"block_{len(self.blocks) + 1}", key, []))
                 block.instances.append(values)
                 items.append(_Call(key, group.prefix, values, group.layers[-1].name))
@@ -238,12 +242,13 @@ class _Writer:
             if params:
                 lines.append("    args: {" + ", ".join(f"{arg}: null" for arg in params) + "}")
             lines.append("    layers:")
-            for row, (local, op, attributes, wiring) in enumerate(block.key):
+            for row, (local, op, attributes, wiring, fixed) in enumerate(block.key):
                 fields = {"name": scalar(local)}
                 if wiring is not None:
                     fields["inputs"] = scalar(wiring[0]) if len(wiring) == 1 else scalar(list(wiring))
                 for attribute in attributes:
                     fields[attribute] = by_slot.get((row, attribute)) or scalar(block.instances[0][(row, attribute)])
+                fields.update((attribute, scalar(json.loads(text))) for attribute, text in fixed)
                 lines.append(f"      - {_entry(op, fields)}")
         return lines
 

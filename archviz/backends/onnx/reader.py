@@ -120,9 +120,130 @@ def _gemm(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
 
 def _matmul(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
     weight = ctx.initializer_dims.get(node.inputs[1])
-    if weight is None or len(weight) != 2:
-        raise _Refuse("a product of two computed tensors (matmul is not an archviz op yet)")
+    if weight is None:
+        if ctx.is_constant(node.inputs[0]) or ctx.is_constant(node.inputs[1]):
+            raise _Refuse("a product with a constant that is not a 2-D weight")
+        return "matmul", {}
+    if len(weight) != 2:
+        raise _Refuse("a product with a weight that is not 2-D")
     return "dense", {"units": weight[1], "bias": False}
+
+
+def _transpose(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    perm = list(_attr(node, "perm", []))
+    if not perm or perm[0] != 0:
+        raise _Refuse(f"a transpose that moves the batch axis (perm={perm})")
+    return "permute", {"dims": [axis - 1 for axis in perm[1:]]}
+
+
+def _reshape(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]] | str | None:
+    if _is_flatten(node, ctx):
+        return _flatten(node, ctx)
+    target = ctx.constant(node.inputs[1]) if len(node.inputs) > 1 else None
+    if target is None or len(target) < 2 or target[0] not in (0, 1, -1):
+        raise _Refuse("a reshape whose shape is computed, or that changes the batch")
+    if any(dim == 0 for dim in target[1:]) and not _attr(node, "allowzero", 0):
+        raise _Refuse(f"a reshape that copies input sizes (0 in {target})")
+    return "reshape", {"shape": [int(dim) for dim in target[1:]]}
+
+
+def _layer_norm(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    axis = _axis(_attr(node, "axis", -1))
+    affine = len(node.inputs) > 1 and bool(node.inputs[1])
+    bias = len(node.inputs) > 2 and bool(node.inputs[2])
+    values: dict[str, Any] = {"eps": _f32(_attr(node, "epsilon", 1e-5)), "affine": affine, "bias": bias}
+    return "layer_norm", values if axis == -1 else {"axis": axis, **values}
+
+
+def _group_norm(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    return "group_norm", {"groups": _attr(node, "num_groups"), "eps": _f32(_attr(node, "epsilon", 1e-5))}
+
+
+def _instance_norm(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    return "instance_norm", {"eps": _f32(_attr(node, "epsilon", 1e-5)), "affine": True}
+
+
+def _conv_transpose(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    weight = ctx.initializer_dims.get(node.inputs[1])
+    if weight is None or len(weight) != 4:
+        raise _Refuse("a weight that is not a 4-D initializer")
+    groups = _attr(node, "group", 1)
+    kernel = list(_attr(node, "kernel_shape", weight[2:]))
+    pads = list(_attr(node, "pads", [0, 0, 0, 0]))
+    if _attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", b"VALID") or pads[:2] != pads[2:]:
+        raise _Refuse("asymmetric or automatic padding of a transposed convolution")
+    return "conv_transpose2d", {
+        "filters": weight[1] * groups, "kernel": _pair(kernel), "stride": _pair(list(_attr(node, "strides", [1, 1]))),
+        "padding": _pair(pads[:2]), "output_padding": _pair(list(_attr(node, "output_padding", [0, 0]))),
+        "dilation": _pair(list(_attr(node, "dilations", [1, 1]))), "groups": groups,
+        "bias": len(node.inputs) > 2 and bool(node.inputs[2]),
+    }
+
+
+def _resize(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    mode = _attr(node, "mode", b"nearest")
+    modes = {b"nearest": "nearest", b"linear": "bilinear"}
+    if mode not in modes:
+        raise _Refuse(f"resize mode {mode.decode(errors='replace')}")
+    values: dict[str, Any] = {"mode": modes[mode]}
+    if modes[mode] == "bilinear":
+        values["align_corners"] = _attr(node, "coordinate_transformation_mode", b"half_pixel") == b"align_corners"
+    scales = ctx.constant(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+    sizes = ctx.constant(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
+    if node.op_type == "Upsample" and len(node.inputs) > 1:
+        scales = ctx.constant(node.inputs[1])
+    if scales and len(scales) == 4 and scales[0] == scales[1] == 1 and scales[2] == scales[3]:
+        return "upsample", {"scale": float(scales[2]), **values}
+    if sizes and len(sizes) == 4:
+        return "upsample", {"size": [int(sizes[2]), int(sizes[3])], **values}
+    raise _Refuse("a resize whose scale or size is computed, or differs between height and width")
+
+
+def _pad(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    pads = ctx.constant(node.inputs[1]) if len(node.inputs) > 1 else _attr(node, "pads")
+    mode = _attr(node, "mode", b"constant").decode(errors="replace")
+    if pads is None or len(pads) != 8 or any(pads[i] for i in (0, 1, 4, 5)):
+        raise _Refuse("padding that is computed or touches the batch or channel axes")
+    if mode not in ("constant", "reflect", "edge"):
+        raise _Refuse(f"pad mode {mode}")
+    value = ctx.constant(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else [0.0]
+    values: dict[str, Any] = {"padding": [[int(pads[2]), int(pads[6])], [int(pads[3]), int(pads[7])]]}
+    if mode != "constant":
+        values["mode"] = "replicate" if mode == "edge" else mode
+    elif value and float(value[0]) != 0.0:
+        values["value"] = float(value[0])
+    return "pad", values
+
+
+def _split(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    axis = _axis(_attr(node, "axis", 0))
+    sections = ctx.constant(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else _attr(node, "split")
+    if sections:
+        return "split", {"axis": axis, "sections": [int(size) for size in sections]}
+    return "split", {"axis": axis, "parts": len(node.outputs)}
+
+
+def _slice(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    starts, ends = ctx.constant(node.inputs[1]), ctx.constant(node.inputs[2])
+    axes = ctx.constant(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
+    steps = ctx.constant(node.inputs[4]) if len(node.inputs) > 4 and node.inputs[4] else [1]
+    if starts is None or ends is None or len(starts) != 1 or axes is None or len(axes) != 1:
+        raise _Refuse("a slice of several axes, or with computed bounds")
+    end = int(ends[0])
+    values: dict[str, Any] = {"axis": _axis(int(axes[0])), "start": int(starts[0])}
+    if end < 2 ** 62:
+        values["end"] = end
+    if steps and int(steps[0]) != 1:
+        values["step"] = int(steps[0])
+    return "slice", values
+
+
+def _gather(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+    index = ctx.constant(node.inputs[1])
+    dims = ctx.initializer_dims.get(node.inputs[1])
+    if index is None or len(index) != 1 or (dims is not None and len(dims) != 0):
+        raise _Refuse("a gather of computed or several indices")
+    return "select", {"axis": _axis(_attr(node, "axis", 0)), "index": int(index[0])}
 
 
 def _pool(op: str) -> Mapper:
@@ -196,18 +317,95 @@ def _clip(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
     raise _Refuse(f"a clip to [{low}, {high}] (only [0, 6] is ReLU6)")
 
 
+def _f32(value: float) -> float:
+    """A float32 attribute as the shortest decimal that is the same float32 (1e-05, not 9.99e-06)."""
+    import struct
+
+    packed = struct.pack("<f", value)
+    for digits in range(1, 10):
+        text = float(f"{value:.{digits}g}")
+        if struct.pack("<f", text) == packed:
+            return text
+    return float(value)
+
+
+def _erf(node: Node, ctx: _Context) -> str:
+    """GELU as exporters write it: x * 0.5 * (1 + erf(x / sqrt(2))); the whole pattern becomes one
+    gelu layer, found from the Erf (its Div before, Add and two Muls after)."""
+    raise _Refuse("an erf that is not part of a GELU")
+
+
+@dataclass
+class _Gelus:
+    final: dict[int, str] = field(default_factory=dict)  # id(last Mul) -> the x it is GELU of
+    inner: set[int] = field(default_factory=set)  # ids of the Div, Erf, Add and first Mul
+
+
+def _near(ctx: _Context, name: str, value: float) -> bool:
+    found = ctx.constant(name)
+    return found is not None and len(found) == 1 and abs(float(found[0]) - value) < 1e-4
+
+
+def _gelu_patterns(nodes: list[Node], ctx: _Context) -> _Gelus:
+    """x * 0.5 * (1 + erf(x / sqrt(2))), in either order of the two products."""
+    made = {output: node for node in nodes for output in node.outputs}
+    readers: dict[str, list[Node]] = {}
+    for node in nodes:
+        for name in node.inputs:
+            readers.setdefault(name, []).append(node)
+    found = _Gelus()
+    for erf in nodes:
+        if erf.op_type != "Erf":
+            continue
+        div = made.get(erf.inputs[0])
+        if div is None or div.op_type not in ("Div", "Mul") or not (
+                _near(ctx, div.inputs[1], 2 ** 0.5) if div.op_type == "Div" else _near(ctx, div.inputs[1], 2 ** -0.5)):
+            continue
+        x = div.inputs[0]
+        adds = readers.get(erf.outputs[0], [])
+        if len(adds) != 1 or adds[0].op_type != "Add" or not any(_near(ctx, n, 1.0) for n in adds[0].inputs):
+            continue
+        add = adds[0]
+        products = readers.get(add.outputs[0], [])
+        if len(products) != 1 or products[0].op_type != "Mul":
+            continue
+        product = products[0]
+        other = next(name for name in product.inputs if name != add.outputs[0])
+        if other == x:  # (x * (1 + erf)) * 0.5
+            halves = readers.get(product.outputs[0], [])
+            if len(halves) == 1 and halves[0].op_type == "Mul" and any(_near(ctx, n, 0.5) for n in halves[0].inputs):
+                found.final[id(halves[0])] = x
+                found.inner.update({id(div), id(erf), id(add), id(product)})
+        else:  # (x * 0.5) * (1 + erf)
+            half = made.get(other)
+            if half is not None and half.op_type == "Mul" and x in half.inputs and \
+                    any(_near(ctx, n, 0.5) for n in half.inputs) and len(readers.get(half.outputs[0], [])) == 1:
+                found.final[id(product)] = x
+                found.inner.update({id(div), id(erf), id(add), id(half)})
+    return found
+
+
+def _gelu_of(x: str) -> Mapper:
+    def mapper(node: Node, ctx: _Context) -> str:
+        node.inputs = [x]  # the layer reads x itself; the pattern's constants are gone
+        return "gelu"
+    return mapper
+
+
 def _batch_norm(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
-    return "batch_norm", {"eps": float(_attr(node, "epsilon", 1e-5)),
+    return "batch_norm", {"eps": _f32(_attr(node, "epsilon", 1e-5)),
                           "momentum": round(1.0 - float(_attr(node, "momentum", 0.9)), 7)}
 
 
 def _lrn(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
     size = _attr(node, "size")
-    return "lrn", {"size": size, "alpha": float(_attr(node, "alpha", 1e-4)) / size,
-                   "beta": float(_attr(node, "beta", 0.75)), "k": float(_attr(node, "bias", 1.0))}
+    return "lrn", {"size": size, "alpha": _f32(float(_attr(node, "alpha", 1e-4))) / size,
+                   "beta": _f32(_attr(node, "beta", 0.75)), "k": _f32(_attr(node, "bias", 1.0))}
 
 
 def _softmax(node: Node, ctx: _Context) -> str:
+    if _attr(node, "axis", -1) not in (-1,):
+        raise _Refuse(f"a softmax along axis {_attr(node, 'axis')} (archviz's is along the last axis)")
     return "softmax"
 
 
@@ -221,12 +419,12 @@ def _add(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]] | str:
             and len(ctx.consumers.get(data[0], [])) == 1):
         producer.attributes["bias"] = True  # MatMul + Add: a linear layer with its bias
         return "fold"
-    raise _Refuse("the addition of a constant tensor")
+    return _constant_operand(node, ctx, "add")
 
 
 def _mul(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]] | str:
     if any(ctx.is_constant(name) for name in node.inputs):
-        raise _Refuse("a multiplication by a constant tensor")
+        return _constant_operand(node, ctx, "multiply")
     a, b = node.inputs[:2]
     for x, gate in ((a, b), (b, a)):
         gate_layer = ctx.by_name.get(ctx.source(gate))
@@ -239,15 +437,35 @@ def _mul(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]] | str:
     raise _Refuse("an elementwise product (multiply is not an archviz op yet)")
 
 
+def _axis(axis: int) -> int:
+    """An ONNX axis (batch first) as archviz's (no batch): 1 -> 0; negative axes count from the end in both."""
+    if axis == 0:
+        raise _Refuse("an operation along the batch axis")
+    return axis - 1 if axis > 0 else axis
+
+
 def _concat(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
-    if _attr(node, "axis", 1) not in (1, -3):
-        raise _Refuse(f"a concatenation along axis {_attr(node, 'axis')} (channels only)")
-    return "concat", {}
+    axis = _axis(_attr(node, "axis", 1))
+    return "concat", {} if axis == 0 else {"axis": axis}
+
+
+def _constant_operand(node: Node, ctx: _Context, op: str) -> tuple[str, dict[str, Any]] | str:
+    """x + c or x * c with c an initializer of more than one element: a learnable tensor (a
+    positional embedding, a layer scale), a 'parameter' layer feeding the merge."""
+    constant = next(name for name in node.inputs if ctx.is_constant(name))
+    dims = ctx.initializer_dims.get(constant)
+    size = 1
+    for dim in dims or []:
+        size *= dim
+    if dims is None or size <= 1:
+        raise _Refuse(f"the {op} of a scalar constant")
+    shape = list(dims[1:]) if len(dims) > 1 and dims[0] == 1 else list(dims)
+    return "parameter+" + op, {"shape": shape}
 
 
 def _simple(op: str, **renames: str) -> Mapper:
     def mapper(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
-        return op, {ours: float(_attr(node, theirs)) for ours, theirs in renames.items()
+        return op, {ours: _f32(float(_attr(node, theirs))) for ours, theirs in renames.items()
                     if node.attributes.get(theirs) is not None}
     return mapper
 
@@ -256,7 +474,7 @@ def _dropout(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
     ratio = _attr(node, "ratio")
     if ratio is None and len(node.inputs) > 1 and node.inputs[1]:
         ratio = (ctx.constant(node.inputs[1]) or [0.5])[0]
-    return "dropout", {"rate": float(ratio if ratio is not None else 0.5)}
+    return "dropout", {"rate": _f32(float(ratio if ratio is not None else 0.5))}
 
 
 MAPPERS: dict[str, Mapper] = {
@@ -269,7 +487,19 @@ MAPPERS: dict[str, Mapper] = {
     "GlobalMaxPool": _global_pool("", "global_max_pool2d"),
     "ReduceMean": _reduce_mean,
     "Flatten": _flatten,
-    "Reshape": _flatten,
+    "Reshape": _reshape,
+    "Transpose": _transpose,
+    "LayerNormalization": _layer_norm,
+    "GroupNormalization": _group_norm,
+    "InstanceNormalization": _instance_norm,
+    "ConvTranspose": _conv_transpose,
+    "Resize": _resize,
+    "Upsample": _resize,
+    "Pad": _pad,
+    "Split": _split,
+    "Slice": _slice,
+    "Gather": _gather,
+    "Erf": _erf,
     "Relu": _simple("relu"),
     "Sigmoid": _simple("sigmoid"),
     "Tanh": _simple("tanh"),
@@ -328,6 +558,11 @@ def _layer_names(paths: list[str], op_types: list[str]) -> list[str]:
     prefixes = {path[:cut] for path in paths for cut in range(len(path)) if path[cut] == "."}
     return unique_names([f"{path}.{op.lower()}" if path in prefixes else path
                          for path, op in zip(paths, op_types, strict=True)])
+
+
+def _tensor_name(name: str) -> str:
+    """An initializer's name as the last part of a layer name: 'encoder.pos_embedding' -> 'pos_embedding'."""
+    return _clean(name.rsplit(".", 1)[-1]) or "parameter"
 
 
 def _clean(name: str) -> str:
@@ -397,10 +632,14 @@ def import_model(model: Model, display: str, name: str, allow_unknown: bool = Fa
                 ctx.initializer_dims[node.outputs[0]] = ctx.initializer_dims[node.inputs[0]]
         else:
             layer_nodes.append(node)
+    gelus = _gelu_patterns(layer_nodes, ctx)
+    layer_nodes = [node for node in layer_nodes if id(node) not in gelus.inner]
     paths = [module_path(node, index, ctx) for index, node in enumerate(layer_nodes)]
     names = _layer_names(paths, [node.op_type for node in layer_nodes])
     for index, node in enumerate(layer_nodes):
-        if node.domain not in ("", "ai.onnx"):
+        if id(node) in gelus.final:
+            mapper = _gelu_of(gelus.final[id(node)])
+        elif node.domain not in ("", "ai.onnx"):
             mapper = None
         else:
             mapper = MAPPERS.get(node.op_type)
@@ -431,13 +670,24 @@ def import_model(model: Model, display: str, name: str, allow_unknown: bool = Fa
             continue
         op, values = (result, {}) if isinstance(result, str) else result
         sources = [ctx.source(name) for name in data] or [NETWORK_INPUT]
+        if op.startswith("parameter+"):  # a learnable operand: its own layer, then the merge
+            constant = next(name for name in node.inputs if ctx.is_constant(name))
+            parameter = ImportedLayer(f"{layer_name}.{_tensor_name(constant)}", "parameter", values, sources[:1],
+                                      scope, f"ONNX initializer {constant!r} of node {index}")
+            ctx.layers.append(parameter)
+            ctx.by_name[parameter.name] = parameter
+            op, values = op[len("parameter+"):], {}
+            sources = [*sources, parameter.name]
         layer = ImportedLayer(layer_name, op, values, sources, scope,
                               f"ONNX node {index} {node.name!r} ({node.op_type})",
                               ctx.stated.get(node.outputs[0]) if node.outputs else None)
         ctx.layers.append(layer)
         ctx.by_name[layer_name] = layer
+        if op == "split":  # each output is its own layer, '<name>.0', '<name>.1', ...
+            for number, output in enumerate(node.outputs):
+                ctx.producer[output] = f"{layer_name}.{number}"
         for output in node.outputs[:1]:
-            ctx.producer[output] = layer_name
+            ctx.producer.setdefault(output, layer_name)
     if ctx.unsupported and not allow_unknown:
         raise UnsupportedOps(display, "ONNX", ctx.unsupported).with_context(Location(display))
     outputs = [ctx.source(info.name) for info in graph.outputs]

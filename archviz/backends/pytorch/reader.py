@@ -69,6 +69,20 @@ def _lrn(m: nn.LocalResponseNorm) -> tuple[str, dict[str, Any]]:
     return "lrn", {"size": m.size, "alpha": m.alpha / m.size, "beta": m.beta, "k": m.k}
 
 
+def _layer_norm(m: nn.LayerNorm) -> tuple[str, dict[str, Any]]:
+    if len(m.normalized_shape) != 1:
+        raise _Refuse(f"a layer norm over {len(m.normalized_shape)} axes (archviz normalises one)")
+    return "layer_norm", {"eps": float(m.eps), "affine": m.elementwise_affine,
+                          "bias": m.elementwise_affine and getattr(m, "bias", None) is not None}
+
+
+def _attention(m: nn.MultiheadAttention) -> tuple[str, dict[str, Any]]:
+    if not m.batch_first or not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:
+        raise _Refuse("attention that is not batch-first self-attention with nn.MultiheadAttention's plain layout")
+    return "multi_head_attention", {"heads": m.num_heads, "bias": m.in_proj_bias is not None,
+                                    **({"dropout": float(m.dropout)} if m.dropout else {})}
+
+
 def _gelu(m: nn.GELU) -> str:
     if m.approximate != "none":
         raise _Refuse(f"approximate={m.approximate!r}")
@@ -95,6 +109,8 @@ MODULES: dict[type[nn.Module], Callable[[Any], Any]] = {
     nn.AvgPool2d: _pool("avg_pool2d"),
     nn.LocalResponseNorm: _lrn,
     nn.Hardswish: lambda m: "hardswish",
+    nn.LayerNorm: _layer_norm,
+    nn.MultiheadAttention: _attention,
     nn.Hardsigmoid: lambda m: "hardsigmoid",
 }
 ELEMENTWISE_FUNCTIONS: dict[Any, str] = {
@@ -103,6 +119,27 @@ ELEMENTWISE_FUNCTIONS: dict[Any, str] = {
     F.hardsigmoid: "hardsigmoid",
 }
 ELEMENTWISE_METHODS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh"}
+
+
+def _arg(node: Any, index: int, key: str, default: Any = None) -> Any:
+    """An fx node's argument, positional or by keyword (untyped: fx's own types are a union)."""
+    args = node.args
+    return args[index] if len(args) > index else node.kwargs.get(key, default)
+
+
+class _OneInput:
+    """An fx node seen with one tensor argument (self-attention's query = key = value)."""
+
+    def __init__(self, node: fx.Node, source: Any) -> None:
+        self.node, self.meta, self.name = node, node.meta, node.name
+        self.args: tuple[Any, ...] = (source,)
+        self.kwargs: dict[str, Any] = {}
+
+    def __hash__(self) -> int:
+        return hash(self.node)
+
+    def __eq__(self, other: object) -> bool:
+        return other is self.node or other is self
 
 
 def _shape(node: fx.Node) -> tuple[int, ...] | None:
@@ -119,7 +156,8 @@ class _Reader:
         self.layers: list[ImportedLayer] = []
         self.by_name: dict[str, ImportedLayer] = {}
         self.produced: dict[fx.Node, str] = {}  # fx node -> the layer whose output it is
-        self.sizes: set[fx.Node] = set()  # nodes that compute sizes, not tensors
+        self.sizes: set[fx.Node] = set()  # nodes that compute sizes (or hold a layer's weights), not tensors
+        self.splits: set[fx.Node] = set()  # nodes whose result is a tuple of split outputs
         self.unsupported: list[Unsupported] = []
         self.taken: set[str] = set()
 
@@ -179,11 +217,11 @@ class _Reader:
     def is_flatten(self, node: fx.Node) -> bool:
         """``x.view(x.size(0), -1)``, ``x.reshape(n, -1)``, ``torch.flatten(x, 1)``, ``x.flatten(1)``."""
         if node.op == "call_function" and node.target is torch.flatten:
-            start = node.args[1] if len(node.args) > 1 else node.kwargs.get("start_dim", 0)
-            end = node.args[2] if len(node.args) > 2 else node.kwargs.get("end_dim", -1)
+            start = _arg(node, 1, "start_dim", 0)
+            end = _arg(node, 2, "end_dim", -1)
             return bool(start == 1 and end == -1)
         if node.op == "call_method" and node.target == "flatten":
-            start = node.args[1] if len(node.args) > 1 else node.kwargs.get("start_dim", 0)
+            start = _arg(node, 1, "start_dim", 0)
             return bool(start == 1)
         if node.op == "call_method" and node.target in ("view", "reshape"):
             shape = node.args[1:]
@@ -208,7 +246,10 @@ class _Reader:
         elif node.op == "call_method":
             self.visit_method(node, origin)
         elif node.op == "get_attr":
-            raise _Refuse("a tensor read from the module (a parameter used outside a layer)")
+            if all(user.op == "call_function" and user.target is F.layer_norm for user in node.users):
+                self.sizes.add(node)  # the weights of a functional layer norm
+                return
+            self.visit_parameter(node, origin)
 
     def visit_module(self, node: fx.Node, path: str, origin: str) -> None:
         module = self.modules[path]
@@ -227,14 +268,36 @@ class _Reader:
             raise _Refuse("")
         result = mapper(module)
         op, values = (result, {}) if isinstance(result, str) else result
+        if op == "multi_head_attention":
+            query, key, value = (node.args + (None, None, None))[:3]
+            key = node.kwargs.get("key", key)
+            value = node.kwargs.get("value", value)
+            if not (query is key is value):
+                raise _Refuse("cross-attention (archviz's attention is self-attention: query, key and value the same)")
+            if node.kwargs.get("attn_mask") is not None or node.kwargs.get("key_padding_mask") is not None:
+                raise _Refuse("attention with a mask")
+            node = _OneInput(node, query)  # type: ignore[assignment]
         if isinstance(module, nn.Dropout) and values.get("rate") == 0.5:
             values = {}
         self.add(node, path, op, values, origin)
         return None
 
+    def visit_reshape(self, node: fx.Node, name: str, origin: str) -> None:
+        """A view or reshape to whatever shape shape propagation saw (the batch kept first)."""
+        shape = _shape(node)
+        meta = node.meta.get("tensor_meta")
+        if shape is None or meta is None:
+            raise _Refuse("a reshape whose result shape is unknown")
+        source_meta = self.tensor_inputs(node)[0].meta.get("tensor_meta")
+        if source_meta is None or tuple(source_meta.shape[:1]) != tuple(meta.shape[:1]):
+            raise _Refuse("a reshape that changes the batch axis")
+        if len(shape) == 1:
+            return self.add(node, name, "flatten", {}, origin)
+        return self.add(node, name, "reshape", {"shape": list(shape)}, origin)
+
     def visit_flatten(self, node: fx.Node, name: str, origin: str) -> None:
         if not self.is_flatten(node):
-            raise _Refuse("a reshape other than a flatten to (batch, features)")
+            return self.visit_reshape(node, name, origin)
         source = self.tensor_inputs(node)[0]
         producer = self.by_name.get(self.produced.get(source, ""))
         if producer is not None and producer.op in ("global_avg_pool2d", "global_max_pool2d"):
@@ -246,6 +309,10 @@ class _Reader:
         if target in (getattr, operator.getitem) and self._is_size(node):
             self.sizes.add(node)
             return None
+        if target in (operator.eq, operator.floordiv, operator.mul, operator.add, operator.sub, torch._assert) and \
+                not self.tensor_inputs(node):
+            self.sizes.add(node)  # arithmetic on sizes, and checks of them
+            return None
         if target in (operator.add, torch.add, operator.iadd):
             if len(self.tensor_inputs(node)) != 2:
                 raise _Refuse("the addition of a constant")
@@ -255,14 +322,16 @@ class _Reader:
                 raise _Refuse("a multiplication by a constant")
             return self.add(node, self.function_name(node, "mul"), "multiply", {}, origin)
         if target is torch.cat:
-            dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
-            if dim not in (1, -3):
-                raise _Refuse(f"a concatenation along dim {dim} (channels only)")
-            return self.add(node, self.function_name(node, "cat"), "concat", {}, origin)
+            dim = int(_arg(node, 1, "dim", 0))
+            rank = len(_shape(node) or ()) + 1
+            if dim % rank == 0:
+                raise _Refuse("a concatenation along the batch axis")
+            axis = dim - 1 if dim > 0 else dim
+            return self.add(node, self.function_name(node, "cat"), "concat", {"axis": axis} if axis else {}, origin)
         if target is torch.flatten:
             return self.visit_flatten(node, self.function_name(node, "flatten"), origin)
         if target in (F.softmax, torch.softmax):
-            dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+            dim = _arg(node, 1, "dim", None)
             if dim not in (1, -1):
                 raise _Refuse(f"softmax over dim {dim}")
             return self.add(node, self.function_name(node, "softmax"), "softmax", {}, origin)
@@ -270,19 +339,113 @@ class _Reader:
             op = ELEMENTWISE_FUNCTIONS[target]
             return self.add(node, self.function_name(node, op), op, {}, origin)
         if target is F.adaptive_avg_pool2d:
-            size = _pair(node.args[1] if len(node.args) > 1 else node.kwargs.get("output_size"))
+            size = _pair(_arg(node, 1, "output_size", None))
             if size == 1 and self.pooled_then_flattened(node):
                 return self.add(node, self.function_name(node, "avgpool"), "global_avg_pool2d", {}, origin)
             return self.add(node, self.function_name(node, "avgpool"), "adaptive_avg_pool2d", {"output_size": size}, origin)
+        if target in (torch.permute,):
+            return self.visit_permute(node, _arg(node, 1, "dims", None), origin)
+        if target is torch.transpose:
+            return self.visit_transpose(node, origin)
+        if target is operator.getitem:
+            return self.visit_getitem(node, origin)
+        if target is F.layer_norm:
+            return self.visit_functional_norm(node, origin)
+        if getattr(target, "__name__", "") == "stochastic_depth":  # torchvision.ops.stochastic_depth
+            rate = _arg(node, 1, "p", 0.0)
+            mode = _arg(node, 2, "mode", "row")
+            return self.add(node, self.function_name(node, "stochastic_depth"), "stochastic_depth",
+                            {"rate": float(rate), "mode": mode}, origin)
         if target is F.dropout:
             return self.alias(node, self.tensor_inputs(node)[0]) if not node.kwargs.get("training") else \
                 self.add(node, self.function_name(node, "dropout"), "dropout", {}, origin)
         raise _Refuse("")
 
+    def visit_permute(self, node: fx.Node, dims: Any, origin: str) -> None:
+        dims = list(dims)
+        if not dims or dims[0] != 0:
+            raise _Refuse(f"a permutation that moves the batch axis ({dims})")
+        return self.add(node, self.function_name(node, "permute"), "permute", {"dims": [d - 1 for d in dims[1:]]},
+                        origin)
+
+    def visit_transpose(self, node: fx.Node, origin: str) -> None:
+        shape = _shape(node)
+        if shape is None:
+            raise _Refuse("a transpose whose shape is unknown")
+        rank = len(shape) + 1
+        first, second = (int(d) % rank for d in list(node.args[1:3]))  # type: ignore[arg-type]
+        if 0 in (first, second):
+            raise _Refuse("a transpose of the batch axis")
+        dims = list(range(rank))
+        dims[first], dims[second] = dims[second], dims[first]
+        return self.visit_permute(node, dims, origin)
+
+    def visit_getitem(self, node: fx.Node, origin: str) -> None:
+        source, index = node.args[0], node.args[1]
+        if isinstance(source, fx.Node) and source in self.sizes:
+            self.sizes.add(node)
+            return None
+        if isinstance(source, fx.Node) and source in self.splits:  # one output of a split
+            self.produced[node] = f"{self.produced[source]}.{int(index)}"  # type: ignore[arg-type]
+            return None
+        if isinstance(source, fx.Node) and isinstance(index, int) and _shape(source) is None:
+            return self.alias(node, source)  # element 0 of a tuple an attention layer returns
+        if isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None) and isinstance(index[1], int):
+            return self.add(node, self.function_name(node, "select"), "select", {"axis": 0, "index": index[1]}, origin)
+        raise _Refuse(f"indexing with {index!r}")
+
+    def visit_functional_norm(self, node: fx.Node, origin: str) -> None:
+        shape = _arg(node, 1, "normalized_shape", None)
+        weight = _arg(node, 2, "weight", None)
+        bias = _arg(node, 3, "bias", None)
+        eps = _arg(node, 4, "eps", 1e-5)
+        if len(tuple(shape)) != 1:  # type: ignore[arg-type]
+            raise _Refuse("a layer norm over several axes")
+        for parameter in (weight, bias):
+            if isinstance(parameter, fx.Node):
+                self.sizes.add(parameter)  # counted by the layer norm itself
+        name = self.function_name(node, "layer_norm")
+        if isinstance(weight, fx.Node) and weight.op == "get_attr":
+            name = str(weight.target).rsplit(".", 1)[0]  # the module that owns the weights
+        return self.add(node, name, "layer_norm", {"eps": float(eps), "affine": weight is not None,
+                                                   "bias": bias is not None}, origin)
+
+    def visit_parameter(self, node: fx.Node, origin: str) -> None:
+        """A tensor the module holds (a class token, a positional embedding, a layer scale)."""
+        value = self.gm
+        for part in str(node.target).split("."):
+            value = getattr(value, part)
+        if not isinstance(value, nn.Parameter):
+            raise _Refuse("a buffer or constant tensor read in forward")
+        dims = list(value.shape)
+        shape = dims[1:] if len(dims) > 1 and dims[0] == 1 else dims
+        sources = [self.produced.get(n, NETWORK_INPUT) for n in self.gm.graph.nodes if n.op == "placeholder"][:1]
+        name = self.unique(str(node.target))
+        layer = ImportedLayer(name, "parameter", {"shape": shape}, sources or [NETWORK_INPUT],
+                              tuple(name.split(".")[:-1]), origin, tuple(shape))
+        self.layers.append(layer)
+        self.by_name[name] = layer
+        self.produced[node] = name
+
     def visit_method(self, node: fx.Node, origin: str) -> None:
         method = str(node.target)
         if method in ("size", "dim"):
             self.sizes.add(node)
+            return None
+        if method == "expand":  # a learnable token broadcast over the batch: the same tensor per sample
+            return self.alias(node, self.tensor_inputs(node)[0])
+        if method == "permute":
+            dims: Any = node.args[1:] if not isinstance(node.args[1], (tuple, list)) else node.args[1]
+            return self.visit_permute(node, dims, origin)
+        if method == "transpose":
+            return self.visit_transpose(node, origin)
+        if method == "chunk":
+            chunks = _arg(node, 1, "chunks", None)
+            dim = int(_arg(node, 2, "dim", 0))
+            if dim == 0:
+                raise _Refuse("a chunk along the batch axis")
+            self.add(node, self.function_name(node, "split"), "split", {"axis": dim - 1, "parts": int(chunks)}, origin)
+            self.splits.add(node)
             return None
         if method in ("view", "reshape", "flatten"):
             return self.visit_flatten(node, self.function_name(node, "flatten"), origin)
@@ -294,8 +457,8 @@ class _Reader:
         if method in ("add", "add_"):
             return self.add(node, self.function_name(node, "add"), "add", {}, origin)
         if method == "mean":
-            dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
-            if isinstance(dims, (list, tuple)) and sorted(d % 4 for d in dims) == [2, 3]:
+            dims = _arg(node, 1, "dim", None)
+            if isinstance(dims, (list, tuple)) and sorted(int(d) % 4 for d in dims) == [2, 3]:
                 if node.kwargs.get("keepdim") or (len(node.args) > 2 and node.args[2]):
                     return self.add(node, self.function_name(node, "mean"), "adaptive_avg_pool2d",
                                     {"output_size": 1}, origin)
