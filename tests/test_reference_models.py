@@ -364,6 +364,94 @@ def torchvision_vgg19_features() -> nn.Module:
     return VGG19Features(torchvision.models.vgg19(weights=None).features[:36])
 
 
+def vgg_layers(config: tuple[int | str, ...], ceil_at: int | None = None) -> list[nn.Module]:
+    """torchvision's VGG ``features`` layout (conv, ReLU, ..., MaxPool); the pool numbered ``ceil_at`` rounds up."""
+    layers: list[nn.Module] = []
+    cin, pools = 3, 0
+    for item in config:
+        if item == "M":
+            pools += 1
+            layers.append(nn.MaxPool2d(2, 2, ceil_mode=pools == ceil_at))
+        else:
+            assert isinstance(item, int)
+            layers += [nn.Conv2d(cin, item, 3, padding=1), nn.ReLU()]
+            cin = item
+    return layers
+
+
+class SSDBackbone(nn.Module):
+    """torchvision.models.detection.ssd.SSDFeatureExtractorVGG (SSD300): six feature maps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        vgg = vgg_layers((64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),
+                         ceil_at=3)
+        self.scale_weight = nn.Parameter(torch.full((512,), 20.0))
+        self.features = nn.Sequential(*vgg[:23])  # to conv4_3's ReLU
+        fc = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(512, 1024, 3, padding=6, dilation=6), nn.ReLU(),
+                           nn.Conv2d(1024, 1024, 1), nn.ReLU())
+        self.extra = nn.ModuleList([nn.Sequential(*vgg[23:-1], fc)])
+        for cin, reduce, out, stride, padding in ((1024, 256, 512, 2, 1), (512, 128, 256, 2, 1), (256, 128, 256, 1, 0),
+                                                  (256, 128, 256, 1, 0)):
+            self.extra.append(nn.Sequential(nn.Conv2d(cin, reduce, 1), nn.ReLU(),
+                                            nn.Conv2d(reduce, out, 3, stride, padding), nn.ReLU()))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self.features(x)
+        maps = [self.scale_weight.view(1, -1, 1, 1) * nn.functional.normalize(x)]
+        for block in self.extra:
+            x = block(x)
+            maps.append(x)
+        return maps
+
+
+class SSDHead(nn.Module):
+    """torchvision's SSDHead: per map a 3x3 conv, (N, A*K, H, W) laid out as (N, H*W*A, K), concatenated."""
+
+    def __init__(self, channels: tuple[int, ...] = (512, 1024, 512, 256, 256, 256), anchors: tuple[int, ...] = (4, 6, 6, 6, 4, 4),
+                 num_classes: int = 91) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.classification_head = nn.Module()
+        self.classification_head.module_list = nn.ModuleList(  # type: ignore[assignment]
+            nn.Conv2d(c, a * num_classes, 3, padding=1) for c, a in zip(channels, anchors))
+        self.regression_head = nn.Module()
+        self.regression_head.module_list = nn.ModuleList(  # type: ignore[assignment]
+            nn.Conv2d(c, a * 4, 3, padding=1) for c, a in zip(channels, anchors))
+
+    @staticmethod
+    def scores(convs: nn.Module, maps: list[torch.Tensor], columns: int) -> torch.Tensor:
+        results = []
+        for conv, features in zip(convs.module_list, maps):  # type: ignore[arg-type]
+            out = conv(features)
+            n, _, h, w = out.shape
+            results.append(out.view(n, -1, columns, h, w).permute(0, 3, 4, 1, 2).reshape(n, -1, columns))
+        return torch.cat(results, dim=1)
+
+    def forward(self, maps: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"bbox_regression": self.scores(self.regression_head, maps, 4),
+                "cls_logits": self.scores(self.classification_head, maps, self.num_classes)}
+
+
+class SSD300(nn.Module):
+    """SSD300's network without its pre- and post-processing: class logits and box offsets per anchor."""
+
+    def __init__(self, backbone: nn.Module | None = None, head: nn.Module | None = None) -> None:
+        super().__init__()
+        self.backbone = backbone if backbone is not None else SSDBackbone()
+        self.head = head if head is not None else SSDHead()
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        maps = self.backbone(x)
+        out = self.head(list(maps.values()) if isinstance(maps, dict) else maps)
+        return out["cls_logits"], out["bbox_regression"]
+
+
+def torchvision_ssd300() -> nn.Module:
+    model = torchvision.models.detection.ssd300_vgg16(weights=None, weights_backbone=None)
+    return SSD300(model.backbone, model.head)
+
+
 # -- layer names: archviz's (the spec's) to torchvision's ---------------------------------------
 def resnet50_name(key: str) -> str:
     """'layer2_1.downsample_conv.weight' -> 'layer2.0.downsample.0.weight'."""
@@ -457,6 +545,31 @@ def shufflenet_v2_name(key: str) -> str:
     return f"{stage}.{int(unit) - 1}.{slots[module]}.{tensor}"
 
 
+def ssd300_name_map(keys: list[str]) -> dict[str, str]:
+    """conv1_1 ... conv4_3 are backbone.features.N, conv5_x, fc6 and fc7 backbone.extra.0.N, conv8 ...
+    conv11 backbone.extra.1-4, headI the heads' module_list.I-1."""
+    vgg = vgg_name_map([key for key in keys if re.match(r"conv[1-4]_\d\.", key)])
+    fixed = {"conv4_3_norm.weight": "backbone.scale_weight", "conv5_1": "backbone.extra.0.1",
+             "conv5_2": "backbone.extra.0.3", "conv5_3": "backbone.extra.0.5", "fc6": "backbone.extra.0.7.1",
+             "fc7": "backbone.extra.0.7.3"}
+    mapping = {}
+    for key in keys:
+        head, _, rest = key.partition(".")
+        if key in vgg:
+            mapping[key] = "backbone." + vgg[key]
+        elif key in fixed:
+            mapping[key] = fixed[key]
+        elif head in fixed:
+            mapping[key] = f"{fixed[head]}.{rest}"
+        elif match := re.fullmatch(r"conv(\d+)_([12])", head):
+            mapping[key] = f"backbone.extra.{int(match[1]) - 7}.{0 if match[2] == '1' else 2}.{rest}"
+        else:
+            part, _, tensor = rest.partition(".")
+            which = "classification_head" if part == "cls_conv" else "regression_head"
+            mapping[key] = f"head.{which}.module_list.{int(head[4:]) - 1}.{tensor}"
+    return mapping
+
+
 def vit_b16_name(key: str) -> str:
     """'encoder_layer_3.mlp_fc2.weight' -> 'encoder.layers.encoder_layer_3.mlp.3.weight'."""
     fixed = {"class_token.weight": "class_token", "pos_embedding.weight": "encoder.pos_embedding"}
@@ -540,13 +653,15 @@ CASES: dict[str, tuple[Callable[[], nn.Module], Callable[[], nn.Module], Callabl
     "convnext-tiny": (ConvNeXtTiny, torchvision_model("convnext_tiny"), by_key(convnext_tiny_name)),
     "shufflenet-v2": (ShuffleNetV2, torchvision_model("shufflenet_v2_x1_0"), by_key(shufflenet_v2_name)),
     "vit-b16": (ViTB16, torchvision_model("vit_b_16"), by_key(vit_b16_name)),
+    "ssd300-vgg16": (SSD300, torchvision_ssd300, ssd300_name_map),
 }
+INPUTS = {"ssd300-vgg16": (3, 300, 300)}
 
 
 @pytest.mark.parametrize("spec", CASES)
 def test_spec_matches_the_reference_written_from_torchvisions_layout(spec: str) -> None:
     written, _, mapping = CASES[spec]
-    assert_same_outputs(spec, written(), mapping)
+    assert_same_outputs(spec, written(), mapping, INPUTS.get(spec, (3, 224, 224)))
 
 
 @pytest.mark.torchvision
@@ -554,7 +669,7 @@ def test_spec_matches_the_reference_written_from_torchvisions_layout(spec: str) 
 @pytest.mark.parametrize("spec", CASES)
 def test_spec_matches_torchvision(spec: str) -> None:
     _, model, mapping = CASES[spec]
-    assert_same_outputs(spec, model(), mapping)
+    assert_same_outputs(spec, model(), mapping, INPUTS.get(spec, (3, 224, 224)))
 
 
 @pytest.mark.torchvision
@@ -568,7 +683,7 @@ def test_written_reference_is_torchvisions_layout(spec: str) -> None:
     assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
     randomize(theirs)
     ours.load_state_dict(theirs.state_dict())
-    x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(2))
+    x = torch.randn(1, *INPUTS.get(spec, (3, 224, 224)), generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         torch.testing.assert_close(ours.eval()(x), theirs.eval()(x), rtol=1e-4, atol=1e-4)
 

@@ -21,8 +21,9 @@ from archviz.ops.conv import Conv2d
 ROOT = Path(__file__).resolve().parent.parent
 # spec_name is parametrised over specs/*.yaml by conftest.py.
 # A second input size per spec (besides its default); CPU runs use small ones to stay fast.
-SECOND = {"vgg16-cifar10": (3, 40, 40), "inception-block": (192, 32, 32)}
-SMALL_CPU = {"vgg16-dense": None, "vgg16-cifar10": None, "inception-block": (192, 16, 16)}
+# SSD300's extra layers need about 300 x 300 to keep every feature map (10, 5, 3, 1 at 300)
+SECOND = {"vgg16-cifar10": (3, 40, 40), "inception-block": (192, 32, 32), "ssd300-vgg16": (3, 512, 512)}
+SMALL_CPU = {"vgg16-dense": None, "vgg16-cifar10": None, "inception-block": (192, 16, 16), "ssd300-vgg16": None}
 
 # Every op of the language, with the awkward cases: TF 'same' with stride 2 (asymmetric), explicit
 # asymmetric padding, dilation, groups, ceil_mode windows that start in explicit padding (cropped),
