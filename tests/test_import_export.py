@@ -148,7 +148,7 @@ def test_torch_refusal_lists_every_unsupported_node() -> None:
     with pytest.raises(UnsupportedOps) as caught:
         archviz.from_torch(Odd(), (3, 8, 8))
     text = caught.value.render()
-    assert "PixelShuffle" in text and "cumsum" in text and "--allow-unknown" in text
+    assert "PixelShuffle" in text and "cumsum" in text and "docs/import.md" in text
     assert len(caught.value.nodes) == 2
 
 

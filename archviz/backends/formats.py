@@ -25,17 +25,17 @@ def is_model_file(spec: object) -> bool:
     return isinstance(spec, (str, Path)) and str(spec).lower().endswith(MODEL_SUFFIXES)
 
 
-def read_model_file(path: str | Path, allow_unknown: bool = False, display: str | None = None) -> ImportedModel:
+def read_model_file(path: str | Path, display: str | None = None) -> ImportedModel:
     """The imported layers of an .onnx or .keras file."""
     text = str(path)
     if text.lower().endswith(".onnx"):
         from archviz.backends.onnx.reader import read_onnx
 
-        return read_onnx(path, display or text, allow_unknown=allow_unknown)
+        return read_onnx(path, display or text)
     if text.lower().endswith(".keras"):
         from archviz.backends.keras.reader import read_keras
 
-        return read_keras(path, display or text, allow_unknown=allow_unknown)
+        return read_keras(path, display or text)
     raise SpecError("not a model file archviz reads", location=Location(text), hint="give a .onnx or .keras file")
 
 
@@ -72,7 +72,7 @@ def _network(model: ImportedModel) -> Network:
     return network_from_document(read_document_text(imported_spec_text(model), display=f"{model.source} (imported)"))
 
 
-def from_onnx(path: str | Path, input_shape: Sequence[int] | None = None, allow_unknown: bool = False) -> Network:
+def from_onnx(path: str | Path, input_shape: Sequence[int] | None = None) -> Network:
     """A Network from an ONNX file (no ``onnx`` install needed).
 
     ``input_shape`` (channels first, no batch) is needed only where the file's input has
@@ -80,34 +80,33 @@ def from_onnx(path: str | Path, input_shape: Sequence[int] | None = None, allow_
     """
     from archviz.backends.onnx.reader import read_onnx
 
-    model = read_onnx(path, allow_unknown=allow_unknown)
+    model = read_onnx(path)
     if input_shape is not None:
         model.input_shape = tuple(input_shape)
     return _network(_with_input(model))
 
 
-def from_keras(model_or_path: Any, input_shape: Sequence[int] | None = None, allow_unknown: bool = False) -> Network:
+def from_keras(model_or_path: Any, input_shape: Sequence[int] | None = None) -> Network:
     """A Network from a ``.keras`` file or a live Keras model (its ``get_config()``; no weights read)."""
     from archviz.backends.keras.reader import import_config, read_keras
 
     if isinstance(model_or_path, (str, Path)):
-        model = read_keras(model_or_path, allow_unknown=allow_unknown)
+        model = read_keras(model_or_path)
     else:
         import json
 
         root = json.loads(model_or_path.to_json())
-        model = import_config(root, f"<Keras model {getattr(model_or_path, 'name', '')}>", allow_unknown)
+        model = import_config(root, f"<Keras model {getattr(model_or_path, 'name', '')}>")
     if input_shape is not None:
         model.input_shape = tuple(input_shape)
     return _network(_with_input(model))
 
 
-def from_torch(module: Any, input_shape: Sequence[int], name: str | None = None,
-               allow_unknown: bool = False) -> Network:
+def from_torch(module: Any, input_shape: Sequence[int], name: str | None = None) -> Network:
     """A Network from a live ``torch.nn.Module``, traced with torch.fx at ``input_shape`` (C, H, W)."""
     from archviz.backends.pytorch.reader import read_torch
 
-    return _network(read_torch(module, tuple(input_shape), name=name, allow_unknown=allow_unknown))
+    return _network(read_torch(module, tuple(input_shape), name=name))
 
 
 def _with_input(model: ImportedModel) -> ImportedModel:

@@ -81,8 +81,8 @@ class UnsupportedOps(SpecError):
         super().__init__(
             f"{len(nodes)} {framework} node(s) of {len(kinds)} kind(s) have no archviz op "
             f"({', '.join(kinds)}):\n{listed}{more}",
-            hint="--allow-unknown imports them as opaque layers whose costs show as 'not counted' "
-            "(docs/import.md lists what maps)",
+            hint="docs/import.md lists what maps to archviz's ops; archviz counts no layer it cannot name, "
+            "so the model cannot be imported until these have an op",
         )
         self.nodes = nodes
 

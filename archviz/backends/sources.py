@@ -75,10 +75,10 @@ def _instantiate(factory: Any, name: str, source: str) -> Any:
     return module
 
 
-def read_source(source: str, input_shape: Sequence[int] | None = None, allow_unknown: bool = False) -> ImportedModel:
+def read_source(source: str, input_shape: Sequence[int] | None = None) -> ImportedModel:
     """The imported layers of whatever SOURCE names."""
     if is_model_file(source):
-        model = read_model_file(source, allow_unknown=allow_unknown)
+        model = read_model_file(source)
         if input_shape is not None:
             model.input_shape = tuple(input_shape)
         return model
@@ -91,6 +91,6 @@ def read_source(source: str, input_shape: Sequence[int] | None = None, allow_unk
     from archviz.backends.pytorch.reader import read_torch
 
     try:
-        return read_torch(module, input_shape, name=name, source=source, allow_unknown=allow_unknown)
+        return read_torch(module, input_shape, name=name, source=source)
     except ArchvizError as exc:
         raise exc.with_context(Location(source))

@@ -18,8 +18,6 @@ def import_model(
                                               show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the spec to a file instead of stdout.",
                                              show_default=False)] = None,
-    allow_unknown: Annotated[bool, typer.Option("--allow-unknown", help="Import ops archviz has no op for as opaque "
-                                                "layers whose costs show as 'not counted'.")] = False,
 ) -> None:
     """Write a spec for a model from another framework: names, stages and repeated blocks kept.
 
@@ -38,7 +36,7 @@ def import_model(
     from archviz.cli.shared import parse_input
 
     shape = parse_input(input, (3, 224, 224)) if input is not None else None
-    model = read_source(source, shape, allow_unknown)
+    model = read_source(source, shape)
     emit(imported_spec_text(model), out)
 
 

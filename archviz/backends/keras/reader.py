@@ -249,7 +249,7 @@ def _input_shape(layers: list[dict[str, Any]], config: dict[str, Any]) -> tuple[
     return None
 
 
-def import_config(root: dict[str, Any], display: str, allow_unknown: bool = False) -> ImportedModel:
+def import_config(root: dict[str, Any], display: str) -> ImportedModel:
     """The layers of a Keras model config (the contents of a ``.keras`` file's config.json)."""
     class_name = root.get("class_name")
     config = root.get("config") if isinstance(root.get("config"), dict) else None
@@ -296,11 +296,9 @@ def import_config(root: dict[str, Any], display: str, allow_unknown: bool = Fals
                 raise _Refuse(f"{op} is not an archviz op yet")
         except _Refuse as refusal:
             unsupported.append(Unsupported(name, f"{kind}: {refusal}" if str(refusal) else kind, f"layer {index}"))
-            if not allow_unknown:
-                produced[name] = name
-                previous = name
-                continue
-            op, values, inbound = "opaque", {}, None if sequential else _safe_inbound(layer)
+            produced[name] = name
+            previous = name
+            continue
         sources = [previous] if inbound is None else [produced.get(source, source) for source, _ in inbound]
         if len(sources) == 1 and sources[0] in padding:
             pad = padding.pop(sources[0])
@@ -314,7 +312,7 @@ def import_config(root: dict[str, Any], display: str, allow_unknown: bool = Fals
                                       f"Keras layer {index} {name!r} ({kind})"))
         produced[name] = name
         previous = name
-    if unsupported and not allow_unknown:
+    if unsupported:
         raise UnsupportedOps(display, "Keras", unsupported).with_context(Location(display))
     outputs = [produced.get(name, name) for name in _output_names(config)] or ([previous] if imported else [])
     model_name = str(config.get("name") or "")
@@ -359,13 +357,6 @@ def _reader_counts(layers: list[dict[str, Any]], sequential: bool) -> dict[str, 
     return counts
 
 
-def _safe_inbound(layer: dict[str, Any]) -> list[tuple[str, list[Any] | None]] | None:
-    try:
-        return _inbound(layer)
-    except _Refuse:
-        return None
-
-
 def _output_names(config: dict[str, Any]) -> list[str]:
     outputs = config.get("output_layers")
     if not outputs:
@@ -375,7 +366,7 @@ def _output_names(config: dict[str, Any]) -> list[str]:
     return [str(item[0]) for item in outputs if isinstance(item, list) and item]
 
 
-def read_keras(path: str | Path, display: str | None = None, allow_unknown: bool = False) -> ImportedModel:
+def read_keras(path: str | Path, display: str | None = None) -> ImportedModel:
     """Read a ``.keras`` file (Keras 3's zip; only its config.json is opened)."""
     path = Path(path)
     display = display or str(path)
@@ -400,4 +391,4 @@ def read_keras(path: str | Path, display: str | None = None, allow_unknown: bool
         raise SpecError(f"config.json is not valid JSON ({exc})"[:300], location=where) from None
     if not isinstance(root, dict):
         raise SpecError("config.json does not hold a model config", location=where)
-    return import_config(root, display, allow_unknown)
+    return import_config(root, display)

@@ -9,8 +9,7 @@ PyTorch exporters and onnx.helper write is recognised:
   Flatten and a Reshape to (N, -1) as flatten, Sigmoid·Mul as SiLU, Clip(0, 6) as ReLU6;
 - Constant nodes and constant inputs are read as values, not layers.
 
-Whatever else appears is collected and refused in one message (:class:`UnsupportedOps`), or,
-with ``allow_unknown``, imported as opaque layers.
+Whatever else appears is collected and refused in one message (:class:`UnsupportedOps`).
 """
 
 from __future__ import annotations
@@ -616,7 +615,7 @@ def _input_shape(graph: Graph, ctx: _Context, display: str) -> tuple[str, tuple[
     return info.name, None
 
 
-def import_model(model: Model, display: str, name: str, allow_unknown: bool = False) -> ImportedModel:
+def import_model(model: Model, display: str, name: str) -> ImportedModel:
     """The layers of an ONNX model in archviz's terms."""
     ctx = _prepare(model)
     graph = model.graph
@@ -650,13 +649,13 @@ def import_model(model: Model, display: str, name: str, allow_unknown: bool = Fa
         where = f"node {index}" + (f" {node.name!r}" if node.name else "")
         if mapper is None:
             ctx.unsupported.append(Unsupported(layer_name, node.op_type, where))
-            result: Any = ("opaque", {}) if allow_unknown else None
+            result: Any = None
         else:
             try:
                 result = mapper(node, ctx)
             except _Refuse as refusal:
                 ctx.unsupported.append(Unsupported(layer_name, f"{node.op_type}: {refusal}", where))
-                result = ("opaque", {}) if allow_unknown else None
+                result = None
         data = ctx.data_inputs(node)
         if result == "fold":  # the node is part of a layer made already: its output is that layer's
             target = ctx.source(data[0]) if node.op_type != "Mul" else ctx.layers[-1].name
@@ -688,7 +687,7 @@ def import_model(model: Model, display: str, name: str, allow_unknown: bool = Fa
                 ctx.producer[output] = f"{layer_name}.{number}"
         for output in node.outputs[:1]:
             ctx.producer.setdefault(output, layer_name)
-    if ctx.unsupported and not allow_unknown:
+    if ctx.unsupported:
         raise UnsupportedOps(display, "ONNX", ctx.unsupported).with_context(Location(display))
     outputs = [ctx.source(info.name) for info in graph.outputs]
     return ImportedModel(
@@ -725,7 +724,7 @@ def _notes(model: Model, ctx: _Context) -> list[str]:
     return notes
 
 
-def read_onnx(path: str | Path, display: str | None = None, allow_unknown: bool = False) -> ImportedModel:
+def read_onnx(path: str | Path, display: str | None = None) -> ImportedModel:
     """Read an .onnx file (an ``.onnx.data`` sidecar is never needed: weights are not read)."""
     path = Path(path)
     display = display or str(path)
@@ -758,7 +757,7 @@ def read_onnx(path: str | Path, display: str | None = None, allow_unknown: bool 
         if failure is not None:
             raise failure
         stem = path.name[: -len(".onnx")] if path.name.endswith(".onnx") else path.stem
-        return import_model(model, display, stem, allow_unknown)
+        return import_model(model, display, stem)
     except SpecError as exc:
         raise exc.with_context(Location(display))
     finally:

@@ -149,10 +149,9 @@ def _shape(node: fx.Node) -> tuple[int, ...] | None:
 
 
 class _Reader:
-    def __init__(self, graph_module: fx.GraphModule, allow_unknown: bool) -> None:
+    def __init__(self, graph_module: fx.GraphModule) -> None:
         self.gm = graph_module
         self.modules = dict(graph_module.named_modules())
-        self.allow_unknown = allow_unknown
         self.layers: list[ImportedLayer] = []
         self.by_name: dict[str, ImportedLayer] = {}
         self.produced: dict[fx.Node, str] = {}  # fx node -> the layer whose output it is
@@ -493,7 +492,7 @@ class _Reader:
 
 
 def read_torch(module: nn.Module, input_shape: Sequence[int], name: str | None = None,
-               source: str = "<module>", allow_unknown: bool = False) -> ImportedModel:
+               source: str = "<module>") -> ImportedModel:
     """The layers of ``module`` for one input of ``input_shape`` (channels first, no batch)."""
     module = module.eval()
     try:
@@ -509,7 +508,7 @@ def read_torch(module: nn.Module, input_shape: Sequence[int], name: str | None =
     except Exception as exc:  # noqa: BLE001  (whatever the module's forward raises)
         raise SpecError(f"the module does not run on an input of shape {list(input_shape)}: "
                         f"{type(exc).__name__}: {exc}"[:500], hint="give the input shape it takes with --input") from None
-    reader = _Reader(graph_module, allow_unknown)
+    reader = _Reader(graph_module)
     outputs = reader.run()
     if reader.unsupported:
         raise UnsupportedOps(source, "PyTorch", reader.unsupported)
