@@ -56,6 +56,8 @@ def op_reference() -> str:
                 lines += ["| attribute | kind | default | meaning |", "|---|---|---|---|"]
                 for key, attribute in cls.attributes.items():
                     kind = attribute.kind if attribute.kind != "choice" else " / ".join(attribute.choices)
+                    if attribute.kind == "float" and attribute.range_text():
+                        kind = f"float {attribute.range_text()}"
                     lines.append(f"| `{key}` | {kind} | {_default(key, attribute)} | {attribute.doc} |")
                 lines.append("")
             if cls.torch_notes:

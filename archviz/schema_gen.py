@@ -37,6 +37,10 @@ def _attribute_schema(attribute: Attribute) -> dict[str, Any]:
             number["minimum"] = attribute.minimum
         if attribute.maximum is not None:
             number["maximum"] = attribute.maximum
+        if attribute.above is not None:
+            number["exclusiveMinimum"] = attribute.above
+        if attribute.below is not None:
+            number["exclusiveMaximum"] = attribute.below
         options = [number, EXPRESSION]
     elif attribute.kind == "bool":
         options = [{"type": "boolean"}, EXPRESSION]

@@ -85,7 +85,7 @@ CASES: list[tuple[str, str, type[ArchvizError], str, int | None]] = [
     # values and expressions
     ("float-not-number", NET + "layers: [{batch_norm: {eps: [1]}}]\n", SpecError, "eps must be a number", 3),
     ("float-below", NET + "layers: [{batch_norm: {momentum: -1}}]\n", SpecError, "momentum must be >= 0", 3),
-    ("float-above", NET + "layers: [{dropout: {rate: 2}}]\n", SpecError, "rate must be <= 1", 3),
+    ("float-above", NET + "layers: [{dropout: {rate: 2}}]\n", SpecError, "rate must be < 1", 3),
     ("int-not-number", NET + "layers: [{conv2d: {filters: true, kernel: 1}}]\n", SpecError, "filters must be an integer",
      3),
     ("int-fraction", NET + "layers: [{conv2d: {filters: 2.5, kernel: 1}}]\n", SpecError, "must be a whole number", 3),

@@ -301,3 +301,79 @@ def test_lone_surrogates_through_the_library() -> None:
         archviz.loads("name: t\ud800\ninput: [3, 8, 8]\nlayers: [relu]\n")
     with pytest.raises(SpecError, match="its name holds a lone surrogate"):
         archviz.load("\ud800.yaml")
+
+
+# -- float attributes: finite, within the range the op's attribute table declares -------------------
+def _float_attributes() -> list[tuple[str, str]]:
+    from archviz.ops import OP_REGISTRY
+
+    return [(op, key) for op, cls in sorted(OP_REGISTRY.items()) for key, attribute in cls.attributes.items()
+            if attribute.kind == "float"]
+
+
+def test_every_op_with_a_float_attribute_is_covered() -> None:
+    found = {op for op, _ in _float_attributes()}
+    assert {"dropout", "batch_norm", "lrn", "elu", "leaky_relu"} <= found  # the table reads the registry
+
+
+@pytest.mark.parametrize(("op", "key"), _float_attributes())
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", "'w * 1'", "'w'"])
+def test_float_attributes_refuse_nan_and_infinity(op: str, key: str, value: str) -> None:
+    """NaN passed every comparison: summary exited 0, verify raised, export wrote nn.Dropout(nan)."""
+    with pytest.raises(SpecError) as caught:
+        archviz.loads(NET + f"variables: {{w: .nan}}\nlayers: [{{{op}: {{{key}: {value}}}}}]\n").analyze()
+    assert "finite number" in caught.value.message, caught.value.render()
+    assert caught.value.location is not None and caught.value.location.line == 4
+
+
+# (op, attribute, refused values, accepted values): the ranges PyTorch itself enforces or needs
+RANGES = [
+    ("dropout", "rate", [-0.1, 1, 1.5], [0, 0.5, 0.999]),
+    ("stochastic_depth", "rate", [-0.1, 1], [0, 0.2]),
+    ("batch_norm", "eps", [0, -1e-5], [1e-12, 1]),
+    ("batch_norm", "momentum", [-0.1, 1.01], [0, 0.1, 1]),
+    ("layer_norm", "eps", [0], [1e-6]),
+    ("lrn", "k", [0, -1], [1, 2]),
+    ("lrn", "alpha", [-1e-4], [0, 1e-4]),
+    ("lrn", "beta", [-0.75], [0, 0.75]),
+]
+
+
+@pytest.mark.parametrize(("op", "key", "refused", "accepted"), RANGES, ids=[f"{r[0]}.{r[1]}" for r in RANGES])
+def test_float_attribute_ranges(op: str, key: str, refused: list[float], accepted: list[float]) -> None:
+    for value in refused:
+        with pytest.raises(SpecError, match=f"{key} must be [<>]=? ") as caught:
+            archviz.loads(NET + f"layers: [{{{op}: {{{key}: {value}}}}}]\n")
+        assert caught.value.location is not None and caught.value.location.line == 3
+    for value in accepted:
+        layer = archviz.loads(NET + f"layers: [{{{op}: {{{key}: {value}}}}}]\n").layers[0]
+        assert getattr(layer.op, key) == value
+
+
+def test_ranges_are_in_the_schema_and_the_docs() -> None:
+    from archviz.ops import OP_REGISTRY
+    from archviz.schema_gen import build_schema
+
+    rate = OP_REGISTRY["dropout"].attributes["rate"]
+    eps = OP_REGISTRY["batch_norm"].attributes["eps"]
+    momentum = OP_REGISTRY["batch_norm"].attributes["momentum"]
+    assert (rate.range_text(), eps.range_text(), momentum.range_text()) == ("in [0, 1)", "> 0", "in [0, 1]")
+    schema = str(build_schema())
+    assert "'exclusiveMaximum': 1" in schema and "'exclusiveMinimum': 0" in schema
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "spec.md").read_text(encoding="utf-8")
+    assert "| `rate` | float in [0, 1) | `0.5` | Drop probability. |" in docs
+
+
+@pytest.mark.parametrize("command", ["summary", "export", "verify"])
+def test_nan_attribute_is_exit_2_for_every_command(command: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from archviz.cli.main import app
+
+    spec = tmp_path / "net.yaml"
+    spec.write_text(NET + "layers:\n  - dropout: {rate: .nan}\n")
+    out = ["--out", str(tmp_path / "net.py")] if command == "export" else []
+    result = CliRunner().invoke(app, [command, str(spec), *out])
+    assert result.exit_code == 2, result.output
+    assert f"error: {spec}:4:" in result.output and "rate must be a finite number" in result.output
+    assert not (tmp_path / "net.py").exists()

@@ -56,7 +56,7 @@ class Dropout(Elementwise):
     family = "regularization"
     summary = "Dropout; the identity at inference."
     attributes: ClassVar[Mapping[str, Attribute]] = {
-        "rate": Attribute("float", "Drop probability.", default=0.5, minimum=0, maximum=1),
+        "rate": Attribute("float", "Drop probability.", default=0.5, minimum=0, below=1),
     }
     ops_per_element = 0
 
@@ -73,7 +73,7 @@ class StochasticDepth(Elementwise):
     summary = ("Stochastic depth (drop path) on a residual branch: drops whole samples ('row') or the whole "
                "batch ('batch') while training; the identity at inference, which is what archviz counts.")
     attributes: ClassVar[Mapping[str, Attribute]] = {
-        "rate": Attribute("float", "Drop probability.", default=0.0, minimum=0, maximum=1),
+        "rate": Attribute("float", "Drop probability.", default=0.0, minimum=0, below=1),
         "mode": Attribute("choice", "torchvision's mode: 'row' drops single samples, 'batch' the whole batch.",
                           default="row", choices=("row", "batch")),
     }

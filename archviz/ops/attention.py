@@ -79,7 +79,8 @@ class MultiHeadAttention(Op):
     attributes: ClassVar[Mapping[str, Attribute]] = {
         "heads": Attribute("int", "Number of heads; divides the features D.", minimum=1),
         "bias": Attribute("bool", "Biases on the projections.", default=True),
-        "dropout": Attribute("float", "Attention dropout (none at inference).", default=0.0, minimum=0, maximum=1),
+        "dropout": Attribute("float", "Attention dropout (none at inference).", default=0.0, minimum=0,
+                             below=1),
     }
     input_rank = 2
     static_field_rule = NOT_APPLICABLE

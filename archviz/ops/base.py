@@ -26,6 +26,9 @@ class Attribute:
     kept as a tuple; ``minimum`` applies to each), axis (an integer axis of the shape without
     the batch axis: 0 is the first, -1 the last), index (an integer position, negative from the end).
     ``minimum`` applies to int/float and to each element of a pair or ints.
+    A float is always finite (NaN and infinity are refused); ``above`` and ``below`` are
+    exclusive bounds for floats (``eps`` above 0, a drop rate below 1). The bounds are the
+    validation, the JSON Schema and the docs' "kind" column alike.
     """
 
     kind: str
@@ -34,10 +37,30 @@ class Attribute:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    above: float | None = None
+    below: float | None = None
 
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
+
+    def range_text(self) -> str:
+        """The values a float accepts, as the docs and messages write them: "in [0, 1)", "> 0", ""."""
+        low = (f"[{_number_text(self.minimum)}" if self.minimum is not None
+               else f"({_number_text(self.above)}" if self.above is not None else None)
+        high = (f"{_number_text(self.maximum)}]" if self.maximum is not None
+                else f"{_number_text(self.below)})" if self.below is not None else None)
+        if low is not None and high is not None:
+            return f"in {low}, {high}"
+        if low is not None:
+            return f"{'>=' if low[0] == '[' else '>'} {low[1:]}"
+        if high is not None:
+            return f"{'<=' if high[-1] == ']' else '<'} {high[:-1]}"
+        return ""
+
+
+def _number_text(value: float | None) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 class Cost(NamedTuple):

@@ -34,8 +34,9 @@ class BatchNorm(Op):
     family = "norm"
     summary = "Batch normalisation over channels (inference: one scale-and-shift per element)."
     attributes: ClassVar[Mapping[str, Attribute]] = {
-        "eps": Attribute("float", "Added to the variance.", default=1e-5, minimum=0),
-        "momentum": Attribute("float", "Running-statistics momentum (PyTorch's convention).", default=0.1, minimum=0),
+        "eps": Attribute("float", "Added to the variance.", default=1e-5, above=0),
+        "momentum": Attribute("float", "Running-statistics momentum (PyTorch's convention).", default=0.1, minimum=0,
+                              maximum=1),
         "affine": Attribute("bool", "Learnable scale and shift.", default=True),
     }
     input_rank = None
@@ -78,8 +79,8 @@ class LocalResponseNorm(Op):
     attributes: ClassVar[Mapping[str, Attribute]] = {
         "size": Attribute("int", "Number of neighbouring channels summed.", default=5, minimum=1),
         "alpha": Attribute("float", "Scale of the plain sum of squares (paper convention).", default=1e-4, minimum=0),
-        "beta": Attribute("float", "Exponent.", default=0.75),
-        "k": Attribute("float", "Additive constant.", default=2.0),
+        "beta": Attribute("float", "Exponent.", default=0.75, minimum=0),
+        "k": Attribute("float", "Additive constant.", default=2.0, above=0),
     }
     torch_notes = (
         "nn.LocalResponseNorm divides alpha by size: the paper's alpha=1e-4 is "
@@ -118,7 +119,7 @@ class LayerNorm(Op):
                "LayerNorm2d).")
     attributes: ClassVar[Mapping[str, Attribute]] = {
         "axis": Attribute("axis", "The axis normalised (-1: the last; 0: channels of a C x H x W map).", default=-1),
-        "eps": Attribute("float", "Added to the variance (ViT and ConvNeXt use 1e-6).", default=1e-5, minimum=0),
+        "eps": Attribute("float", "Added to the variance (ViT and ConvNeXt use 1e-6).", default=1e-5, above=0),
         "affine": Attribute("bool", "Learnable per-element weight (nn.LayerNorm's elementwise_affine).", default=True),
         "bias": Attribute("bool", "Learnable shift with the weight.", default=True),
     }
@@ -163,7 +164,7 @@ class GroupNorm(Op):
                "Its statistics read every position, so the receptive field is not applicable after it.")
     attributes: ClassVar[Mapping[str, Attribute]] = {
         "groups": Attribute("int", "Number of groups; divides the channels.", minimum=1),
-        "eps": Attribute("float", "Added to the variance.", default=1e-5, minimum=0),
+        "eps": Attribute("float", "Added to the variance.", default=1e-5, above=0),
         "affine": Attribute("bool", "Learnable per-channel scale and shift.", default=True),
     }
     input_rank = None
@@ -199,7 +200,7 @@ class InstanceNorm(Op):
     summary = ("Instance normalisation: each channel of each sample over its positions (style transfer). Without "
                "running statistics it reads every position: the receptive field is not applicable after it.")
     attributes: ClassVar[Mapping[str, Attribute]] = {
-        "eps": Attribute("float", "Added to the variance.", default=1e-5, minimum=0),
+        "eps": Attribute("float", "Added to the variance.", default=1e-5, above=0),
         "affine": Attribute("bool", "Learnable per-channel scale and shift (PyTorch's default: false).", default=False),
         "track_running_stats": Attribute("bool", "Keep running statistics and use them at inference "
                                          "(PyTorch's default: false).", default=False),
@@ -244,7 +245,7 @@ class L2Norm(Op):
                "L2Norm on conv4_3, scale initialised to 20).")
     attributes: ClassVar[Mapping[str, Attribute]] = {
         "scale": Attribute("float", "Initial value of every channel's scale.", default=20.0),
-        "eps": Attribute("float", "Lower bound of the norm (F.normalize's eps).", default=1e-12, minimum=0),
+        "eps": Attribute("float", "Lower bound of the norm (F.normalize's eps).", default=1e-12, above=0),
     }
     input_rank = None
     torch_notes = "weight.view(1, C, 1, 1) * F.normalize(x, dim=1, eps): torchvision SSD's scale_weight."

@@ -26,7 +26,7 @@ class Upsample(Op):
     summary = ("Resize the height and width by interpolation, to a 'size' or by a 'scale' (output = "
                "floor(input * scale), PyTorch's rule); nearest or bilinear.")
     attributes: ClassVar[Mapping[str, Attribute]] = {
-        "scale": Attribute("float", "Scale factor of both axes (e.g. 2).", default=None, minimum=0),
+        "scale": Attribute("float", "Scale factor of both axes (e.g. 2).", default=None, above=0),
         "size": Attribute("pair", "Output size: s or [h, w].", default=None, minimum=1),
         "mode": Attribute("choice", "Interpolation.", default="nearest", choices=("nearest", "bilinear")),
         "align_corners": Attribute("bool", "Bilinear only: PyTorch's align_corners.", default=False),

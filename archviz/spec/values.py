@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -134,15 +135,24 @@ def to_int(name: str, value: Any, evaluate: Evaluate, minimum: float | None = No
 
 
 def to_float(name: str, value: Any, evaluate: Evaluate, minimum: float | None = None,
-             maximum: float | None = None) -> float:
+             maximum: float | None = None, above: float | None = None, below: float | None = None) -> float:
+    """A finite number within the bounds (``above``/``below`` exclusive): NaN passed every
+    comparison, and a NaN or infinite rate, eps or slope broke verify and the exported module."""
     raw = value
     value = _number(name, value, evaluate, "a number (e.g. 0.5) or arithmetic such as '1 / 3'")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SpecError(f"{name} must be a number. Received: {name}={raw!r}")
+    if not math.isfinite(value):
+        raise SpecError(f"{name} must be a finite number. Received: {name}={value}",
+                        hint="write a number; .nan and .inf are not values of any attribute")
     if minimum is not None and value < minimum:
         raise SpecError(f"{name} must be >= {minimum}. Received: {name}={value}")
     if maximum is not None and value > maximum:
         raise SpecError(f"{name} must be <= {maximum}. Received: {name}={value}")
+    if above is not None and value <= above:
+        raise SpecError(f"{name} must be > {above}. Received: {name}={value}")
+    if below is not None and value >= below:
+        raise SpecError(f"{name} must be < {below}. Received: {name}={value}")
     return float(value)
 
 
@@ -215,7 +225,7 @@ def coerce(name: str, attribute: Attribute, value: Any, evaluate: Evaluate) -> A
     if kind == "int":
         return to_int(name, value, evaluate, attribute.minimum, attribute.maximum or MAX_SIZE)
     if kind == "float":
-        return to_float(name, value, evaluate, attribute.minimum, attribute.maximum)
+        return to_float(name, value, evaluate, attribute.minimum, attribute.maximum, attribute.above, attribute.below)
     if kind == "bool":
         return to_bool(name, value, evaluate)
     if kind == "pair":
