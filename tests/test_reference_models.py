@@ -452,6 +452,40 @@ def torchvision_ssd300() -> nn.Module:
     return SSD300(model.backbone, model.head)
 
 
+class FCN8s(nn.Module):
+    """FCN-8s on VGG16 (Long et al., CVPR 2015, Fig. 3) with the Caffe models' layer names, without
+    the input padding of 100 and the crops (fc6 padded by 3 instead, as the spec): no torchvision
+    model exists, so this reference is written from the paper."""
+
+    def __init__(self, num_classes: int = 21) -> None:
+        super().__init__()
+        cin = 3
+        for stage, (filters, count) in enumerate(((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)), 1):
+            for index in range(1, count + 1):
+                setattr(self, f"conv{stage}_{index}", nn.Conv2d(cin, filters, 3, padding=1))
+                cin = filters
+        self.fc6 = nn.Conv2d(512, 4096, 7, padding=3)
+        self.fc7 = nn.Conv2d(4096, 4096, 1)
+        self.score_fr = nn.Conv2d(4096, num_classes, 1)
+        self.upscore2 = nn.ConvTranspose2d(num_classes, num_classes, 4, 2, 1, bias=False)
+        self.score_pool4 = nn.Conv2d(512, num_classes, 1)
+        self.upscore_pool4 = nn.ConvTranspose2d(num_classes, num_classes, 4, 2, 1, bias=False)
+        self.score_pool3 = nn.Conv2d(256, num_classes, 1)
+        self.upscore8 = nn.ConvTranspose2d(num_classes, num_classes, 16, 8, 4, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pools = []
+        for stage, count in enumerate((2, 2, 3, 3, 3), 1):
+            for index in range(1, count + 1):
+                x = torch.relu(getattr(self, f"conv{stage}_{index}")(x))
+            x = nn.functional.max_pool2d(x, 2, 2)
+            pools.append(x)
+        score = self.score_fr(torch.relu(self.fc7(torch.relu(self.fc6(x)))))  # dropout: none in eval mode
+        score = self.upscore2(score) + self.score_pool4(pools[3])
+        score = self.upscore_pool4(score) + self.score_pool3(pools[2])
+        return self.upscore8(score)
+
+
 # -- layer names: archviz's (the spec's) to torchvision's ---------------------------------------
 def resnet50_name(key: str) -> str:
     """'layer2_1.downsample_conv.weight' -> 'layer2.0.downsample.0.weight'."""
@@ -655,6 +689,10 @@ CASES: dict[str, tuple[Callable[[], nn.Module], Callable[[], nn.Module], Callabl
     "vit-b16": (ViTB16, torchvision_model("vit_b_16"), by_key(vit_b16_name)),
     "ssd300-vgg16": (SSD300, torchvision_ssd300, ssd300_name_map),
 }
+# written from the paper only (torchvision has no such model): the first tier alone
+PAPER_CASES: dict[str, tuple[Callable[[], nn.Module], Callable[[list[str]], dict[str, str]]]] = {
+    "fcn8s-vgg16": (FCN8s, by_key(lambda key: key)),  # the spec uses the Caffe models' names
+}
 INPUTS = {"ssd300-vgg16": (3, 300, 300)}
 
 
@@ -662,6 +700,12 @@ INPUTS = {"ssd300-vgg16": (3, 300, 300)}
 def test_spec_matches_the_reference_written_from_torchvisions_layout(spec: str) -> None:
     written, _, mapping = CASES[spec]
     assert_same_outputs(spec, written(), mapping, INPUTS.get(spec, (3, 224, 224)))
+
+
+@pytest.mark.parametrize("spec", PAPER_CASES)
+def test_spec_matches_the_reference_written_from_the_paper(spec: str) -> None:
+    written, mapping = PAPER_CASES[spec]
+    assert_same_outputs(spec, written(), mapping)
 
 
 @pytest.mark.torchvision
