@@ -21,6 +21,11 @@ Sections (see reports/benchmarks.md for the results and what they mean):
   10,000 and 100,000 rows of CSV (time and peak memory), and each peer building and counting
   one variant after another.
 - scaling: load + analyse generated stacks of 10 to 100,000 layers; cost per layer.
+- import: ``archviz summary resnet50.onnx --format json`` as a whole process, against onnx-tool's
+  profile of the same file and the torchinfo route on torchvision's module (import torch and
+  torchvision, build resnet50, summary). torchvision needs its own venv here (torch 2.14.1):
+  ``--torchvision-python PATH`` names its interpreter, which also exports the ONNX file (legacy
+  exporter, eval mode, no constant folding: BatchNorm kept). Skipped without it.
 
 Peers that are not installed are skipped. Nothing is asserted: this is a measurement.
 Before timing, archviz's modules are byte-compiled (as ``pip install`` of a wheel does; this
@@ -52,7 +57,7 @@ PEERS_SCRIPT = ROOT / "benchmarks" / "peers.py"
 PEERS = ("torchinfo", "fvcore", "ptflops", "thop", "flopcounter")
 PEER_MODULES = {"torchinfo": "torchinfo", "fvcore": "fvcore", "ptflops": "ptflops", "thop": "thop",
                 "flopcounter": "torch"}
-SECTIONS = ("cold", "reanalysis", "sweep", "scaling")
+SECTIONS = ("cold", "reanalysis", "sweep", "scaling", "import")
 TYPER_APP = "import sys; from archviz.cli.main import app; sys.argv[0] = 'archviz'; app()"
 SWEEP_GRID = ["--vary", "width=0.25,0.5,0.75,1,1.5", "--vary", "num_classes=10,100,1000,10000"]
 
@@ -116,6 +121,53 @@ def version(package: str) -> str | None:
 
 
 # -- sections ---------------------------------------------------------------------------------
+
+EXPORT_RESNET50 = (
+    "import sys, torch, torchvision; m = torchvision.models.resnet50().eval(); "
+    "torch.onnx.export(m, (torch.zeros(1, 3, 224, 224),), sys.argv[1], dynamo=False, do_constant_folding=False)"
+)
+ONNX_TOOL_PROFILE = (
+    "import sys, onnx_tool; m = onnx_tool.Model(sys.argv[1]); m.graph.shape_infer(); m.graph.profile(); "
+    "print(int(m.graph.macs[0] if hasattr(m.graph.macs, '__len__') else m.graph.macs), int(m.graph.params))"
+)
+TORCHINFO_RESNET50 = (
+    "import torch, torchvision; from torchinfo import summary; "
+    "s = summary(torchvision.models.resnet50(), (1, 3, 224, 224), verbose=0); print(s.total_mult_adds, s.total_params)"
+)
+
+
+def import_speed(runs: int, peer_runs: int, torchvision_python: str | None) -> dict[str, Any] | None:
+    """A model file on the main path: archviz reading resnet50.onnx against the peers' routes."""
+    if torchvision_python is None:
+        print("import: skipped (no --torchvision-python to export resnet50 and run torchinfo)", file=sys.stderr)
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="archviz-import-bench-"))
+    path = folder / "resnet50.onnx"
+    run_process([torchvision_python, "-c", EXPORT_RESNET50, str(path)])
+    commands = {"archviz summary resnet50.onnx --format json": archviz_command("summary", str(path), "--format", "json"),
+                "python -c pass": [sys.executable, "-c", "pass"]}
+    counts = dict.fromkeys(commands, runs)
+    if importlib.util.find_spec("onnx_tool") is not None:
+        commands["onnx-tool profile (same file)"] = [sys.executable, "-c", ONNX_TOOL_PROFILE, str(path)]
+        counts["onnx-tool profile (same file)"] = peer_runs
+    has_torchinfo = subprocess.run([torchvision_python, "-c", "import torchinfo"], capture_output=True,
+                                   check=False).returncode == 0
+    if has_torchinfo:
+        commands["torchinfo on torchvision's resnet50"] = [torchvision_python, "-c", TORCHINFO_RESNET50]
+        counts["torchinfo on torchvision's resnet50"] = peer_runs
+    print(f"import: {', '.join(commands)}", file=sys.stderr)
+    raw = interleaved(commands, counts)
+    table = {name: medians(samples) for name, samples in raw.items()}
+    totals = json.loads(raw["archviz summary resnet50.onnx --format json"][0]["stdout"])["totals"]
+    table["archviz summary resnet50.onnx --format json"]["printed"] = f"params {totals['params']:,}, MACs {totals['macs']:,}"
+    for name in commands:
+        if name.startswith(("onnx-tool", "torchinfo")):
+            table[name]["printed"] = raw[name][0]["stdout"].decode().strip()
+    table["file_mb"] = path.stat().st_size / 1e6
+    path.unlink()
+    folder.rmdir()
+    return table
+
 
 def cold(runs: int, peer_runs: int, peers: Sequence[str]) -> dict[str, Any]:
     json_summary = archviz_command("summary", "vgg16", "--format", "json")
@@ -317,6 +369,14 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]
                                 enumerate(zip(row, widths))) + " |")
 
 
+def report_import(table: dict[str, Any]) -> None:
+    base = table["archviz summary resnet50.onnx --format json"]
+    rows = [[name, ms(m["wall"]), f"{m['wall'] / base['wall']:.1f}x", ms(m["cpu"]), f"{m['rss_mb']:.0f} MB",
+             str(m["runs"]), m.get("printed", "")] for name, m in table.items() if name != "file_mb"]
+    print_table(f"A {table['file_mb']:.0f} MB resnet50.onnx, cold, whole process (medians; ratio = route / archviz)",
+                ["route", "wall", "ratio", "CPU", "peak RSS", "runs", "printed"], rows)
+
+
 def report(results: dict[str, Any]) -> None:
     info = results["machine"]
     print(f"# archviz benchmarks\n\n{info['cpu']}, {info['cores']} cores, {info['memory_mb']:,} MB, "
@@ -375,6 +435,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="few runs and small sizes (a smoke test)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     parser.add_argument("--no-compile", action="store_true", help="do not byte-compile archviz first")
+    parser.add_argument("--torchvision-python", default=os.environ.get("ARCHVIZ_TORCHVISION_PYTHON"),
+                        help="an interpreter with torch, torchvision (and torchinfo) for the import section")
     args = parser.parse_args()
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     if args.quick:
@@ -394,8 +456,14 @@ def main() -> None:
         results["sweep"] = sweep(args.quick, peers, args.peer_counts)
     if "scaling" in sections:
         results["scaling"] = scaling(args.quick)
+    if "import" in sections:
+        measured = import_speed(args.runs, args.peer_runs, args.torchvision_python)
+        if measured is not None:
+            results["import"] = measured
     results["machine"]["load_average_end"] = os.getloadavg()
     report(results)
+    if "import" in results:
+        report_import(results["import"])
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str) + "\n")
 
