@@ -290,3 +290,25 @@ def test_other_new_ops_under_the_conventions() -> None:
     assert per_layer["ptflops-aten"] == [up_macs + 72, 0, 360 + 10, 20]
     assert per_layer["ptflops"] == [up_macs + 72, 0, 360 + 10, 20]
     assert per_layer["thop"] == [up_macs, 0, 360, 0]
+
+
+def test_deferred_families_register_what_the_registry_says() -> None:
+    """A summary of VGG imports none of the deferred modules; asking for one of their ops, or for
+    the list of all ops, imports it; each registers exactly the names the table defers to it."""
+    import subprocess
+    import sys
+
+    from archviz.ops import DEFERRED
+    from archviz.ops.base import OP_REGISTRY
+
+    probe = ("import sys, archviz; archviz.load('vgg16').analyze(); "
+             "print(sorted(m for m in sys.modules if m.startswith('archviz.ops.')))")
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert not any(module in imported for module in DEFERRED)
+    for module, names in DEFERRED.items():
+        registered = {name for name, cls in OP_REGISTRY.items() if cls.__module__ == module}
+        assert registered == set(names), module
+    assert OP_REGISTRY.get("split") is OP_REGISTRY["split"] and OP_REGISTRY.get("nothing") is None
+    with pytest.raises(KeyError):
+        OP_REGISTRY["nothing"]
+    assert len(OP_REGISTRY) == len(list(OP_REGISTRY.keys())) == len(list(OP_REGISTRY.values()))

@@ -7,8 +7,9 @@ give output shape, costs and receptive-field window for given input shapes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
+from importlib import import_module
 from math import prod
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
@@ -215,14 +216,74 @@ class MultiOutput(Op):
         return f"{self.name} {self.output + 1}/{self.output_count()}"
 
 
-OP_REGISTRY: dict[str, type[Op]] = {}
+class Registry(dict[str, type[Op]]):
+    """The op classes by name; the families named in ``lazy`` are imported on first use.
+
+    A VGG's summary reads the registry on every start, and most of the ops (attention,
+    upsampling, tensor reshaping, the per-sample norms) are never used there: their modules are
+    imported when a spec names one of their ops, or when anything lists all ops (the schema, the
+    docs, suggestions for a misspelt op).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lazy: dict[str, str] = {}  # op name -> the module that registers it
+
+    def defer(self, module: str, names: Sequence[str]) -> None:
+        for name in names:
+            self.lazy[name] = module
+
+    def load(self, name: str) -> None:
+        module = self.lazy.get(name)
+        if module is not None and not dict.__contains__(self, name):
+            import_module(module)
+
+    def load_all(self) -> None:
+        for module in dict.fromkeys(self.lazy.values()):
+            import_module(module)
+
+    def __missing__(self, name: str) -> type[Op]:
+        if name not in self.lazy:
+            raise KeyError(name)
+        self.load(name)
+        return dict.__getitem__(self, name)
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or name in self.lazy
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.load(name)
+        return dict.get(self, name, default)
+
+    def __iter__(self) -> Iterator[str]:
+        self.load_all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self.load_all()
+        return dict.__len__(self)
+
+    def keys(self) -> KeysView[str]:  # type: ignore[override]
+        self.load_all()
+        return dict.keys(self)
+
+    def values(self) -> ValuesView[type[Op]]:  # type: ignore[override]
+        self.load_all()
+        return dict.values(self)
+
+    def items(self) -> ItemsView[str, type[Op]]:  # type: ignore[override]
+        self.load_all()
+        return dict.items(self)
+
+
+OP_REGISTRY = Registry()
 ALIASES: dict[str, str] = {"linear": "dense", "fc": "dense", "maxpool2d": "max_pool2d", "avgpool2d": "avg_pool2d"}
 
 OpT = TypeVar("OpT", bound=type[Op])
 
 
 def register(cls: OpT) -> OpT:
-    if cls.name in OP_REGISTRY:
+    if dict.__contains__(OP_REGISTRY, cls.name):
         raise RuntimeError(f"op {cls.name!r} registered twice")
     OP_REGISTRY[cls.name] = cls
     return cls

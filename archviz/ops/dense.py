@@ -1,11 +1,24 @@
-"""Fully connected layers."""
+"""Fully connected layers and flattening."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from archviz.ops.base import GLOBAL, Attribute, Cost, Op, new_cost, numel, register
+from archviz.errors import ShapeError
+from archviz.ops.base import (
+    GLOBAL,
+    NOT_APPLICABLE,
+    POINTWISE,
+    Attribute,
+    Cost,
+    FieldRule,
+    Op,
+    axis_index,
+    new_cost,
+    numel,
+    register,
+)
 from archviz.ops.conv import ACTIVATIONS
 from archviz.shapes import Shape
 
@@ -58,3 +71,52 @@ class Dense(Op):
 
     def label(self) -> str:
         return f"FC-{self.units}"
+
+
+@register
+class Flatten(Op):
+    """(C, H, W) -> (C*H*W,), in PyTorch's channels-first order; start/end merge only those axes."""
+
+    name = "flatten"
+    family = "shape"
+    summary = ("Flatten to a vector (channels first, as PyTorch; Keras flattens channels last), or merge the "
+               "axes start..end only: flatten {start: 1} turns a C x H x W map into C x (H*W).")
+    attributes: ClassVar[Mapping[str, Attribute]] = {
+        "start": Attribute("axis", "First axis merged (0: the first axis after the batch).", default=0),
+        "end": Attribute("axis", "Last axis merged (-1: the last).", default=-1),
+    }
+    input_rank = None
+    torch_notes = "nn.Flatten(start_dim=start + 1, end_dim=end + 1) (PyTorch counts the batch axis)."
+    keras_notes = "Keras' Flatten on channels-last tensors orders the features differently; the count is the same."
+
+    start: int
+    end: int
+    static_field_rule: FieldRule | None = GLOBAL
+
+    def prepare(self) -> None:
+        self.everything = self.start == 0 and self.end == -1
+        self.static_field_rule = GLOBAL if self.everything else None
+
+    def axes(self, shape: Shape) -> tuple[int, int]:
+        start, end = axis_index(self, self.start, shape, "start"), axis_index(self, self.end, shape, "end")
+        if start > end:
+            raise ShapeError(f"flatten's start axis {self.start} comes after its end axis {self.end} for an input "
+                             f"of shape {list(shape)}. Received: start={self.start}, end={self.end}",
+                             hint="give start <= end (both count from 0 after the batch axis)")
+        return start, end
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        shape = inputs[0]
+        if self.everything:
+            return (numel(shape),)
+        start, end = self.axes(shape)
+        return (*shape[:start], numel(shape[start:end + 1]), *shape[end + 1:])
+
+    def field_rule(self, inputs: Sequence[Shape]) -> FieldRule:
+        if self.everything:
+            return GLOBAL
+        start, end = self.axes(inputs[0])
+        return POINTWISE if start == end else NOT_APPLICABLE
+
+    def label(self) -> str:
+        return "flatten" if self.everything else f"flatten {self.start}..{self.end}"

@@ -1,4 +1,4 @@
-"""Upsampling: interpolation and max unpooling (decoders of segmentation networks).
+"""Upsampling: transposed convolution, interpolation and max unpooling (decoders of segmentation networks).
 
 After upsampling, an output position no longer lies on a whole-pixel grid of the input: the
 receptive field is not applicable (None) from there on.
@@ -11,10 +11,98 @@ from math import floor
 from typing import ClassVar
 
 from archviz.errors import ShapeError, SpecError
-from archviz.ops.base import NOT_APPLICABLE, Attribute, Cost, Op, as_pair, numel, register
-from archviz.shapes import Shape, window_output_length
+from archviz.ops.base import NOT_APPLICABLE, Attribute, Cost, Op, as_pair, new_cost, numel, register
+from archviz.shapes import Shape, effective_kernel, window_output_length
 
 BILINEAR_OPS = 4  # per output element: one weighted term per neighbour
+
+
+@register
+class ConvTranspose2d(Op):
+    """params = in*(filters/groups)*kh*kw (+ filters); MACs = input elements * (filters/groups)*kh*kw.
+
+    Each input pixel scatters a kh x kw window into every output channel of its group, so the MACs
+    are counted per input position (FlopCounterMode's rule for a transposed convolution).
+    """
+
+    name = "conv_transpose2d"
+    family = "conv"
+    summary = ("2-D transposed convolution (learned upsampling, FCN/U-Net decoders): output = (input - 1) * "
+               "stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1. Upsampling: the receptive "
+               "field is not applicable after it.")
+    attributes: ClassVar[Mapping[str, Attribute]] = {
+        "filters": Attribute("int", "Number of output channels.", minimum=1),
+        "kernel": Attribute("pair", "Kernel size: k or [kh, kw].", minimum=1),
+        "stride": Attribute("pair", "Stride (the upsampling factor): s or [sh, sw].", default=1, minimum=1),
+        "padding": Attribute("pair", "PyTorch's padding: p or [ph, pw], removed from both sides of the output.",
+                             default=0, minimum=0),
+        "output_padding": Attribute("pair", "Extra rows/columns on one side (smaller than stride or dilation).",
+                                    default=0, minimum=0),
+        "dilation": Attribute("pair", "Dilation: d or [dh, dw].", default=1, minimum=1),
+        "groups": Attribute("int", "Groups.", default=1, minimum=1),
+        "bias": Attribute("bool", "Whether the layer has a learnable bias.", default=True),
+    }
+    static_field_rule = NOT_APPLICABLE
+    torch_notes = "nn.ConvTranspose2d(in, filters, kernel, stride, padding, output_padding, groups, bias, dilation)."
+    keras_notes = "Conv2DTranspose; Keras' padding='same' gives output = input * stride."
+
+    filters: int
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    output_padding: tuple[int, int]
+    dilation: tuple[int, int]
+    groups: int
+    bias: bool
+
+    def validate(self) -> None:
+        if self.filters % self.groups:
+            raise SpecError(
+                f"filters must be divisible by groups. Received: filters={self.filters}, groups={self.groups}"
+            )
+        for axis in range(2):
+            if self.output_padding[axis] >= max(self.stride[axis], self.dilation[axis]):
+                raise SpecError(
+                    f"output_padding must be smaller than stride or dilation (PyTorch's rule). Received: "
+                    f"output_padding={list(self.output_padding)}, stride={list(self.stride)}, "
+                    f"dilation={list(self.dilation)}", hint="use output_padding < stride")
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        self.check_input_rank(inputs)
+        channels, height, width = inputs[0]
+        if channels % self.groups:
+            raise ShapeError(
+                f"input channels must be divisible by groups. Received: channels={channels}, groups={self.groups}",
+                hint="set groups to a divisor of the input channels",
+            )
+        sizes = []
+        for axis, length in enumerate((height, width)):
+            size = ((length - 1) * self.stride[axis] - 2 * self.padding[axis]
+                    + effective_kernel(self.kernel[axis], self.dilation[axis]) + self.output_padding[axis])
+            if size < 1:
+                raise ShapeError(
+                    f"conv_transpose2d's padding {self.padding[axis]} leaves no output along "
+                    f"{('height', 'width')[axis]}. Received: input shape={list(inputs[0])}",
+                    hint="use less padding or a larger input")
+            sizes.append(size)
+        return (self.filters, sizes[0], sizes[1])
+
+    def cost(self, inputs: Sequence[Shape], output: Shape, batch: int) -> Cost:
+        channels = inputs[0][0]
+        per_input = (self.filters // self.groups) * self.kernel[0] * self.kernel[1]
+        outputs = numel(output) * batch
+        return new_cost(Cost, (
+            channels * per_input + (self.filters if self.bias else 0),  # params
+            0,  # buffers
+            numel(inputs[0]) * batch * per_input,  # macs
+            outputs if self.bias else 0,  # bias_adds
+            0,  # elementwise_ops
+        ))
+
+    def label(self) -> str:
+        kernel = self.kernel
+        size = str(kernel[0]) if kernel[0] == kernel[1] else f"{kernel[0]}x{kernel[1]}"
+        return f"convT{size}-{self.filters}"
 
 
 @register
