@@ -145,5 +145,10 @@ class GraphError(SpecError):
     """The layers do not form a valid graph (cycles, dangling inputs, duplicate names)."""
 
 
+class ArgumentError(ArchvizError, TypeError):
+    """A call of the library was given a value of the wrong type (``load(None)``, ``batch=1.5``,
+    ``input_shape="abc"``): one of the family, and a TypeError as Python's own checks would raise."""
+
+
 class ShapeError(ArchvizError):
     """A layer cannot be applied to the shape it receives (e.g. a kernel larger than its input)."""

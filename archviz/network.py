@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archviz.analysis import Analysis, Plan, Totals, analyze_layers, gc_paused, totals_only
-from archviz.errors import ArchvizError, ShapeError, SpecError
+from archviz.errors import ArchvizError, ArgumentError, ShapeError, SpecError
 from archviz.graph import build_graph, topological_layers
 from archviz.shapes import Shape
 from archviz.spec.document import Document, read_document, read_document_text
 from archviz.spec.expand import LayerDef, Spec, expand, through_extends
+from archviz.spec.values import MAX_SIZE
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -112,6 +115,8 @@ class Network:
         138357544
         """
         shape = self._shape(input_shape)
+        if type(batch) is not int or batch > MAX_SIZE:
+            batch = _checked_batch(batch)
         if self.spec.reads_shapes and shape != self.spec.input_shape:
             return self.for_input(shape).analyze(shape, batch)
         with gc_paused():
@@ -129,6 +134,8 @@ class Network:
         336166912
         """
         shape = self._shape(input_shape)
+        if type(batch) is not int or batch > MAX_SIZE:
+            batch = _checked_batch(batch)
         if self.spec.reads_shapes and shape != self.spec.input_shape:
             return self.for_input(shape).totals_at(shape, batch)
         with gc_paused():
@@ -201,7 +208,14 @@ class Network:
         return Network(spec=spec, ordered=ordered, overrides=self.overrides, until=tuple(dict.fromkeys(names)))
 
     def _shape(self, input_shape: Sequence[int] | None) -> tuple[int, ...]:
-        shape = tuple(input_shape) if input_shape is not None else self.spec.input_shape
+        if input_shape is None:
+            shape = self.spec.input_shape
+        else:
+            shape = input_shape if type(input_shape) is tuple else _as_tuple(input_shape)
+            for size in shape:  # exact ints only: a float leaked into the memo and every count after it
+                if type(size) is not int or size > MAX_SIZE:
+                    shape = _checked_shape(shape)
+                    break
         if not self.spec.input_shape:
             if not shape:
                 raise SpecError("the spec has no default 'input' shape, and none was given",
@@ -280,6 +294,9 @@ def load(spec: str | Path, **variables: Any) -> Network:
     >>> load("vgg16", num_classes=10).analyze().totals.output_shape
     (10,)
     """
+    if not isinstance(spec, (str, os.PathLike)):
+        raise ArgumentError(f"load() takes a spec file's path or a built-in name (str or Path). "
+                            f"Received: {_shown(spec)}", hint="archviz.load('vgg16') or archviz.load(Path('net.yaml'))")
     with gc_paused():  # reading allocates a node per YAML value, and no cycles
         return network_from_document(read_document(spec), variables)
 
@@ -290,5 +307,55 @@ def loads(text: str, **variables: Any) -> Network:
     >>> loads("name: tiny\ninput: [3, 8, 8]\nlayers: [{conv2d: {filters: 4, kernel: 3}}]").analyze().totals.params
     112
     """
+    if not isinstance(text, str):
+        hint = "decode it first: loads(data.decode('utf-8'))" if isinstance(text, (bytes, bytearray)) else \
+            "pass the YAML text; archviz.load() reads a file"
+        raise ArgumentError(f"loads() takes the spec's YAML text as a str. Received: {_shown(text)}", hint=hint)
     with gc_paused():
         return network_from_document(read_document_text(text), variables)
+
+
+def _shown(value: Any) -> str:
+    """A value of any type as a message shows it: its type, and a short repr."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001  (a repr that fails, or an int of more than 4,300 digits)
+        text = "..."
+    return f"{type(value).__name__} {text[:60] + '...' if len(text) > 60 else text}"
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, Iterable):
+        raise ArgumentError(f"input_shape must be a sequence of integers such as (3, 224, 224). "
+                            f"Received: {_shown(value)}")
+    return tuple(value)
+
+
+def _integer(name: str, value: Any) -> int:
+    """``value`` as an exact int: ints and integer types such as numpy's (``__index__``), never a
+    bool or a float (a float made every count after it a float)."""
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise ArgumentError(f"{name} must be integers, not {type(value).__name__}. Received: {_shown(value)}",
+                            hint="give whole numbers as int, e.g. input_shape=(3, 224, 224), batch=8")
+    return operator.index(value)
+
+
+def _too_large(value: int) -> str:
+    return str(value) if abs(value) < 10**40 else f"an integer of {value.bit_length()} bits"
+
+
+def _checked_shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    sizes = tuple(_integer("input_shape", size) for size in shape)
+    if any(size > MAX_SIZE for size in sizes):
+        raise ShapeError(f"input dimensions must be <= {MAX_SIZE:,}. "
+                         f"Received: input=[{', '.join(_too_large(size) for size in sizes)}]",
+                         hint="archviz limits sizes to 2**31-1 to keep every count exact and fast")
+    return sizes
+
+
+def _checked_batch(batch: Any) -> int:
+    number = _integer("batch", batch)
+    if number > MAX_SIZE:
+        raise ShapeError(f"batch must be <= {MAX_SIZE:,}. Received: batch={_too_large(number)}",
+                         hint="archviz limits sizes to 2**31-1 to keep every count exact and fast")
+    return number

@@ -26,16 +26,18 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archviz.analysis import Totals, totals_only
-from archviz.errors import ArchvizError, SpecError
+from archviz.errors import ArchvizError, ArgumentError, SpecError
 from archviz.network import Network, load
 from archviz.shapes import Shape, input_from_sizes
 from archviz.spec.expand import through_extends
+from archviz.spec.expr import check_value
+from archviz.spec.values import MAX_SIZE
 from archviz.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -86,12 +88,21 @@ def plan_sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | N
     network = spec if isinstance(spec, Network) else load(spec, **variables)
     if isinstance(spec, Network) and variables:
         network = network.with_variables(**variables)
+    if vary is not None and not isinstance(vary, Mapping):
+        raise ArgumentError(f"vary must map names to lists of values. Received: {type(vary).__name__}",
+                            hint="e.g. vary={'width': [0.5, 1, 2], 'input': [224, 160]}")
     vary = dict(vary or {})
     inputs: tuple[Shape, ...] = (network.input_shape,)
-    batches = (batch,) if isinstance(batch, int) else tuple(batch)
+    if isinstance(batch, int):
+        batches: tuple[Any, ...] = (batch,)
+    elif isinstance(batch, (str, bytes, Mapping)) or not isinstance(batch, Iterable):
+        raise ArgumentError(f"batch must be an integer or a list of integers. Received: {type(batch).__name__} "
+                            f"{_short(batch)}", hint="e.g. batch=8 or batch=[1, 8, 32]")
+    else:
+        batches = tuple(batch)
     grid: list[tuple[str, tuple[Any, ...]]] = []
     for name, values in vary.items():
-        values = tuple(values)
+        values = _values(name, values)
         if not values:
             raise SpecError(f"--vary {name} needs at least one value. Received: none",
                             hint=f"e.g. --vary {name}=1,2,3")
@@ -104,10 +115,14 @@ def plan_sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | N
             raise SpecError(f"unknown variable {name!r} to vary (this spec's variables: {known}; or input, batch)",
                             hint=did_you_mean(name, [*network.variables, INPUT, BATCH]))
         else:
+            for value in values:
+                check_value(name, value)  # at once, not in each row's error cell
             grid.append((name, values))
     for value in batches:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise SpecError(f"batch sizes must be integers >= 1. Received: batch={value!r}")
+            raise SpecError(f"batch sizes must be integers >= 1. Received: batch={_short(value)}")
+        if value > MAX_SIZE:
+            raise SpecError(f"batch sizes must be <= {MAX_SIZE:,}. Received: batch={_short(value)}")
     plan = SweepPlan(network, tuple(grid), inputs, batches)
     if plan.size > MAX_VARIANTS:
         raise SpecError(f"the grid has {plan.size:,} variants; the limit is {MAX_VARIANTS:,}",
@@ -277,10 +292,29 @@ def _range(name: str, item: str) -> list[int] | None:
     return list(range(start, stop + 1, step))
 
 
+def _values(name: str, values: Any) -> tuple[Any, ...]:
+    """The values to vary one name over: a list, tuple, range or other iterable, never one value
+    (``vary={"width": 5}``) or a str (its characters)."""
+    if isinstance(values, (str, bytes, bytearray, Mapping)) or not isinstance(values, Iterable):
+        raise ArgumentError(f"vary[{name!r}] must be a list of values. Received: {type(values).__name__} "
+                            f"{_short(values)}", hint=f"e.g. vary={{{name!r}: [{_short(values)}]}}")
+    return tuple(values)
+
+
+def _short(value: Any) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more than 4,300 digits, alone or inside a tuple
+        text = "(a number of more than 4,300 digits)"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def as_shape(value: Any, default: Shape) -> Shape:
     """An input shape from a tuple, 'CxHxW' / 'HxW' / 'S' text or one int S (square, the spec's channels)."""
     if isinstance(value, (tuple, list)):
         sizes = tuple(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        sizes = (value,)  # not through str(): it refuses more than 4,300 digits
     else:
         text = str(value).lower().replace("×", "x")
         try:
@@ -288,15 +322,18 @@ def as_shape(value: Any, default: Shape) -> Shape:
         except ValueError:
             sizes = ()
     if not sizes or any(isinstance(size, bool) or not isinstance(size, int) for size in sizes):
-        raise SpecError(f"input must look like CxHxW, HxW or S. Received: input={value!r}",
+        raise SpecError(f"input must look like CxHxW, HxW or S. Received: input={_short(value)}",
                         hint="e.g. --vary input=3x224x224,160,128x96")
     if any(size < 1 for size in sizes):
-        raise SpecError(f"input sizes must be >= 1. Received: input={value!r}")
+        raise SpecError(f"input sizes must be >= 1. Received: input={_short(value)}")
+    if any(size > MAX_SIZE for size in sizes):
+        raise SpecError(f"input sizes must be <= {MAX_SIZE:,}. Received: input={_short(value)}",
+                        hint="archviz limits sizes to 2**31-1 to keep every count exact and fast")
     if len(sizes) in (1, 2) and len(default) == 3:
-        return input_from_sizes(sizes, default, f"input={value!r}")
+        return input_from_sizes(sizes, default, f"input={_short(value)}")
     if len(sizes) != len(default):
         raise SpecError(f"input must have {len(default)} dimensions like the spec's {list(default)}. "
-                        f"Received: input={value!r}")
+                        f"Received: input={_short(value)}")
     return sizes
 
 

@@ -377,3 +377,98 @@ def test_nan_attribute_is_exit_2_for_every_command(command: str, tmp_path: Path)
     assert result.exit_code == 2, result.output
     assert f"error: {spec}:4:" in result.output and "rate must be a finite number" in result.output
     assert not (tmp_path / "net.py").exists()
+
+
+# -- the library boundary: one exception family, exact integers only ----------------------------------
+@pytest.mark.parametrize("given", [None, 123, 1.5, b"vgg16", ["vgg16"], object()])
+def test_load_takes_a_path_or_a_name(given: object) -> None:
+    with pytest.raises(archviz.ArgumentError, match=r"load\(\) takes a spec file's path or a built-in name") as caught:
+        archviz.load(given)  # type: ignore[arg-type]
+    assert isinstance(caught.value, ArchvizError) and isinstance(caught.value, TypeError)
+
+
+@pytest.mark.parametrize("given", [b"name: t\n", bytearray(b"x"), 5, None, Path("net.yaml")])
+def test_loads_takes_text(given: object) -> None:
+    with pytest.raises(archviz.ArgumentError, match=r"loads\(\) takes the spec's YAML text as a str"):
+        archviz.loads(given)  # type: ignore[arg-type]
+
+
+def test_loads_of_a_5000_digit_integer() -> None:
+    with quickly(), pytest.raises(SpecError, match="a number may have at most 100 characters"):
+        archviz.loads(NET + "layers: [{conv2d: {filters: " + "9" * 5000 + ", kernel: 1}}]\n")
+
+
+@pytest.fixture(scope="module")
+def vgg16() -> archviz.Network:
+    return archviz.load("vgg16")
+
+
+@pytest.mark.parametrize("shape", ["abc", b"abc", 224, 3.0, (True, 224, 224), (3, 224, 224.0), (3, 224, "224"),
+                                   (3, None, 224), [3, 224, 1.5]])
+def test_input_shapes_are_exact_integers(vgg16: archviz.Network, shape: object) -> None:
+    for call in (vgg16.analyze, vgg16.totals_at):
+        with pytest.raises(archviz.ArgumentError, match="input_shape must be"):
+            call(shape)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("batch", [None, 1.5, 2.0, True, "2", (1,)])
+def test_batch_is_an_exact_integer(vgg16: archviz.Network, batch: object) -> None:
+    for call in (vgg16.analyze, vgg16.totals_at):
+        with pytest.raises(archviz.ArgumentError, match="batch must be integers"):
+            call(None, batch)  # type: ignore[arg-type]
+
+
+def test_sizes_beyond_the_limit_are_refused_without_printing_them(vgg16: archviz.Network) -> None:
+    from archviz.errors import ShapeError
+
+    with quickly(), pytest.raises(ShapeError, match="input dimensions must be <= 2,147,483,647"):
+        vgg16.analyze((3, 10**5000, 224))
+    with quickly(), pytest.raises(ShapeError, match="batch must be <= 2,147,483,647. Received: batch=an integer of"):
+        vgg16.totals_at(None, 10**5000)
+    with pytest.raises(ShapeError, match="batch must be >= 1"):
+        vgg16.totals_at(None, 0)
+
+
+def test_a_float_query_cannot_leak_into_the_memo() -> None:
+    """totals_at((3, 224, 224.0)) was answered, and the integer query after it returned 15470264320.0."""
+    network = archviz.load("vgg16")
+    with pytest.raises(archviz.ArgumentError):
+        network.totals_at((3, 224, 224.0))  # type: ignore[arg-type]
+    totals = network.totals_at((3, 224, 224))
+    assert totals.macs == 15_470_264_320 and type(totals.macs) is int  # VGG-16's published 15.47 GMACs
+    assert type(network.analyze(batch=2).totals.macs) is int
+
+
+def test_integer_types_that_are_not_int_are_converted() -> None:
+    import numpy as np
+
+    network = archviz.load("vgg16")
+    totals = network.totals_at((np.int64(3), np.int32(224), 224), batch=np.int64(2))  # type: ignore[arg-type]
+    assert totals.macs == 2 * 15_470_264_320 and type(totals.macs) is int
+    assert network.analyze([3, 224, 224]).totals.params == 138_357_544  # a list is a sequence too
+
+
+@pytest.mark.parametrize(("vary", "message"), [
+    ({"num_classes": 5}, r"vary\['num_classes'\] must be a list of values. Received: int 5"),
+    ({"num_classes": "10"}, r"vary\['num_classes'\] must be a list of values. Received: str"),
+    ({"num_classes": None}, r"vary\['num_classes'\] must be a list of values"),
+    ({"num_classes": [[1]]}, "variable 'num_classes' must be a number, true/false or text"),
+    ({"num_classes": [float("nan")]}, "variable 'num_classes' must be a finite number"),
+    ({"num_classes": [10**5000]}, "variable 'num_classes' must be at most 10\\*\\*30"),
+    ({"input": [10**5000]}, "input sizes must be <= 2,147,483,647"),
+    ({"input": [(3, 10**5000, 1)]}, "input sizes must be <= 2,147,483,647"),
+    ({"batch": 2}, r"vary\['batch'\] must be a list of values"),
+    ({"batch": [1.5]}, "batch sizes must be integers >= 1"),
+    ({"batch": [10**5000]}, "batch sizes must be <= 2,147,483,647"),
+    ([("num_classes", [1])], "vary must map names to lists of values"),
+])
+def test_sweep_arguments_are_checked_before_any_row(vary: object, message: str) -> None:
+    with quickly(5.0), pytest.raises(ArchvizError, match=message):
+        archviz.sweep("vgg16", vary=vary)  # type: ignore[arg-type]
+
+
+def test_sweep_batch_argument_is_checked() -> None:
+    with pytest.raises(archviz.ArgumentError, match="batch must be an integer or a list of integers"):
+        list(archviz.iter_sweep("vgg16", batch=1.5))  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match="batch sizes must be integers >= 1"):
+        list(archviz.iter_sweep("vgg16", batch=[True]))
