@@ -576,3 +576,22 @@ def test_onnx_of_token_ops_and_gelu_pattern(tmp_path: Path) -> None:
     totals = archviz.from_onnx(path).analyze().totals
     assert totals.params == sum(p.numel() for p in module.parameters())
     assert totals.output_shape == (4, 12, 12)
+
+
+def test_archviz_onnx_keeps_stages_and_blocks_fold_back(tmp_path: Path) -> None:
+    """archviz's own ONNX export records each layer's stage; the import gives resnet18's stages back,
+    and its two block shapes (with and without a downsampling shortcut) as two blocks."""
+    from archviz.backends.onnx.reader import read_onnx
+    from archviz.backends.onnx.writer import onnx_bytes
+    from archviz.spec.writer import write_spec
+
+    network = archviz.load("resnet18")
+    path = tmp_path / "resnet18.onnx"
+    path.write_bytes(onnx_bytes(network, network.analyze((3, 64, 64))))
+    text = write_spec(read_onnx(path))
+    assert [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("  - stage: ")] == \
+           ["stem", "layer1", "layer2", "layer3", "layer4", "head"]
+    assert '- block_1: {name: "layer1_{i}", filters: 64, repeat: 2}' in text
+    assert "  block_2:" in text and "  block_3:" not in text
+    again = archviz.loads(text).analyze()
+    assert [(r.name, r.stage) for r in again.layers] == [(r.name, r.stage) for r in network.analyze((3, 64, 64)).layers]

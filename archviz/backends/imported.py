@@ -26,7 +26,9 @@ class ImportedLayer:
     op: str
     attributes: dict[str, Any]
     inputs: list[str]
-    scope: tuple[str, ...] = ()  # module path / name prefix, outermost first: stages come from it
+    # the groups the layer is in, outermost first: scope[0] is its stage (a label), each later entry
+    # a prefix of its name that an instance of a block shares ('layer1.0' of 'layer1.0.conv1')
+    scope: tuple[str, ...] = ()
     origin: str = ""  # e.g. "ONNX node '/features/features.0/Conv' (Conv)"
     stated_shape: tuple[int, ...] | None = None  # the output shape the file gives, batch left out
 
@@ -55,6 +57,15 @@ class Unsupported:
 
     def line(self) -> str:
         return f"{self.name!r} ({self.op_type}) at {self.where}" if self.where else f"{self.name!r} ({self.op_type})"
+
+
+def name_scope(name: str, stage: str | None = None) -> tuple[str, ...]:
+    """'layer1.0.conv1' -> ('layer1', 'layer1.0'); with a stage the file names: (stage, 'layer1.0')."""
+    parts = name.split(".")[:-1]
+    prefixes = tuple(".".join(parts[:count]) for count in range(1, len(parts) + 1))
+    if stage is None:
+        return prefixes
+    return (stage, *(prefix for prefix in prefixes if prefix != stage))
 
 
 def check_shapes(model: ImportedModel, shapes: dict[str, tuple[int, ...]], display: str) -> None:

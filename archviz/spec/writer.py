@@ -121,7 +121,7 @@ def _instances(layers: list[ImportedLayer], depth: int) -> list[_Instance | Impo
         if len(layer.scope) <= depth:
             items.append(layer)
             continue
-        prefix = ".".join(layer.scope[:depth + 1])
+        prefix = layer.scope[depth]
         last = items[-1] if items else None
         if isinstance(last, _Instance) and last.prefix == prefix:
             last.layers.append(layer)

@@ -26,6 +26,7 @@ from archviz.backends.imported import (
     ImportedModel,
     Unsupported,
     UnsupportedOps,
+    name_scope,
     unique_names,
 )
 from archviz.backends.onnx.proto import Graph, Model, Node, Tensor, read_model, tensor_values
@@ -519,6 +520,7 @@ MAPPERS: dict[str, Mapper] = {
 OPTIONAL = {"HardSwish": "hardswish", "HardSigmoid": "hardsigmoid"}
 
 
+STAGE_KEY = "archviz.stage"  # written by archviz's own ONNX export: the layer's stage
 WEIGHTED = ("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization")
 
 
@@ -645,7 +647,7 @@ def import_model(model: Model, display: str, name: str) -> ImportedModel:
             if mapper is None and node.op_type in OPTIONAL and OPTIONAL[node.op_type] in OP_REGISTRY:
                 mapper = _simple(OPTIONAL[node.op_type])
         layer_name = names[index]
-        scope = tuple(layer_name.split(".")[:-1])
+        scope = name_scope(layer_name, node.metadata.get(STAGE_KEY))
         where = f"node {index}" + (f" {node.name!r}" if node.name else "")
         if mapper is None:
             ctx.unsupported.append(Unsupported(layer_name, node.op_type, where))

@@ -234,7 +234,11 @@ def to_onnx(network: Network, analysis: Analysis, seed: int = 0) -> onnx.ModelPr
     shape = list(analysis.input_shape)
     for layer in network.layers:
         record = records[layer.name]
+        first = len(graph.nodes)
         BUILDERS[layer.op.name](graph, layer.op, record, list(layer.inputs), layer.name)
+        if layer.stage:  # archviz's reader takes the stage back from here (docs/import.md)
+            for node in graph.nodes[first:]:
+                node.metadata_props.add(key="archviz.stage", value=layer.stage)
     output_names = list(getattr(network, "outputs", None) or [network.layers[-1].name])
     outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [BATCH, *records[name].output_shape])
                for name in output_names]

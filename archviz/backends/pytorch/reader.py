@@ -18,7 +18,14 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from archviz.backends.imported import NETWORK_INPUT, ImportedLayer, ImportedModel, Unsupported, UnsupportedOps
+from archviz.backends.imported import (
+    NETWORK_INPUT,
+    ImportedLayer,
+    ImportedModel,
+    Unsupported,
+    UnsupportedOps,
+    name_scope,
+)
 from archviz.errors import SpecError
 from archviz.ops import OP_REGISTRY
 
@@ -201,8 +208,7 @@ class _Reader:
             raise _Refuse(f"{op} is not an archviz op yet")
         sources = [self.produced.get(source, NETWORK_INPUT) for source in self.tensor_inputs(node)]
         name = self.unique(name)
-        scope = tuple(name.split(".")[:-1])
-        layer = ImportedLayer(name, op, values, sources or [NETWORK_INPUT], scope, origin, _shape(node))
+        layer = ImportedLayer(name, op, values, sources or [NETWORK_INPUT], name_scope(name), origin, _shape(node))
         self.layers.append(layer)
         self.by_name[name] = layer
         self.produced[node] = name
@@ -421,7 +427,7 @@ class _Reader:
         sources = [self.produced.get(n, NETWORK_INPUT) for n in self.gm.graph.nodes if n.op == "placeholder"][:1]
         name = self.unique(str(node.target))
         layer = ImportedLayer(name, "parameter", {"shape": shape}, sources or [NETWORK_INPUT],
-                              tuple(name.split(".")[:-1]), origin, tuple(shape))
+                              name_scope(name), origin, tuple(shape))
         self.layers.append(layer)
         self.by_name[name] = layer
         self.produced[node] = name
