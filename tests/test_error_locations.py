@@ -385,3 +385,13 @@ def test_a_sweep_cell_keeps_the_frames_on_one_line() -> None:
         "width=0.3 is set from outside the spec (--set, --vary or a keyword of load()) "
         "(hint: choose width so that 'filters * width' comes out whole, or round it where it is written "
         "(base/vgg.yaml:21:49): 'round(filters * width)')")
+
+
+def test_a_size_passed_to_a_block_as_3x3() -> None:
+    text = ("name: t\ninput: [3, 8, 8]\nblocks:\n  b: {args: {k: 1}, layers: [{conv2d: {filters: 2, kernel: k}}]}\n"
+            "layers: [{b: {k: 3x3}}]\n")
+    with pytest.raises(SpecError) as caught:
+        archviz.loads(text)
+    assert "Received: kernel='3x3', which is not an expression" in caught.value.message
+    assert "  k='3x3' is given to block 'b' at <string>:5:15" in caught.value.render().splitlines()
+    assert caught.value.hint == "write [3, 3] for 3 by 3"

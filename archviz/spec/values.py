@@ -119,6 +119,8 @@ def to_int(name: str, value: Any, evaluate: Evaluate, minimum: float | None = No
     value = _number(name, value, evaluate, expected)
     source = f" (from {raw!r})" if isinstance(raw, str) else ""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, str) and not _readable(value):  # text passed on: a block argument '3x3'
+            raise _unreadable(name, value, expected)
         raise SpecError(f"{name} must be an integer. Received: {name}={value!r}{source}")
     if isinstance(value, float):
         if not value.is_integer():
