@@ -15,9 +15,57 @@ were set::
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
+
+# An echoed value (a name, a path, a --set value) is cut to this many characters, and a whole
+# message to MESSAGE_LIMIT: a 900,000-character name must not become a 900,000-character message.
+ECHO_LIMIT = 100
+MESSAGE_LIMIT = 500
+_INVISIBLE = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+
+def visible(text: str) -> str:
+    r"""``text`` with every control, format and unassigned character written as an escape.
+
+    Terminal escape sequences (ESC, BEL), NUL, line breaks, bidirectional overrides and lone
+    surrogates in a value from a spec or the command line would act on the terminal (retitle
+    it, clear the screen), forge a line of output or fail to encode; written as ``\x1b``,
+    ``\n``, ``\u202e``... they are shown, never obeyed.
+
+    >>> visible("a\x1b]0;title\x07b\n")
+    'a\\x1b]0;title\\x07b\\n'
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch == " " or unicodedata.category(ch) not in _INVISIBLE else repr(ch)[1:-1]
+                   for ch in text)
+
+
+def shorten(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text`` cut to about ``limit`` characters, keeping its start and end and saying how much
+    is left out (the one truncation every message uses).
+
+    >>> shorten("x" * 1000, 40)
+    'xxxxxxxxxxxxxxxxxxx…[973 more]…xxxxxxxx'
+    """
+    if len(text) <= limit:
+        return text
+    tail = max(limit // 5, 1)
+    marker = f"…[{len(text)} more]…"  # at least as long as the one written
+    head = max(limit - tail - len(marker), 1)
+    return f"{text[:head]}…[{len(text) - head - tail} more]…{text[-tail:]}"
+
+
+def shown(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """Text as a message may show it: escaped (:func:`visible`), every long word cut to
+    ECHO_LIMIT (an echoed value is one long word) and the whole cut to ``limit``."""
+    text = visible(text)
+    if len(text) > ECHO_LIMIT:
+        text = " ".join(shorten(word) for word in text.split(" "))
+    return shorten(text, limit)
 
 
 @dataclass(frozen=True)
@@ -29,11 +77,12 @@ class Location:
     column: int | None = None
 
     def __str__(self) -> str:
+        file = shown(self.file, 2 * ECHO_LIMIT)  # a path from a spec or the command line
         if self.line is None:
-            return self.file
+            return file
         if self.column is None:
-            return f"{self.file}:{self.line}"
-        return f"{self.file}:{self.line}:{self.column}"
+            return f"{file}:{self.line}"
+        return f"{file}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True)
@@ -75,21 +124,24 @@ class ArchvizError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
+        """The message as it is printed: every part escaped and cut to length here, once, so no
+        raiser can forget it (a value echoed from a spec may hold escape sequences or be huge)."""
         where = []
         if self.location is not None:
             where.append(str(self.location))
         if self.layer is not None:
-            where.append(f"layer {self.layer!r}")
-        text = f"{': '.join(where)}: {self.message}" if where else self.message
+            where.append(f"layer {shorten(self.layer)!r}")
+        message = shown(self.message)
+        text = f"{': '.join(where)}: {message}" if where else message
         for frame, group in groupby(self.frames):  # a block that calls itself: its frame once, then how often
-            text += f"\n  {frame}"
+            text += f"\n  {shown(str(frame))}"
             repeated = len(list(group)) - 1
             if repeated:
                 text += f"\n  [the frame above {repeated} more time{'s' if repeated > 1 else ''}]"
         for note in self.notes:
-            text += f"\n  {note}"
+            text += f"\n  {shown(str(note))}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {shown(self.hint, 4 * ECHO_LIMIT)}"
         return text
 
     def _changed(self) -> ArchvizError:
@@ -152,3 +204,8 @@ class ArgumentError(ArchvizError, TypeError):
 
 class ShapeError(ArchvizError):
     """A layer cannot be applied to the shape it receives (e.g. a kernel larger than its input)."""
+
+
+class OutputError(ArchvizError):
+    """An output cannot be written (a folder, a full disk, a file-size limit, no permission);
+    nothing was written to it."""

@@ -64,7 +64,7 @@ TABLE_CASES = [
     ("summary", "vgg16", "--format=html", "--units", "raw", "--convention", "fvcore"),
     ("summary", "vgg16", "--format", "table", "--width", "90"),
     ("summary", "vgg16", "--format", "json", "--convention", "thop"),
-    ("summary", "vgg16", "--format", "csv", "--width", "10", "--units", "raw"),
+    ("summary", "vgg16", "--format", "csv", "--width", "20", "--units", "raw"),
     ("summary", "vgg16", "--until", "relu4_3", "--format", "csv"),
     ("summary", "resnet18", "-u", "layer2_2.out,layer1_2.out", "--format", "json"),
 ]

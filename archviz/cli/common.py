@@ -8,6 +8,7 @@ Commands stay thin: parse arguments here, call load/analyze, hand the result to 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -15,7 +16,10 @@ import typer
 
 from archviz.cli.shared import (  # noqa: F401  (re-exported: the commands import them from here)
     DEFAULT_SPEC,
+    MAX_WIDTH,
+    MIN_WIDTH,
     analyze,
+    closed_pipe,
     emit,
     flush_warnings,
     load_network,
@@ -54,6 +58,13 @@ DebugOption = Annotated[bool, typer.Option("--debug", help="Show Python tracebac
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def check_width(value: int | None) -> int | None:
+    """--width must leave room for a table: MIN_WIDTH to MAX_WIDTH characters (0 or -5 would cut names)."""
+    if value is not None and not MIN_WIDTH <= value <= MAX_WIDTH:
+        raise typer.BadParameter(f"must be between {MIN_WIDTH} and {MAX_WIDTH} characters. Received: {value}")
+    return value
+
+
 def clean_errors(function: F) -> F:
     """Turn ArchvizError (and unreadable output paths, and a missing optional module) into a message
     on stderr and exit code 2."""
@@ -62,6 +73,10 @@ def clean_errors(function: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             result = function(*args, **kwargs)
+            if sys.stdout is not None:
+                sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+        except BrokenPipeError:
+            raise typer.Exit(closed_pipe()) from None
         except (ArchvizError, RecursionError, ImportError) as exc:
             raise typer.Exit(report_error(exc)) from None
         except typer.Exit:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 import typer
 
 from archviz.cli.common import InputOption, SetOption, SpecArgument, UntilOption, analyze, clean_errors, write_output
+from archviz.cli.shared import warn
 from archviz.errors import ArchvizError
 from archviz.render.diagram import Detail, Direction
 from archviz.render.theme import ThemeName as Theme
@@ -36,10 +36,6 @@ def output_format(out: Path, style: Style) -> str:
             hint=f"name the output file with one of these extensions, e.g. --out {out.stem or 'network'}.svg",
         )
     return fmt
-
-
-def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
 
 
 def diagram(

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from archviz.cli.shared import flush_warnings, report_error
+from archviz.cli.shared import MAX_WIDTH, MIN_WIDTH, closed_pipe, flush_warnings, report_error
 from archviz.cli.summarize import FORMATS, UNITS, summarize
 
 _VALUE_OPTIONS = {
@@ -85,8 +85,8 @@ def parse(argv: list[str]) -> dict[str, Any] | None:
         return None  # typer words the range and type errors
     options["batch"] = int(str(batch))
     if "width" in options:
-        if not _WIDTH.fullmatch(options["width"]):
-            return None
+        if not _WIDTH.fullmatch(options["width"]) or not MIN_WIDTH <= int(options["width"]) <= MAX_WIDTH:
+            return None  # typer states the range
         options["width"] = int(options["width"])
     options["spec"] = spec
     return options
@@ -110,8 +110,9 @@ def try_fast(argv: list[str]) -> int | None:
         return None
     try:
         run_summary(options)
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
     except BrokenPipeError:
-        return 1  # as click does when stdout is closed early
+        return closed_pipe()
     except KeyboardInterrupt:
         print("Aborted!", file=sys.stderr)  # click's words
         return 1

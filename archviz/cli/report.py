@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 import typer
 
 from archviz.cli.common import InputOption, SetOption, clean_errors, parse_input, parse_sets, write_output
+from archviz.cli.shared import note
 from archviz.errors import SpecError
 
 
@@ -54,7 +54,7 @@ def report(
         from archviz.report import write_reports
 
         written = write_reports(out, specs or None, verify=verify, log=_note)
-        sys.stderr.write(f"wrote {len(written)} files under {out}\n")
+        note(f"wrote {len(written)} files under {out}")
         return
 
     from archviz.network import load
@@ -73,13 +73,20 @@ def report(
                             hint="give a folder as --out to write one page per spec")
         write_output(out, pages[0][1])
         return
-    out.mkdir(parents=True, exist_ok=True)
+    from archviz.cli.output import safe_file_name, write_tree
+
+    files: dict[str, bytes] = {}
     for name, page in pages:
-        write_output(out / f"{name}.html", page)
+        file = f"{safe_file_name(name, 'network name')}.html"
+        if file in files:
+            raise SpecError(f"two specs would write the same page. Received: {file}",
+                            hint="give the networks different names, or write them one by one")
+        files[file] = page.encode("utf-8")
+    write_tree(out, files)
 
 
 def _note(line: str) -> None:
-    sys.stderr.write(f"note: {line}\n")
+    note(f"note: {line}")
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,27 @@ if TYPE_CHECKING:
 
 DEFAULT_SPEC = "vgg16"
 EXIT_USER_ERROR = 2
+# 128 + SIGPIPE: what a shell reports for a tool the closed pipe stopped (`yes | head`), so
+# `set -o pipefail` scripts see what they see for cat or grep, and never 1 (a failed check).
+EXIT_CLOSED_PIPE = 141
+# --width: narrower than 20 no table shows a name beside a number (0 or -5 cut every name); the bound
+# far past any terminal (a huge width would only pad lines).
+MIN_WIDTH, MAX_WIDTH = 20, 10_000
+
+
+def closed_pipe() -> int:
+    """stdout's reader went away (``archviz sweep ... | head``): stop quietly, no message.
+
+    stdout is pointed at /dev/null first, so that Python's own flush at exit does not fail
+    again with "Exception ignored ... BrokenPipeError".
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return EXIT_CLOSED_PIPE
 
 
 def report_error(exc: BaseException) -> int:
@@ -47,6 +68,20 @@ def report_error(exc: BaseException) -> int:
         print("error: the spec is nested too deeply to analyse", file=sys.stderr)
         return EXIT_USER_ERROR
     raise exc
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, escaped and cut like an error message (it may quote a spec's names)."""
+    from archviz.errors import shown
+
+    print(f"warning: {shown(message)}", file=sys.stderr)
+
+
+def note(message: str) -> None:
+    """A line of progress on stderr (``wrote 7 files under DIR``), escaped and cut the same way."""
+    from archviz.errors import shown
+
+    print(shown(message), file=sys.stderr)
 
 
 def parse_input(text: str | None, default: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -109,7 +144,7 @@ def print_warnings(network: Network) -> Network:
 def flush_warnings() -> None:
     """Print the queued warnings on stderr, once."""
     for warning in _PENDING_WARNINGS:
-        print(f"warning: {warning}", file=sys.stderr)
+        warn(warning)
     _PENDING_WARNINGS.clear()
 
 
@@ -120,23 +155,11 @@ def analyze(spec: str | None, input_text: str | None = None, batch: int = 1,
 
 
 def write_output(path: Path, data: str | bytes) -> None:
-    """Write all or nothing: a temporary file in the same folder, renamed into place."""
-    import tempfile  # only when writing a file: it costs a few milliseconds to import
+    """Write all or nothing (:mod:`archviz.cli.output`: devices and FIFOs written through,
+    symlinks kept, errors as exit 2, no temporary file left behind)."""
+    from archviz.cli.output import write_output as write
 
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise SpecError(f"cannot write {path}: folder {folder} does not exist", hint="create the folder first")
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)  # mkstemp makes 0600 files; a report should be readable
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise SpecError(f"cannot write {path}: {exc.strerror}") from None
+    write(path, data)
 
 
 @contextmanager
@@ -146,27 +169,15 @@ def stream_output(out: Path | None) -> Iterator[TextIO]:
     if out is None:
         yield sys.stdout
         return
-    import tempfile
+    import io
 
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise SpecError(f"cannot write {out}: folder {folder} does not exist", hint="create the folder first")
-    try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise SpecError(f"cannot write {out}: {exc.strerror}") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            yield stream
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)
-        os.replace(temporary, out)
-    except OSError as exc:
-        raise SpecError(f"cannot write {out}: {exc.strerror}") from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    from archviz.cli.output import open_output
+
+    with open_output(out) as binary:
+        text = io.TextIOWrapper(binary, encoding="utf-8", newline="", write_through=False)
+        yield text
+        text.flush()
+        text.detach()
 
 
 def emit(text: str, out: Path | None) -> None:

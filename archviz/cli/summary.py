@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from archviz.cli.common import BatchOption, InputOption, SetOption, SpecArgument, UntilOption, clean_errors
+from archviz.cli.common import (
+    BatchOption,
+    InputOption,
+    SetOption,
+    SpecArgument,
+    UntilOption,
+    check_width,
+    clean_errors,
+)
+from archviz.cli.shared import MAX_WIDTH, MIN_WIDTH
 
 
 class Format(str, Enum):
@@ -42,7 +51,7 @@ def summary(
         show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to a file instead of stdout.",
                                              show_default=False)] = None,
-    width: Annotated[int | None, typer.Option("--width", help="Table width in characters (default: terminal, "
+    width: Annotated[int | None, typer.Option("--width", callback=check_width, help=f"Table width in characters, {MIN_WIDTH}-{MAX_WIDTH} (default: terminal, "
                                               "or the table's natural width when piped).", show_default=False)] = None,
     until: UntilOption = None,
 ) -> None:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
@@ -69,37 +69,36 @@ def sweep(
         require("matplotlib", "the sweep's --chart")  # before the sweep: its rows are printed as they come
     plan = plan_sweep(spec or DEFAULT_SPEC, parse_vary(vary or []), batch, **parse_sets(set_))
     show = progress if progress is not None else (sys.stderr.isatty() and plan.size >= 10_000)
-    with _Progress(plan.size, show) as advance:
+    with _Progress(plan.size, show) as advance, stream_output(out) as stream:
         rows = run_sweep(plan, advance)
         points: list[tuple[int, int]] = []
         labels: list[str] = []
         if chart is not None:
             rows = _collect(rows, plan.columns[: len(plan.variables) + 2], points, labels)
-        _write(plan, rows, format, out)
-    if chart is not None:
-        from archviz.render.sweep_chart import render_pareto
-        from archviz.sweep import pareto_front
+        _write(plan, rows, format, stream, color=False if out is not None else None)
+        if chart is not None:
+            # Still inside the --out block: a chart that cannot be written leaves no --out file either.
+            from archviz.render.sweep_chart import render_pareto
+            from archviz.sweep import pareto_front
 
-        image = render_pareto(points, labels, pareto_front(points), plan.network.name,
-                              fmt=chart.suffix.lower().lstrip("."))
-        write_output(chart, image)
+            image = render_pareto(points, labels, pareto_front(points), plan.network.name,
+                                  fmt=chart.suffix.lower().lstrip("."))
+            write_output(chart, image)
 
 
-def _write(plan: SweepPlan, rows: Iterator[dict[str, Any]], format: Format, out: Path | None) -> None:
+def _write(plan: SweepPlan, rows: Iterator[dict[str, Any]], format: Format, stream: TextIO,
+           color: bool | None) -> None:
     from archviz.render import sweep as render
 
     if format is Format.table:
-        from archviz.cli.shared import emit
-
         varied = [name for name, _ in plan.variables]
-        emit(render.render_table(plan.network.name, varied, rows, color=False if out is not None else None), out)
+        text = render.render_table(plan.network.name, varied, rows, color=color)
+        stream.write(text if text.endswith("\n") else text + "\n")
         return
     header = {"name": plan.network.name, "spec": plan.network.document.file, "variants": plan.size}
     chunks = render.csv_lines(plan.columns, rows) if format is Format.csv else \
         render.json_chunks(header, plan.columns, rows)
-    with stream_output(out) as stream:
-        for chunk in chunks:
-            stream.write(chunk)
+    stream.writelines(chunks)
 
 
 def _collect(rows: Iterator[dict[str, Any]], label_keys: tuple[str, ...], points: list[tuple[int, int]],

@@ -15,11 +15,13 @@ from archviz.cli.common import (
     SetOption,
     SpecArgument,
     UntilOption,
+    check_width,
     clean_errors,
     emit,
     load_network,
     parse_input,
 )
+from archviz.cli.shared import MAX_WIDTH, MIN_WIDTH
 
 if TYPE_CHECKING:
     from archviz.backends.pytorch.bench import Progress
@@ -60,7 +62,7 @@ def verify(
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to a file instead of stdout.",
                                              show_default=False)] = None,
-    width: Annotated[int | None, typer.Option("--width", help="Table width in characters.",
+    width: Annotated[int | None, typer.Option("--width", callback=check_width, help=f"Table width in characters ({MIN_WIDTH}-{MAX_WIDTH}).",
                                               show_default=False)] = None,
 ) -> None:
     """Build the spec as a PyTorch module, run it and compare shapes, params, buffers and FLOPs per layer.

@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from archviz.cli.common import write_output
+from archviz.errors import OutputError
 from archviz.render import units
+from archviz.spec.document import BUILTIN_DIR
 
 DEVICES = ("meta", "cpu")
 
@@ -25,9 +26,13 @@ def build_reports(specs: Sequence[str] | None = None, verify: bool = True, previ
                   log: Callable[[str], None] | None = None) -> dict[str, bytes]:
     """Relative path -> content of every report file (Markdown pages and their SVG pictures).
 
-    ``previous``: the folder of an earlier report, whose verification results are kept when the
-    verification is not run; ``log`` receives one line saying what was kept.
+    ``previous``: the folder the report goes to, whose earlier verification results are kept when
+    the verification is not run (``log`` receives one line saying what was kept), and from which
+    the pages link to spec files given as paths. Each spec's files are named by
+    :func:`~archviz.cli.output.spec_file_name` (a built-in name, or a path's file name without
+    ``.yaml``), so a spec argument like ``../../x.yaml`` cannot name a file outside the report.
     """
+    from archviz.cli.output import spec_file_name
     from archviz.network import load
     from archviz.optional import install_command, is_installed
     from archviz.render.charts import render_chart
@@ -54,12 +59,20 @@ def build_reports(specs: Sequence[str] | None = None, verify: bool = True, previ
         if not rerun and earlier is not None and earlier.is_file() else {}
     kept: list[str] = []
     not_run: list[str] = []
+    slugs: dict[str, str] = {}
+    for name in names:
+        slug = spec_file_name(name)
+        if slug in slugs.values():
+            raise OutputError(f"two specs would write the same report page. Received: {name!r}",
+                              hint="give the spec files different names")
+        slugs[name] = slug
     for name in names:
         network = load(name)
         analysis = network.analyze()
-        files[f"diagrams/{name}-graph.svg"] = render_graph(analysis, network, "svg")
-        files[f"diagrams/{name}-blocks.svg"] = render_blocks(analysis, network, "svg")
-        files[f"diagrams/{name}-cost.svg"] = render_chart([analysis], "cost", "svg")
+        slug = slugs[name]
+        files[f"diagrams/{slug}-graph.svg"] = render_graph(analysis, network, "svg")
+        files[f"diagrams/{slug}-blocks.svg"] = render_blocks(analysis, network, "svg")
+        files[f"diagrams/{slug}-cost.svg"] = render_chart([analysis], "cost", "svg")
         if rerun:
             summaries = [summarize_verification(network, device) for device in DEVICES]
         else:
@@ -72,8 +85,9 @@ def build_reports(specs: Sequence[str] | None = None, verify: bool = True, previ
                     row = None
                 summaries.append(VerificationSummary(device, network.input_shape, None, 0, 0, 0, (), reason, row))
             (kept if all(s.recorded for s in summaries) else not_run).append(name)
-        page = f"specs/{name}.md"
-        files[page] = spec_page(network, f"../../specs/{name}.yaml", f"../diagrams/{name}", summaries).encode()
+        page = f"specs/{slug}.md"
+        files[page] = spec_page(network, _source_link(name, slug, previous), f"../diagrams/{slug}",
+                                summaries).encode()
         pages[name] = page
         verification_rows.append((name, page, summaries))
     files["diagrams/vgg-family-compare.svg"] = render_chart([load(n).analyze() for n in PAPER_ORDER], "compare", "svg")
@@ -93,11 +107,23 @@ def build_reports(specs: Sequence[str] | None = None, verify: bool = True, previ
 
 def write_reports(folder: Path, specs: Sequence[str] | None = None, verify: bool = True,
                   log: Callable[[str], None] | None = None) -> list[Path]:
+    """Build every file, then write them all or none (:func:`archviz.cli.output.write_tree`)."""
+    from archviz.cli.output import write_tree
+
     files = build_reports(specs, verify, previous=folder, log=log)
-    written = []
-    for relative, content in sorted(files.items()):
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_output(path, content)
-        written.append(path)
-    return written
+    return write_tree(folder, dict(sorted(files.items())))
+
+
+def _source_link(spec: str, slug: str, folder: Path | None) -> str:
+    """The link from a spec's page (``specs/<slug>.md``) to its YAML: the repository's copy for a
+    built-in name (the committed report), else the file given, relative to the page."""
+    import os
+    from urllib.parse import quote
+
+    from archviz.spec.document import resolve_path
+
+    path, _ = resolve_path(spec)
+    if folder is None or path.parent == BUILTIN_DIR:
+        return f"../../specs/{slug}.yaml"
+    relative = os.path.relpath(os.path.realpath(path), os.path.realpath(folder / "specs"))
+    return quote(Path(relative).as_posix())

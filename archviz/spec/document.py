@@ -139,6 +139,12 @@ def read_document_text(text: str, display: str = "<string>", folder: Path | None
 def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: str | None = None) -> Document:
     raw = parse_yaml(read_text(path, display), display, cache=True) if text is None else parse_yaml(text, display)
     here = raw.location
+    if raw and not any(key in TOP_LEVEL_KEYS for key in raw):
+        # Not a spec at all (/etc/shadow parses as a mapping of one-line keys): its content is
+        # never echoed, so a mistyped path cannot print a password hash or a token.
+        raise SpecError("this is not an archviz spec: none of its top-level keys is one archviz knows",
+                        location=Location(display),
+                        hint="give a spec file (it starts with 'name: ...' and 'layers:'; see docs/spec.md)")
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             raise SpecError(f"unknown top-level key {key!r}", location=key_location(raw, key, here),

@@ -159,6 +159,10 @@ def parse_yaml(text: str, display: str, cache: bool = False) -> LocatedDict:
     return value
 
 
+_QUOTED = re.compile(r"'([^']*)'")
+_SYNTAX = re.compile(r"<[a-z ]+>|[:,\[\]{}?-]")  # what PyYAML expected or met, not the file's words
+
+
 def _parse(text: str, display: str) -> LocatedDict:
     import yaml
 
@@ -172,6 +176,10 @@ def _parse(text: str, display: str) -> LocatedDict:
         problem = exc.problem or exc.context or "invalid YAML"
         tab = "\\t" in problem or "tab" in problem
         hint = "indent with spaces; YAML does not allow tabs" if tab else "fix the YAML syntax at that position"
+        if not display.endswith((".yaml", ".yml")) and not display.startswith("<"):
+            # A file not named like a spec may be anything (a key file, /etc/shadow): say where
+            # the YAML breaks, never what the file holds there (PyYAML quotes the token it met).
+            problem = _QUOTED.sub(lambda m: m[0] if _SYNTAX.fullmatch(m[1]) else "'…'", problem)
         raise SpecError(f"invalid YAML: {problem}",
                         location=Location(display, mark.line + 1, mark.column + 1) if mark else Location(display),
                         hint=hint) from None
