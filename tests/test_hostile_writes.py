@@ -196,6 +196,13 @@ def test_a_fifo_with_a_reader_gets_the_output(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/stdout"), reason="no /dev/stdout")
+def test_out_dev_stdout_on_a_pipe_is_written_through() -> None:
+    result = run(["summary", "vgg16", "-f", "csv", "--out", "/dev/stdout"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "conv1_1,conv3-64,64x224x224,1792,0.0013,86704128,0.5605,3x3"
+
+
 def test_a_symlink_stays_and_its_target_is_written(tmp_path: Path) -> None:
     (tmp_path / "real.csv").write_text("old")
     os.symlink("real.csv", tmp_path / "link.csv")

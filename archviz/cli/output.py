@@ -150,7 +150,8 @@ class _Pending:
         fifo = stat.S_ISFIFO(info.st_mode)
         try:
             # A FIFO opened without O_NONBLOCK waits for a reader forever; with it, no reader is ENXIO.
-            handle = os.open(self.target, flags | (os.O_NONBLOCK if fifo else 0))
+            # the path as given: /dev/stdout resolves to a name like "pipe:[123]" that cannot be opened
+            handle = os.open(self.shown, flags | (os.O_NONBLOCK if fifo else 0))
             if fifo:
                 os.set_blocking(handle, True)  # a slow reader is waited for, as by any writer
         except OSError as exc:
