@@ -118,7 +118,7 @@ def _thop(r: LayerRecord) -> int:
         window = (height / out_h) * (width / out_w)
         return int((window + 1) * r.output_elements)
     if r.op == "softmax":
-        features = r.input_shapes[0][0]
+        features = r.input_shapes[0][int(r.attributes.get("axis", 0))]
         return (r.input_elements // features) * (3 * features - 1)
     return 0
 

@@ -207,6 +207,7 @@ CASES: list[tuple[str, str, type[ArchvizError], str, int | None]] = [
     ("upsample-nothing", NET + "layers: [{upsample: {scale: 0.01}}]\n", ShapeError, "leaves no output", 3),
     ("unpool-shapes", NET + "layers: [{max_unpool2d: {kernel: 2, inputs: [input, input]}}]\n", ShapeError,
      "must be the size that max pooling makes of the second", 3),
+    ("softmax-axis", NET + "layers: [{softmax: {axis: 3}}]\n", ShapeError, "softmax's axis 3 is not an axis", 3),
     ("ints-empty", NET + "layers: [{reshape: {shape: []}}]\n", SpecError, "at least one integer", 3),
     ("ints-blank", NET + "layers: [{reshape: {shape: ' '}}]\n", SpecError, "must be a list of integers", 3),
     ("elements-beyond-2**80", "name: t\ninput: [2147483647, 2147483647, 2147483647]\nlayers: [relu]\n", ShapeError,

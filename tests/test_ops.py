@@ -56,6 +56,7 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[int, ...]], tuple[int, ...], i
     ("concat", {"axis": 2}, [(4, 3, 2), (4, 3, 5)], (4, 3, 7), 0, 0, 0, 0, 0),
     ("parameter", {"shape": [197, 768], "init": "normal"}, [(3, 224, 224)], (197, 768), 151_296, 0, 0, 0, 0),
     ("hardswish", {}, [(4,)], (4,), 0, 0, 0, 0, 4),
+    ("softmax", {"axis": -1}, [(5, 10)], (5, 10), 0, 0, 0, 0, 50),
     ("hardsigmoid", {}, [(2, 3)], (2, 3), 0, 0, 0, 0, 6),
     ("gelu", {"approximate": "tanh"}, [(4,)], (4,), 0, 0, 0, 0, 4),
     ("stochastic_depth", {"rate": 0.2}, [(8, 4, 4)], (8, 4, 4), 0, 0, 0, 0, 0),

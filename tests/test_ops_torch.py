@@ -430,3 +430,20 @@ def test_split_outputs_feed_a_shufflenet_unit_like_torchvisions(channels: int) -
         out = torch.cat((x1, branch(x2)), dim=1)
         expected = out.view(2, 2, channels, 6, 6).transpose(1, 2).reshape(2, 2 * channels, 6, 6)
         torch.testing.assert_close(model(x), expected)
+
+
+@settings(max_examples=examples(20))
+@given(st.integers(1, 5), st.integers(2, 6), st.integers(-2, 1))
+def test_softmax_axes_and_a_dense_softmax_on_tokens_match_torch(tokens: int, width: int, axis: int) -> None:
+    """softmax on an axis is nn.Softmax on that axis; a dense layer's fused softmax normalises its
+    units (nn.Linear then softmax over the last axis), also on (tokens, features)."""
+    network = spec((tokens, width), [{"softmax": {"axis": axis, "name": "p"}},
+                                     {"dense": {"units": 3, "activation": "softmax", "name": "head"}}])
+    agree_on_meta(network)
+    model = backend.build(network, device="cpu")
+    linear = nn.Linear(width, 3)
+    copy_weights(model, linear)
+    x = torch.randn(2, tokens, width)
+    with torch.no_grad():
+        expected = torch.softmax(linear(torch.softmax(x, dim=axis + 1 if axis >= 0 else axis)), dim=-1)
+        torch.testing.assert_close(model(x), expected)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from archviz.ops.base import Attribute, Cost, Op, new_cost, numel, register
+from archviz.ops.base import Attribute, Cost, Op, axis_index, new_cost, numel, register
 from archviz.shapes import Shape
 
 
@@ -45,7 +45,25 @@ activation("sigmoid", "1 / (1 + exp(-x)).")
 activation("tanh", "Hyperbolic tangent.")
 activation("hardswish", "x * relu6(x + 3) / 6 (MobileNetV3).")
 activation("hardsigmoid", "relu6(x + 3) / 6 (MobileNetV3's squeeze-excitation gate).")
-activation("softmax", "Softmax over the channel / feature axis (one op per element, by convention).")
+
+
+@register
+class Softmax(Elementwise):
+    """One op per element, by convention."""
+
+    name = "softmax"
+    summary = ("Softmax over one axis: axis 0 by default, the channels of a map or the features of a vector; "
+               "axis -1 for the features of (tokens, features).")
+    attributes: ClassVar[Mapping[str, Attribute]] = {
+        "axis": Attribute("axis", "The axis normalised (0: channels or features; -1: the last).", default=0),
+    }
+    torch_notes = "nn.Softmax(dim=axis + 1) (dim=axis for a negative axis: PyTorch counts the batch axis)."
+
+    axis: int
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        axis_index(self, self.axis, inputs[0])
+        return inputs[0]
 
 
 @register

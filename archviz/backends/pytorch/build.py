@@ -53,14 +53,21 @@ def _activation(name: str, values: Mapping[str, Any]) -> nn.Module:
         "silu": nn.SiLU,
         "sigmoid": nn.Sigmoid,
         "tanh": nn.Tanh,
-        "softmax": lambda: nn.Softmax(dim=1),
+        "softmax": lambda: nn.Softmax(dim=torch_dim(values.get("axis", 0))),
     }
     return makers[name]()
 
 
+def torch_dim(axis: int) -> int:
+    """A spec axis (counted after the batch axis; negative from the end) as a torch dim."""
+    return axis + 1 if axis >= 0 else axis
+
+
 def _fused(op: Op) -> nn.Module | None:
     activation: str = getattr(op, "activation", "linear")
-    return None if activation == "linear" else _activation(activation, {})
+    # a fused softmax runs over the channels of a conv's map, over the units of a dense layer
+    # (the last axis, also on (tokens, features))
+    return None if activation == "linear" else _activation(activation, {"axis": -1 if op.name == "dense" else 0})
 
 
 def split_padding(pads: tuple[tuple[int, int], tuple[int, int]]) -> tuple[tuple[int, int], L.Pad4 | None]:

@@ -160,6 +160,8 @@ def _split(pads: tuple[tuple[int, int], tuple[int, int]]) -> tuple[tuple[int, in
 
 def _fused(op: Any, expr: str) -> str:
     activation = getattr(op, "activation", "linear")
+    if activation == "softmax" and op.name == "dense":
+        return f"F.softmax({expr}, dim=-1)"  # over the units, also on (tokens, features)
     return expr if activation == "linear" else FUSED[activation].format(expr)
 
 
@@ -370,7 +372,7 @@ ACTIVATIONS = {
     "leaky_relu": lambda op: f"nn.LeakyReLU({op.slope!r})", "elu": lambda op: f"nn.ELU({op.alpha!r})",
     "gelu": lambda op: "nn.GELU()" if op.approximate == "none" else "nn.GELU(approximate='tanh')",
     "hardswish": lambda op: "nn.Hardswish()", "hardsigmoid": lambda op: "nn.Hardsigmoid()", "silu": lambda op: "nn.SiLU()", "sigmoid": lambda op: "nn.Sigmoid()",
-    "tanh": lambda op: "nn.Tanh()", "softmax": lambda op: "nn.Softmax(dim=1)",
+    "tanh": lambda op: "nn.Tanh()", "softmax": lambda op: f"nn.Softmax(dim={op.axis + 1 if op.axis >= 0 else op.axis})",
     "identity": lambda op: "nn.Identity()", "stochastic_depth": lambda op: "nn.Identity()",
     "dropout": lambda op: "nn.Dropout()" if op.rate == 0.5 else f"nn.Dropout({op.rate!r})",
     "global_avg_pool2d": lambda op: "nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())",
