@@ -493,3 +493,24 @@ def test_permission_denied_is_a_clean_error(tmp_path: Path, monkeypatch: pytest.
     assert result.stderr.startswith(f"error: cannot write {tmp_path / 'x.csv'}: Permission denied")
     assert "hint: write where you have permission" in result.stderr
     assert listing(tmp_path) == []
+
+
+def test_a_symlink_loop_is_a_clean_error(tmp_path: Path) -> None:
+    os.symlink("b", tmp_path / "a")
+    os.symlink("a", tmp_path / "b")
+    result = invoke("summary", "vgg16", "-f", "csv", "--out", str(tmp_path / "a"))
+    assert result.exit_code == 2
+    assert "Too many levels of symbolic links" in result.stderr
+    assert listing(tmp_path) == ["a", "b"]
+
+
+def test_an_interrupt_while_writing_leaves_the_old_file(tmp_path: Path) -> None:
+    from archviz.cli.output import open_output
+
+    out = tmp_path / "out.csv"
+    out.write_text("original")
+    with pytest.raises(KeyboardInterrupt), open_output(out) as stream:
+        stream.write(b"half of it")
+        raise KeyboardInterrupt
+    assert out.read_text() == "original"
+    assert listing(tmp_path) == ["out.csv"]
