@@ -17,6 +17,7 @@ from archviz.backends.formats import is_model_file, read_model_file
 from archviz.backends.imported import ImportedModel
 from archviz.errors import ArchvizError, Location, SpecError
 from archviz.optional import require
+from archviz.suggest import did_you_mean
 
 TORCHVISION = "torchvision.models."
 
@@ -27,7 +28,20 @@ def _python_object(source: str) -> tuple[Any, str]:
     """The object SOURCE names, and a display name for it."""
     if source.startswith(TORCHVISION) and ":" not in source:
         require("torchvision", f"importing {source}")
-        module_name, attribute = "torchvision.models", source[len(TORCHVISION):]
+        import torchvision
+
+        attribute = source[len(TORCHVISION):].rsplit(".", 1)[-1]
+        if attribute not in torchvision.models.list_models():
+            raise SpecError(f"torchvision has no model {attribute!r}", location=Location(source),
+                            hint=did_you_mean(attribute, torchvision.models.list_models()) or "see torchvision.models.list_models()")
+        def build() -> Any:
+            # random weights only: nothing is downloaded (a detector's backbone would fetch its own)
+            try:
+                return torchvision.models.get_model(attribute, weights=None, weights_backbone=None)
+            except TypeError:
+                return torchvision.models.get_model(attribute, weights=None)
+
+        return build, attribute
     else:
         module_name, sep, attribute = source.rpartition(":")
         if not sep or not module_name or not attribute:

@@ -164,6 +164,7 @@ class _Reader:
         self.produced: dict[fx.Node, str] = {}  # fx node -> the layer whose output it is
         self.sizes: set[fx.Node] = set()  # nodes that compute sizes (or hold a layer's weights), not tensors
         self.splits: set[fx.Node] = set()  # nodes whose result is a tuple of split outputs
+        self.absorbed: set[fx.Node] = set()  # nodes a layer made earlier stands for already
         self.unsupported: list[Unsupported] = []
         self.taken: set[str] = set()
 
@@ -251,6 +252,11 @@ class _Reader:
         elif node.op == "call_method":
             self.visit_method(node, origin)
         elif node.op == "get_attr":
+            if self.l2_norm_scale(node) is not None:
+                self.sizes.add(node)  # SSD's L2Norm scale: counted by the l2_norm layer it becomes
+                for view in node.users:
+                    self.sizes.add(view)
+                return
             if all(user.op == "call_function" and user.target is F.layer_norm for user in node.users):
                 self.sizes.add(node)  # the weights of a functional layer norm
                 return
@@ -356,6 +362,8 @@ class _Reader:
             return self.visit_getitem(node, origin)
         if target is F.layer_norm:
             return self.visit_functional_norm(node, origin)
+        if target is F.normalize:
+            return self.visit_l2_norm(node, origin)
         if getattr(target, "__name__", "") == "stochastic_depth":  # torchvision.ops.stochastic_depth
             rate = _arg(node, 1, "p", 0.0)
             mode = _arg(node, 2, "mode", "row")
@@ -414,6 +422,38 @@ class _Reader:
             name = str(weight.target).rsplit(".", 1)[0]  # the module that owns the weights
         return self.add(node, name, "layer_norm", {"eps": float(eps), "affine": weight is not None,
                                                    "bias": bias is not None}, origin)
+
+    def l2_norm_scale(self, node: fx.Node) -> fx.Node | None:
+        """The product ``scale.view(1, -1, 1, 1) * F.normalize(x)`` a per-channel scale takes part in."""
+        views = list(node.users)
+        if len(views) != 1 or views[0].op != "call_method" or views[0].target not in ("view", "reshape"):
+            return None
+        products = list(views[0].users)
+        if len(products) != 1 or products[0].target not in (operator.mul, torch.mul):
+            return None
+        other = next((arg for arg in products[0].args if arg is not views[0]), None)
+        if isinstance(other, fx.Node) and other.op == "call_function" and other.target is F.normalize and \
+                _arg(other, 2, "dim", 1) == 1 and _arg(other, 1, "p", 2.0) == 2.0:
+            return products[0]
+        return None
+
+    def visit_l2_norm(self, node: fx.Node, origin: str) -> None:
+        """F.normalize(x, dim=1) whose result a learnable per-channel scale multiplies: one l2_norm layer."""
+        product = next((user for user in node.users), None)
+        scale = None
+        if product is not None and len(node.users) == 1:
+            scale = next((arg for arg in product.args if isinstance(arg, fx.Node) and arg in self.sizes
+                          and arg.op == "call_method"), None)
+        if scale is None or product is None:
+            raise _Refuse("an L2 normalisation without a learnable per-channel scale")
+        parameter = scale.args[0]
+        owner = str(parameter.target).rsplit(".", 1)[0] if isinstance(parameter, fx.Node) and \
+            "." in str(parameter.target) else ""
+        name = f"{owner}.l2_norm" if owner else self.function_name(node, "l2_norm")
+        eps = float(_arg(node, 3, "eps", 1e-12))
+        self.add(node, name, "l2_norm", {} if eps == 1e-12 else {"eps": eps}, origin)
+        self.alias(product, node)
+        self.absorbed.add(product)
 
     def visit_parameter(self, node: fx.Node, origin: str) -> None:
         """A tensor the module holds (a class token, a positional embedding, a layer scale)."""
@@ -485,6 +525,8 @@ class _Reader:
             if node.op == "output":
                 outputs = [self.produced.get(source, NETWORK_INPUT) for source in self.tensor_inputs(node)]
                 continue
+            if node in self.absorbed or node in self.sizes:
+                continue  # a layer made earlier stands for it, or it holds a size or a layer's weight
             try:
                 self.visit(node)
             except _Refuse as refusal:
@@ -497,10 +539,35 @@ class _Reader:
         return outputs
 
 
+class _DetectionNetwork(nn.Module):
+    """A torchvision detector's network part: the backbone's feature maps into the head.
+
+    Its ``transform`` (normalising and resizing images) and ``postprocess_detections`` (anchor
+    decoding, score thresholds, non-maximum suppression) are data-dependent code, not layers:
+    what archviz counts, as torchvision's published parameters and GFLOPS do, is this part.
+    """
+
+    def __init__(self, detector: nn.Module) -> None:
+        super().__init__()
+        self.backbone = detector.backbone
+        self.head = detector.head
+
+    def forward(self, x: Any) -> Any:
+        features = list(self.backbone(x).values())
+        return self.head(features)
+
+
+def network_part(module: nn.Module) -> nn.Module:
+    """The module itself, or for a torchvision detector (backbone, head, anchor generator) its network."""
+    if all(hasattr(module, part) for part in ("backbone", "head", "anchor_generator")):
+        return _DetectionNetwork(module)
+    return module
+
+
 def read_torch(module: nn.Module, input_shape: Sequence[int], name: str | None = None,
                source: str = "<module>") -> ImportedModel:
     """The layers of ``module`` for one input of ``input_shape`` (channels first, no batch)."""
-    module = module.eval()
+    module = network_part(module.eval())
     try:
         graph_module = fx.symbolic_trace(module)
     except Exception as exc:  # noqa: BLE001  (fx raises many kinds on Python control flow)
