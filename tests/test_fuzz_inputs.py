@@ -238,18 +238,6 @@ def text_mutations(draw: st.DrawFn) -> str:
 FORMATS = ("table", "json", "csv", "markdown", "html")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def private_parse_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Thousands of fuzzed files go through archviz's parse cache: into a folder of their own."""
-    previous = os.environ.get("ARCHVIZ_CACHE_DIR")
-    os.environ["ARCHVIZ_CACHE_DIR"] = str(tmp_path_factory.mktemp("parse-cache"))
-    yield
-    if previous is None:
-        os.environ.pop("ARCHVIZ_CACHE_DIR", None)
-    else:
-        os.environ["ARCHVIZ_CACHE_DIR"] = previous
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the built-in specs next to the fuzzed files (so 'extends' can resolve)."""
@@ -270,7 +258,7 @@ def _run_summary(folder: Path, data: bytes, fmt: str, to_file: bool, twice: bool
     args = ["summary", str(spec), "--format", fmt] + (["--out", str(out)] if to_file else [])
     first = invoke(args)
     assert_clean(first, spec, out if to_file else None, fmt)
-    if twice and not to_file:  # the second read may come from the parse cache: the same answer
+    if twice and not to_file:  # a second run gives the same answer
         second = invoke(args)
         assert (second.exit_code, second.stdout, second.stderr) == (first.exit_code, first.stdout, first.stderr)
 

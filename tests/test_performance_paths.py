@@ -432,75 +432,16 @@ def test_garbage_collector_is_restored() -> None:
         gc.enable()
 
 
-# -- the parse cache ---------------------------------------------------------------------------
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("ARCHVIZ_CACHE_DIR", str(folder))
-    monkeypatch.delenv("ARCHVIZ_NO_CACHE", raising=False)
-    return folder
-
-
-@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_parse_cache_gives_what_the_parser_gives(path: Path, cache_dir: Path) -> None:
-    from archviz.spec import parsecache
-
-    try:
-        text = path.read_text(encoding="utf-8")
-        parsed = yamlio.parse_yaml(text, "x.yaml")
-    except (UnicodeDecodeError, ArchvizError):
-        return  # errors are never cached
-    assert yamlio.parse_yaml(text, "x.yaml", cache=True) is not None  # stores
-    cached = parsecache.load(text, "y.yaml")
-    assert cached is not None and _located(cached) == _located(yamlio.parse_yaml(text, "y.yaml"))
-    assert cached == parsed  # the same data; locations name the file being read
-
-
-def test_parse_cache_is_exact(cache_dir: Path) -> None:
-    from archviz.spec import parsecache
-
-    text = "name: a\nlayers: [relu]\n"
-    parsecache.store(text, yamlio.parse_yaml(text, "a.yaml"))
-    entry = next(cache_dir.glob("*.json"))
-    assert parsecache.load(text, "a.yaml") is not None
-    assert parsecache.load(text.replace("a", "b"), "a.yaml") is None  # same length, other text
-    data = json.loads(entry.read_text())
-    data["text"] = text.replace("a\n", "b\n")  # an entry whose text is not the file's: never used
-    entry.write_text(json.dumps(data))
-    assert parsecache.load(text, "a.yaml") is None
-    data["text"], data["archviz"] = text, "0.0.0-other"
-    entry.write_text(json.dumps(data))
-    assert parsecache.load(text, "a.yaml") is None  # another archviz version wrote it
-    entry.write_text("{ damaged")
-    assert parsecache.load(text, "a.yaml") is None
-
-
-def test_parse_cache_can_be_turned_off_or_fail(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from archviz.spec import parsecache
-
-    text = "name: a\nlayers: [relu]\n"
-    monkeypatch.setenv("ARCHVIZ_NO_CACHE", "1")
-    yamlio.parse_yaml(text, "a.yaml", cache=True)
-    assert not cache_dir.exists()
-    monkeypatch.delenv("ARCHVIZ_NO_CACHE")
-    cache_dir.write_text("a file where the folder should be")
-    assert yamlio.parse_yaml(text, "a.yaml", cache=True)["name"] == "a"  # no cache, no error
-    assert parsecache.load(text, "a.yaml") is None
-
-
-def test_second_cli_run_does_not_import_yaml(tmp_path: Path) -> None:
-    env = {"ARCHVIZ_CACHE_DIR": str(tmp_path)}
+# -- the built-in specs' parsed copies (tests/test_hostile_cache.py tests them as data) -----------
+def test_builtin_summary_does_not_import_yaml(tmp_path: Path) -> None:
     probe = ("import sys; from archviz.cli.main import run; sys.argv = ['archviz', 'summary', 'vgg16', "
              "'--format', 'json']\ntry:\n    run()\nexcept SystemExit:\n    pass\n"
              "print('YAML', 'yaml' in sys.modules, file=sys.stderr)")
-    outputs = []
-    for _ in range(2):
-        result = subprocess.run([sys.executable, "-c", probe], check=False, cwd=ROOT, capture_output=True,
-                                text=True, timeout=60, env={**os.environ, **env})
-        outputs.append(result)
-    assert "YAML True" in outputs[0].stderr and "YAML False" in outputs[1].stderr
-    assert outputs[0].stdout == outputs[1].stdout and json.loads(outputs[1].stdout)["totals"]["params"] == 138_357_544
-    assert len(list(tmp_path.glob("*.json"))) == 2  # vgg16.yaml and base/vgg.yaml
+    result = subprocess.run([sys.executable, "-c", probe], check=False, cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)})
+    assert "YAML False" in result.stderr
+    assert json.loads(result.stdout)["totals"]["params"] == 138_357_544
+    assert list(tmp_path.iterdir()) == []  # nothing is written at run time
 
 
 def _fields_layer_by_layer(network: archviz.Network, shape: tuple[int, ...]) -> dict[str, Any]:

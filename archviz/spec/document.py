@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from archviz.errors import ArchvizError, Frame, Location, SpecError
+from archviz.spec import preparsed
 from archviz.spec.values import check_flow_split
 from archviz.spec.yamlio import LocatedDict, key_location, location_of, parse_yaml, read_text
 from archviz.suggest import did_you_mean
@@ -137,7 +138,11 @@ def read_document_text(text: str, display: str = "<string>", folder: Path | None
 
 
 def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: str | None = None) -> Document:
-    raw = parse_yaml(read_text(path, display), display, cache=True) if text is None else parse_yaml(text, display)
+    if text is None:
+        text = read_text(path, display)
+        raw = preparsed.load(path, text, display) or parse_yaml(text, display)
+    else:
+        raw = parse_yaml(text, display)
     here = raw.location
     if raw and not any(key in TOP_LEVEL_KEYS for key in raw):
         # Not a spec at all (/etc/shadow parses as a mapping of one-line keys): its content is

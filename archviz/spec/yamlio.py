@@ -19,8 +19,8 @@ from archviz.errors import ArchvizError, Location, SpecError
 if TYPE_CHECKING:
     import yaml
 
-# PyYAML is imported by the functions that parse: a spec read before comes from
-# archviz.spec.parsecache without it (importing yaml costs more than the rest of a summary).
+# PyYAML is imported by the functions that parse: a built-in spec comes from
+# archviz.spec.preparsed without it (importing yaml costs more than the rest of a summary).
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000
@@ -131,32 +131,19 @@ def _check_regular(status: os.stat_result, where: Location) -> None:
                     hint="save the spec to a file and pass that file")
 
 
-def parse_yaml(text: str, display: str, cache: bool = False) -> LocatedDict:
-    """Parse one YAML document into located plain data; the top level must be a mapping.
-
-    ``cache``: use and fill archviz.spec.parsecache (for spec files, which are read again and again).
-    """
-    if not cache:  # text from the library (loads): a file's text was decoded as UTF-8, which has none
-        surrogate = _SURROGATE.search(text)
-        if surrogate is not None:
-            line = text.count("\n", 0, surrogate.start()) + 1
-            column = surrogate.start() - (text.rfind("\n", 0, surrogate.start()) + 1) + 1
-            raise SpecError(f"text must be Unicode characters; a lone surrogate is not one. "
-                            f"Received: {surrogate.group()!r}", location=Location(display, line, column),
-                            hint="pass the characters themselves (a str decoded from UTF-8)")
+def parse_yaml(text: str, display: str) -> LocatedDict:
+    """Parse one YAML document into located plain data; the top level must be a mapping."""
+    surrogate = _SURROGATE.search(text)  # from the library (loads): a file's text was decoded as UTF-8
+    if surrogate is not None:
+        line = text.count("\n", 0, surrogate.start()) + 1
+        column = surrogate.start() - (text.rfind("\n", 0, surrogate.start()) + 1) + 1
+        raise SpecError(f"text must be Unicode characters; a lone surrogate is not one. "
+                        f"Received: {surrogate.group()!r}", location=Location(display, line, column),
+                        hint="pass the characters themselves (a str decoded from UTF-8)")
     if not text.strip():
         raise SpecError("file is empty", location=Location(display),
                         hint="a spec needs at least 'name' and 'layers' (see docs/spec.md)")
-    if not cache:
-        return _parse(text, display)
-    from archviz.spec import parsecache
-
-    cached = parsecache.load(text, display)
-    if cached is not None:
-        return cached
-    value = _parse(text, display)
-    parsecache.store(text, value)
-    return value
+    return _parse(text, display)
 
 
 _QUOTED = re.compile(r"'([^']*)'")
