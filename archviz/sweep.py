@@ -14,7 +14,10 @@ archviz/spec/replay.py), and its plan is reused for every batch and input. The a
 network at one batch share a memo of the layers' sums after each cut, and all variants at one
 batch the sums up to each cut (see ``analysis.totals_only``): that is what makes a sweep fast.
 Rows are produced one at a time and every memo is capped, so a sweep of any length runs in
-bounded memory.
+bounded memory. The grid itself is never built: a range (``input=32..100000031``) stays a
+:class:`range` inside :class:`Values`, input sizes become shapes as they are reached
+(:class:`Shapes`), the combinations come from :func:`lazy_product` (``itertools.product`` would
+first copy every input into a tuple) and their number is counted with arithmetic.
 
 >>> import archviz
 >>> rows = archviz.iter_sweep("vgg16", vary={"num_classes": [10, 1000], "input": ["3x32x32"]})
@@ -49,10 +52,124 @@ ERROR = "error"
 TOTALS_COLUMNS = Totals._fields
 COUNT_COLUMNS = tuple(name for name in TOTALS_COLUMNS if name != "output_shape")
 MAX_VARIANTS = 100_000_000
+MAX_TABLE_ROWS = 10_000  # a table is laid out whole; csv and json stream
 MEMO_LIMIT = 20_000  # remembered suffixes per network and batch (a few MB at most)
 PREFIX_LIMIT = 20_000  # remembered prefixes, for all variants and batches (a few MB at most)
 RANGE_DIGITS = 18
 _RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*(?::\s*(\d+)\s*)?$")
+
+
+class Values(Sequence[Any]):
+    """The values of one ``--vary``: pieces (a ``range`` or a tuple of literals) one after another.
+
+    Nothing is expanded: the length is the pieces' lengths added, an item is found in its piece.
+
+    >>> values = Values([(1, 2), range(10, 10**8)])
+    >>> len(values), values[0], values[2], values[-1], list(itertools.islice(values, 4))
+    (99999992, 1, 10, 99999999, [1, 2, 10, 11])
+    """
+
+    def __init__(self, pieces: Iterable[Sequence[Any]]) -> None:
+        self.pieces = tuple(piece for piece in pieces if len(piece))
+        self.length = sum(len(piece) for piece in self.pieces)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: Any) -> Any:
+        if not isinstance(index, int):
+            raise TypeError("Values are indexed by one integer")
+        position = index + self.length if index < 0 else index
+        if not 0 <= position < self.length:
+            raise IndexError(index)
+        for piece in self.pieces:
+            if position < len(piece):
+                return piece[position]
+            position -= len(piece)
+        raise IndexError(index)  # pragma: no cover  (the length is the pieces' lengths)
+
+    def __iter__(self) -> Iterator[Any]:
+        return itertools.chain.from_iterable(self.pieces)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any list, tuple, range or Values with the same items in the same order."""
+        if not isinstance(other, (Values, list, tuple, range)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Values({list(self.pieces)!r})"
+
+
+class Shapes(Sequence[Shape]):
+    """Input shapes made from the ``input`` values as each is reached; every one checked beforehand.
+
+    Literals are converted once, up front (a bad one is an error before the first row); a range
+    of square sizes is checked at its two ends, which is enough: every size in it is an integer
+    between them, and each becomes its shape only when the sweep reaches it.
+    """
+
+    def __init__(self, values: Sequence[Any], default: Shape) -> None:
+        self.default = default
+        pieces: list[Sequence[Any]] = []
+        for piece in values.pieces if isinstance(values, Values) else (values,):
+            if isinstance(piece, range):
+                for end in (piece[0], piece[-1]):  # every size between passes what both ends pass
+                    as_shape(end, default)
+                pieces.append(piece)
+            else:
+                pieces.append(tuple(as_shape(value, default) for value in piece))
+        self.pieces = tuple(pieces)
+        self.length = len(values)
+
+    def _square(self, size: int) -> Shape:
+        default = self.default
+        return (default[0], size, size) if len(default) == 3 else as_shape(size, default)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: Any) -> Any:
+        value = Values(self.pieces)[index]
+        return self._square(value) if isinstance(value, int) else value
+
+    def __iter__(self) -> Iterator[Shape]:
+        for piece in self.pieces:
+            if isinstance(piece, range):
+                yield from map(self._square, piece)
+            else:
+                yield from piece
+
+
+def lazy_product(sequences: Sequence[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+    """``itertools.product`` of re-iterable sequences without copying them: the first changes slowest.
+
+    >>> list(lazy_product([range(2), "ab"]))
+    [(0, 'a'), (0, 'b'), (1, 'a'), (1, 'b')]
+    >>> next(lazy_product([range(10**8), range(10**8)]))
+    (0, 0)
+    """
+    if not sequences:
+        yield ()
+        return
+    if any(len(sequence) == 0 for sequence in sequences):
+        return
+    head, rest = sequences[0], sequences[1:]
+    for value in head:
+        for tail in lazy_product(rest):
+            yield (value, *tail)
+
+
+def _checked_values(values: Sequence[Any]) -> Iterator[Any]:
+    """The values that stand for all of ``values`` in a check: every literal, and a range's two ends
+    (every integer between them passes any check of size and type that both ends pass)."""
+    for piece in values.pieces if isinstance(values, Values) else (values,):
+        if isinstance(piece, range):
+            yield from (piece[0], piece[-1]) if len(piece) > 1 else piece
+        else:
+            yield from piece
 
 
 @dataclass(frozen=True)
@@ -60,9 +177,9 @@ class SweepPlan:
     """A checked grid: what varies, in which order, and how many variants it makes."""
 
     network: Network
-    variables: tuple[tuple[str, tuple[Any, ...]], ...]
-    inputs: tuple[Shape, ...]
-    batches: tuple[int, ...]
+    variables: tuple[tuple[str, Sequence[Any]], ...]
+    inputs: Sequence[Shape]
+    batches: Sequence[int]
 
     @property
     def size(self) -> int:
@@ -92,33 +209,33 @@ def plan_sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | N
         raise ArgumentError(f"vary must map names to lists of values. Received: {type(vary).__name__}",
                             hint="e.g. vary={'width': [0.5, 1, 2], 'input': [224, 160]}")
     vary = dict(vary or {})
-    inputs: tuple[Shape, ...] = (network.input_shape,)
+    inputs: Sequence[Shape] = (network.input_shape,)
     if isinstance(batch, int):
-        batches: tuple[Any, ...] = (batch,)
+        batches: Sequence[Any] = (batch,)
     elif isinstance(batch, (str, bytes, Mapping)) or not isinstance(batch, Iterable):
         raise ArgumentError(f"batch must be an integer or a list of integers. Received: {type(batch).__name__} "
                             f"{_short(batch)}", hint="e.g. batch=8 or batch=[1, 8, 32]")
     else:
-        batches = tuple(batch)
-    grid: list[tuple[str, tuple[Any, ...]]] = []
+        batches = _values(BATCH, batch)
+    grid: list[tuple[str, Sequence[Any]]] = []
     for name, values in vary.items():
         values = _values(name, values)
-        if not values:
+        if not len(values):
             raise SpecError(f"--vary {name} needs at least one value. Received: none",
                             hint=f"e.g. --vary {name}=1,2,3")
         if name == INPUT:
-            inputs = tuple(as_shape(value, network.input_shape) for value in values)
+            inputs = Shapes(values, network.input_shape)
         elif name == BATCH:
-            batches = tuple(values)
+            batches = values
         elif name not in network.variables:
             known = ", ".join(network.variables) or "none"
             raise SpecError(f"unknown variable {name!r} to vary (this spec's variables: {known}; or input, batch)",
                             hint=did_you_mean(name, [*network.variables, INPUT, BATCH]))
         else:
-            for value in values:
+            for value in _checked_values(values):
                 check_value(name, value)  # at once, not in each row's error cell
             grid.append((name, values))
-    for value in batches:
+    for value in _checked_values(batches):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SpecError(f"batch sizes must be integers >= 1. Received: batch={_short(value)}")
         if value > MAX_SIZE:
@@ -139,7 +256,7 @@ def run_sweep(plan: SweepPlan, progress: Callable[[int], None] | None = None) ->
     done = 0
     prefixes_at: dict[int, dict[Any, Any]] = {}
     prefix_limit = PREFIX_LIMIT // len(plan.batches)  # for all batches together
-    for combination in itertools.product(*(values for _, values in plan.variables)):
+    for combination in lazy_product([values for _, values in plan.variables]):
         chosen = dict(zip(names, combination))
         try:
             network: Network | None = plan.network.with_variables(**chosen) if chosen else plan.network
@@ -240,7 +357,7 @@ def pareto_front(points: Sequence[tuple[int, int]]) -> list[int]:
 
 # -- the --vary syntax ------------------------------------------------------------------------
 
-def parse_vary(texts: Sequence[str]) -> dict[str, list[Any]]:
+def parse_vary(texts: Sequence[str]) -> dict[str, Values]:
     """``NAME=V1,V2,...`` (repeatable) into {name: values}.
 
     Values are read like ``--set`` (YAML scalars: 2, 0.5, true, text); ``A..B`` or ``A..B:STEP``
@@ -249,7 +366,7 @@ def parse_vary(texts: Sequence[str]) -> dict[str, list[Any]]:
     """
     from archviz.spec.expand import parse_override
 
-    grid: dict[str, list[Any]] = {}
+    grid: dict[str, Values] = {}
     for text in texts:
         name, sep, raw = text.partition("=")
         name = name.strip()
@@ -258,7 +375,8 @@ def parse_vary(texts: Sequence[str]) -> dict[str, list[Any]]:
                             hint="e.g. --vary width=0.5,1,2 --vary input=3x224x224,3x160x160")
         if name in grid:
             raise SpecError(f"--vary {name} is given twice", hint=f"list every value once: --vary {name}=A,B,C")
-        values: list[Any] = []
+        pieces: list[Sequence[Any]] = []
+        literals: list[Any] = []
         for item in raw.split(","):
             item = item.strip()
             if not item:
@@ -266,16 +384,20 @@ def parse_vary(texts: Sequence[str]) -> dict[str, list[Any]]:
                                 hint="separate values with single commas, e.g. 1,2,3")
             expanded = _range(name, item)
             if expanded is not None:
-                values.extend(expanded)
+                pieces += [tuple(literals), expanded]
+                literals = []
             elif name == INPUT:
-                values.append(item)
+                literals.append(item)
             else:
-                values.append(parse_override(f"{name}={item}")[1])
-        grid[name] = values
+                literals.append(parse_override(f"{name}={item}")[1])
+        grid[name] = Values([*pieces, tuple(literals)])
+        if len(grid[name]) > MAX_VARIANTS:
+            raise SpecError(f"--vary {name} has {len(grid[name]):,} values; the limit is {MAX_VARIANTS:,}",
+                            hint="sweep fewer values at once")
     return grid
 
 
-def _range(name: str, item: str) -> list[int] | None:
+def _range(name: str, item: str) -> range | None:
     match = _RANGE.match(item)
     if match is None:
         return None
@@ -289,16 +411,16 @@ def _range(name: str, item: str) -> list[int] | None:
     count = (stop - start) // step + 1
     if count > MAX_VARIANTS:
         raise SpecError(f"--vary {name} range {item!r} has {count:,} values; the limit is {MAX_VARIANTS:,}")
-    return list(range(start, stop + 1, step))
+    return range(start, stop + 1, step)
 
 
-def _values(name: str, values: Any) -> tuple[Any, ...]:
+def _values(name: str, values: Any) -> Sequence[Any]:
     """The values to vary one name over: a list, tuple, range or other iterable, never one value
-    (``vary={"width": 5}``) or a str (its characters)."""
+    (``vary={"width": 5}``) or a str (its characters). A range or Values stays lazy (never expanded)."""
     if isinstance(values, (str, bytes, bytearray, Mapping)) or not isinstance(values, Iterable):
         raise ArgumentError(f"vary[{name!r}] must be a list of values. Received: {type(values).__name__} "
                             f"{_short(values)}", hint=f"e.g. vary={{{name!r}: [{_short(values)}]}}")
-    return tuple(values)
+    return values if isinstance(values, (range, Values)) else tuple(values)
 
 
 def _short(value: Any) -> str:

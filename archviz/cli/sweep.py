@@ -58,7 +58,7 @@ def sweep(
 
       archviz sweep resnet18 --vary width=0.25,0.5,1,2 --vary input=64..256:64 --chart pareto.svg
     """
-    from archviz.sweep import parse_vary, plan_sweep, run_sweep
+    from archviz.sweep import MAX_TABLE_ROWS, parse_vary, plan_sweep, run_sweep
 
     if chart is not None and chart.suffix.lower().lstrip(".") not in CHART_FORMATS:
         raise SpecError(f"--chart is written as {', '.join(CHART_FORMATS)}. Received: {str(chart)!r}",
@@ -68,6 +68,9 @@ def sweep(
 
         require("matplotlib", "the sweep's --chart")  # before the sweep: its rows are printed as they come
     plan = plan_sweep(spec or DEFAULT_SPEC, parse_vary(vary or []), batch, **parse_sets(set_))
+    if format is Format.table and plan.size > MAX_TABLE_ROWS:
+        raise SpecError(f"a table is laid out whole, and this grid has {plan.size:,} variants; the table's limit "
+                        f"is {MAX_TABLE_ROWS:,}", hint="use --format csv or --format json, which stream any number of rows")
     show = progress if progress is not None else (sys.stderr.isatty() and plan.size >= 10_000)
     with _Progress(plan.size, show) as advance, stream_output(out) as stream:
         rows = run_sweep(plan, advance)

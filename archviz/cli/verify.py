@@ -25,6 +25,7 @@ from archviz.cli.shared import MAX_WIDTH, MIN_WIDTH
 
 if TYPE_CHECKING:
     from archviz.backends.pytorch.bench import Progress
+    from archviz.network import Network
 
 
 class Backend(str, Enum):
@@ -64,6 +65,8 @@ def verify(
                                              show_default=False)] = None,
     width: Annotated[int | None, typer.Option("--width", callback=check_width, help=f"Table width in characters ({MIN_WIDTH}-{MAX_WIDTH}).",
                                               show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Run on the CPU even when the weights and activations "
+                                        "need more memory than is available.")] = False,
 ) -> None:
     """Build the spec as a PyTorch module, run it and compare shapes, params, buffers and FLOPs per layer.
 
@@ -98,7 +101,8 @@ def verify(
 
     network = load_network(spec, set_, until)
     shape = parse_input(input, network.input_shape)
-    result = run_verify(network, shape, batch, device, dtype)
+    _check_memory(network, shape, batch, device, dtype, force)
+    result = run_verify(network, shape, batch, device, dtype, force=True)  # checked just above
     measured = None
     if benchmark:
         from archviz.backends.pytorch.bench import benchmark as run_benchmark
@@ -106,7 +110,7 @@ def verify(
         with _progress_bar() as progress:
             measured = run_benchmark(network, shape, batch, device, dtype, channels_last=channels_last,
                                      warmup=warmup, iterations=iterations, peak_tflops=peak_tflops,
-                                     progress=progress)
+                                     progress=progress, force=True)
     if format is Format.json:
         emit(render.render_json(result, measured), out)
     elif format is Format.markdown:
@@ -114,6 +118,20 @@ def verify(
     else:
         emit(render.render_text(result, measured, width=width, color=False if out is not None else None), out)
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _check_memory(network: Network, shape: tuple[int, ...] | None, batch: int, device: Device, dtype: DType,
+                  force: bool) -> None:
+    """Refuse a CPU run the machine cannot hold (exit 2), and say so before a large one starts."""
+    import sys
+
+    from archviz.backends.pytorch.memory import WARN_BYTES, available_bytes, check_fits, describe
+
+    need = check_fits(network.analyze(shape, batch), device, dtype, force=force)
+    if need is not None and need.total >= WARN_BYTES:
+        available = available_bytes()
+        room = f"; {describe(available)} available" if available is not None else ""
+        sys.stderr.write(f"warning: --device cpu allocates about {describe(need.total)} for this run{room}\n")
 
 
 def _verify_elsewhere(backend: Backend, spec: str | None, sets: list[str] | None, until: str | None,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from archviz.backends.pytorch.build import SpecModule, instantiate
+from archviz.backends.pytorch.memory import check_fits
 from archviz.backends.pytorch.options import Device, DType, check_device
 from archviz.backends.pytorch.peaks import find_peak, given_peak
 from archviz.backends.pytorch.records import Benchmark, LayerTiming, Peak
@@ -39,7 +40,7 @@ Progress = Callable[[str, int, int], None]
 def benchmark(network: Network | str, input_shape: Sequence[int] | None = None, batch: int = 1,
               device: Device | str = Device.cpu, dtype: DType | str = DType.fp32, *,
               channels_last: bool = False, warmup: int = 3, iterations: int = 10,
-              peak_tflops: float | None = None, progress: Progress | None = None) -> Benchmark:
+              peak_tflops: float | None = None, progress: Progress | None = None, force: bool = False) -> Benchmark:
     """Time ``iterations`` forward passes of ``network`` (and of each layer) after ``warmup`` ones.
 
     >>> import archviz, archviz.torch
@@ -61,6 +62,7 @@ def benchmark(network: Network | str, input_shape: Sequence[int] | None = None, 
     if input_shape is not None:  # a spec whose expressions read shapes expands for its input
         network = network.for_input(input_shape)
     analysis = network.analyze(input_shape, batch)
+    check_fits(analysis, chosen, precision, force=force, what="benchmark")  # before any allocation
     report = progress or (lambda stage, done, total: None)
     cudnn_benchmark = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = True

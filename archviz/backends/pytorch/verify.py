@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from archviz.backends.pytorch.build import SpecModule, instantiate
+from archviz.backends.pytorch.memory import check_fits
 from archviz.backends.pytorch.options import Device, DType, check_device
 from archviz.backends.pytorch.records import Check, LayerCheck, Status, Verification
 
@@ -37,8 +38,12 @@ if TYPE_CHECKING:
 
 
 def verify(network: Network | str, input_shape: Sequence[int] | None = None, batch: int = 1,
-           device: Device | str = Device.meta, dtype: DType | str = DType.fp32) -> Verification:
-    """Build ``network`` on ``device``, run one forward pass and compare every layer with the analysis."""
+           device: Device | str = Device.meta, dtype: DType | str = DType.fp32, *, force: bool = False) -> Verification:
+    """Build ``network`` on ``device``, run one forward pass and compare every layer with the analysis.
+
+    On the CPU, a run that would need more memory than is available raises BackendError before
+    anything is allocated, unless ``force`` (archviz/backends/pytorch/memory.py).
+    """
     chosen = check_device(device)
     precision = DType(dtype)
     if isinstance(network, str):
@@ -48,6 +53,7 @@ def verify(network: Network | str, input_shape: Sequence[int] | None = None, bat
     if input_shape is not None:  # a spec whose expressions read shapes expands for its input
         network = network.for_input(input_shape)
     analysis = network.analyze(input_shape, batch)
+    check_fits(analysis, chosen, precision, force=force)
     started = time.perf_counter()
     model = instantiate(network, analysis, _torch_device(chosen), precision.torch_name)
     built = time.perf_counter()
