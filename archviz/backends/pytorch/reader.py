@@ -549,8 +549,8 @@ class _DetectionNetwork(nn.Module):
 
     def __init__(self, detector: nn.Module) -> None:
         super().__init__()
-        self.backbone = detector.backbone
-        self.head = detector.head
+        self.backbone: nn.Module = detector.backbone  # type: ignore[assignment]
+        self.head: nn.Module = detector.head  # type: ignore[assignment]
 
     def forward(self, x: Any) -> Any:
         features = list(self.backbone(x).values())
