@@ -15,7 +15,6 @@ were set::
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
@@ -40,6 +39,8 @@ def visible(text: str) -> str:
     """
     if text.isprintable():
         return text
+    import unicodedata  # only for a message that needs it: every command imports this module
+
     return "".join(ch if ch == " " or unicodedata.category(ch) not in _INVISIBLE else repr(ch)[1:-1]
                    for ch in text)
 
