@@ -42,16 +42,15 @@ _HINTS = {
     errno.EACCES: "write where you have permission, or change the folder's permissions",
     errno.EPERM: "write where you have permission, or change the folder's permissions",
     errno.EROFS: "the file system is read-only; write somewhere else",
-    errno.ENXIO: "start the program that reads the FIFO first, or write to a regular file",
     errno.EPIPE: "the program reading it stopped; write to a regular file instead",
 }
 
 
-def _error(path: Path | str, exc: OSError) -> OutputError:
-    reason = exc.strerror or str(exc)
-    if exc.errno == errno.ENXIO:
-        reason = "nothing is reading this FIFO"
-    return OutputError(f"cannot write {path}: {reason}", hint=_HINTS.get(exc.errno or 0))
+def _error(path: Path | str, exc: OSError, fifo: bool = False) -> OutputError:
+    if fifo and exc.errno == errno.ENXIO:
+        return OutputError(f"cannot write {path}: nothing is reading this FIFO",
+                           hint="start the program that reads the FIFO first, or write to a regular file")
+    return OutputError(f"cannot write {path}: {exc.strerror or exc}", hint=_HINTS.get(exc.errno or 0))
 
 
 def safe_file_name(text: str, what: str = "name") -> str:
@@ -155,7 +154,7 @@ class _Pending:
             if fifo:
                 os.set_blocking(handle, True)  # a slow reader is waited for, as by any writer
         except OSError as exc:
-            raise _error(self.shown, exc) from None
+            raise _error(self.shown, exc, fifo) from None
         return os.fdopen(handle, "wb")
 
     def commit(self) -> None:
