@@ -8,10 +8,14 @@ the old code took (seconds to forever) and far above what the new code takes (mi
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 
@@ -472,3 +476,98 @@ def test_sweep_batch_argument_is_checked() -> None:
         list(archviz.iter_sweep("vgg16", batch=1.5))  # type: ignore[arg-type]
     with pytest.raises(SpecError, match="batch sizes must be integers >= 1"):
         list(archviz.iter_sweep("vgg16", batch=[True]))
+
+
+# -- the standard streams: full, closed, unable to encode (real processes: the streams are the point) --
+ROOT = Path(__file__).resolve().parent.parent
+# the typer-free summary, and the same through the typer app ('-fjson' is declined by the fast path)
+ROUTES = {"fast": ["summary", "vgg16", "--format", "json"], "typer": ["summary", "vgg16", "-fjson"],
+          "list": ["list"], "sweep": ["sweep", "vgg16", "--vary", "input=32,64", "--format", "csv"]}
+
+
+def _archviz(args: list[str], stdout: IO[Any] | None = None, env: dict[str, str] | None = None,
+             close: tuple[int, ...] = ()) -> subprocess.CompletedProcess[bytes]:
+    import os
+
+    def closing() -> None:
+        for descriptor in close:
+            os.close(descriptor)
+
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    environment.pop("ARCHVIZ_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "archviz.cli.main", *args], cwd=ROOT, check=False, timeout=120,
+                          stdout=stdout if stdout is not None else subprocess.PIPE,
+                          stderr=subprocess.PIPE if 2 not in close else None,
+                          preexec_fn=closing if close else None, env=environment)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_stdout_on_a_full_device_is_exit_2(route: str) -> None:
+    with open("/dev/full", "wb") as full:
+        result = _archviz(ROUTES[route], stdout=full)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert stderr.startswith("error: cannot write to standard output: No space left on device\n"), stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr and stderr.count("error:") == 1
+
+
+@pytest.mark.parametrize("route", ["fast", "typer", "list"])
+def test_closed_stdout_is_exit_2(route: str) -> None:
+    result = _archviz(ROUTES[route], close=(1,))
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert stderr.startswith("error: cannot write to standard output: standard output is closed\n"), stderr
+    assert "AttributeError" not in stderr and "Traceback" not in stderr
+
+
+def test_closed_stdout_does_not_stop_writing_to_a_file(tmp_path: Path) -> None:
+    out = tmp_path / "vgg16.json"
+    result = _archviz(["summary", "vgg16", "--format", "json", "--out", str(out)], close=(1,))
+    assert result.returncode == 0, result.stderr.decode()
+    assert json.loads(out.read_text())["totals"]["params"] == 138_357_544  # VGG-16's published count
+
+
+def test_closed_stderr_still_exits_2_and_stdout_gets_nothing(tmp_path: Path) -> None:
+    result = _archviz(["summary", str(tmp_path / "missing.yaml")], close=(2,))
+    assert result.returncode == 2 and result.stdout == b""
+
+
+@pytest.mark.parametrize("route", ["fast", "typer"])
+def test_output_that_its_encoding_cannot_hold(route: str, tmp_path: Path) -> None:
+    """PYTHONIOENCODING=ascii with non-ASCII names was a UnicodeEncodeError traceback."""
+    spec = tmp_path / "net.yaml"
+    spec.write_text('name: "café 😀"\ninput: [3, 8, 8]\nlayers:\n  - conv2d: {name: "cé", filters: 2, kernel: 1}\n',
+                    encoding="utf-8")
+    args = ["summary", str(spec), *ROUTES[route][2:]]
+    result = _archviz(args, env={"PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 0, result.stderr.decode()
+    data = json.loads(result.stdout.decode("ascii"))  # escapes keep it JSON, and the same strings
+    assert data["name"] == "café 😀" and [layer["name"] for layer in data["layers"]] == ["cé"]
+    table = _archviz(["summary", str(spec)], env={"PYTHONIOENCODING": "ascii"})
+    assert table.returncode == 0, table.stderr.decode()
+    text = table.stdout.decode("ascii")
+    assert "c\\u00e9" in text and "\\u2500" not in text and "---" in text  # rules drawn in ASCII
+    for fmt in ("csv", "markdown"):
+        other = _archviz(["summary", str(spec), "--format", fmt], env={"PYTHONIOENCODING": "latin-1"})
+        assert other.returncode == 0 and "cé".encode("latin-1") in other.stdout  # latin-1 has it: as itself
+    heading = _archviz(["summary", str(spec), "--format", "markdown"], env={"PYTHONIOENCODING": "latin-1"})
+    assert "### caf\xe9 \\ud83d\\ude00".encode("latin-1") in heading.stdout  # beyond latin-1: escaped
+
+
+def test_a_spec_path_that_is_not_utf8(tmp_path: Path) -> None:
+    """A command-line byte that is not UTF-8 becomes a lone surrogate: it must not break the output."""
+    import os
+
+    folder = os.fsencode(str(tmp_path))
+    with open(folder + b"/\xff.yaml", "wb") as spec:
+        spec.write(NET.encode() + b"layers: [relu]\n")
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([os.fsencode(sys.executable), b"-m", b"archviz.cli.main", b"summary",
+                             folder + b"/\xff.yaml", b"--format", b"json"], cwd=ROOT, capture_output=True,
+                            check=False, timeout=120, env=environment)
+    assert result.returncode == 0, result.stderr.decode()
+    assert json.loads(result.stdout)["totals"]["output_shape"] == [3, 8, 8]
+    missing = subprocess.run([os.fsencode(sys.executable), b"-m", b"archviz.cli.main", b"summary", b"\xfe.yaml"],
+                             cwd=ROOT, capture_output=True, check=False, timeout=120, env=environment)
+    assert missing.returncode == 2 and missing.stderr.startswith(b"error: \\udcfe.yaml: no such file")

@@ -29,12 +29,21 @@ def __getattr__(name: str) -> Any:
 
 
 def run() -> None:
+    from archviz.cli import streams
     from archviz.cli.fast import try_fast
 
-    code = try_fast(sys.argv[1:])
-    if code is not None:
-        sys.exit(code)
-    _app()()
+    streams.prepare()  # closed descriptors, encodings, write errors: archviz/cli/streams.py
+    code: Any = try_fast(sys.argv[1:])
+    if code is None:
+        try:
+            _app()()
+        except SystemExit as exit_:
+            code = exit_.code
+        except streams.OutputError as exc:  # written outside a command's own error handling
+            from archviz.cli.shared import report_error
+
+            code = report_error(exc)
+    sys.exit(streams.finish(code))
 
 
 if __name__ == "__main__":

@@ -102,7 +102,32 @@ def render_rich(*renderables: object, width: int | None = None, color: bool | No
     text: str = console.file.getvalue()  # type: ignore[attr-defined]
     if not is_tty:  # rich pads every line to the full width; piped text should not carry that
         text = "\n".join(line.rstrip() for line in text.split("\n"))
+    if not _can_draw_lines(getattr(sys.stdout, "encoding", None)):
+        text = text.translate(_ascii_lines())  # rules and borders in ASCII, not as \u2500 escapes
     return text
+
+
+def _can_draw_lines(encoding: str | None) -> bool:
+    """Whether standard output's encoding has the box-drawing characters (not ascii, not latin-1)."""
+    if encoding is None or encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf16", "utf32"):
+        return True
+    try:
+        "\u2500\u2502\u253c\u2026".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _ascii_lines() -> dict[int, str]:
+    """Box-drawing characters (U+2500-U+257F) as - | +, and rich's ellipsis as '...'."""
+    import unicodedata
+
+    table = {0x2026: "..."}
+    for code in range(0x2500, 0x2580):
+        name = unicodedata.name(chr(code), "")
+        horizontal, vertical = "HORIZONTAL" in name, "VERTICAL" in name
+        table[code] = "-" if horizontal and not vertical else "|" if vertical and not horizontal else "+"
+    return table
 
 
 DROP_ORDER = ("receptive_field", "stride", "padding", "macs_pct", "params_pct", "stage", "inputs", "type", "op")
