@@ -512,7 +512,7 @@ def test_stdout_on_a_full_device_is_exit_2(route: str) -> None:
     assert "Traceback" not in stderr and "Exception ignored" not in stderr and stderr.count("error:") == 1
 
 
-@pytest.mark.parametrize("route", ["fast", "typer", "list"])
+@pytest.mark.parametrize("route", list(ROUTES))
 def test_closed_stdout_is_exit_2(route: str) -> None:
     result = _archviz(ROUTES[route], close=(1,))
     stderr = result.stderr.decode()

@@ -57,6 +57,10 @@ class _ClosedOutput:
             return 0
         raise OSError(errno.EBADF, "standard output is closed")
 
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
     def flush(self) -> None:
         pass
 
@@ -76,6 +80,14 @@ class GuardedOutput:
     def write(self, text: str) -> int:
         try:
             return self.stream.write(text)  # type: ignore[no-any-return]
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _output_error(exc) from None
+
+    def writelines(self, lines: Any) -> None:
+        try:
+            self.stream.writelines(lines)
         except BrokenPipeError:
             raise
         except OSError as exc:
