@@ -514,3 +514,15 @@ def test_an_interrupt_while_writing_leaves_the_old_file(tmp_path: Path) -> None:
         raise KeyboardInterrupt
     assert out.read_text() == "original"
     assert listing(tmp_path) == ["out.csv"]
+
+
+def test_a_relative_xdg_cache_home_writes_nothing_in_the_working_folder(tmp_path: Path) -> None:
+    """XDG: a relative XDG_CACHE_HOME is ignored. archviz keeps no user cache now (the built-in
+    specs ship pre-parsed), so no command writes anything but its --out, wherever it runs."""
+    spec(tmp_path, "x", "x.yaml")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": "cache"}
+    env.pop("ARCHVIZ_NO_CACHE", None)
+    for args in (["summary", "x.yaml", "-f", "json"], ["summary", "vgg16"], ["check", "x.yaml"]):
+        subprocess.run([sys.executable, "-m", "archviz.cli.main", *args], cwd=tmp_path, env=env,
+                       capture_output=True, timeout=60, check=False)
+    assert listing(tmp_path) == ["x.yaml"]
