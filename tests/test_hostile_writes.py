@@ -246,6 +246,8 @@ WRITERS = [
     ["sweep", "vgg16", "--vary", "input=32..400:8", "-f", "csv", "--out", "{out}.csv"],
     ["export", "vgg16", "--out", "{out}.py"],
     ["schema", "--out", "{out}.json"],
+    ["chart", "vgg16", "--out", "{out}.svg"],
+    ["report", "vgg16", "--out", "{out}.html"],
 ]
 
 
