@@ -358,3 +358,17 @@ def test_renderers_compute_nothing() -> None:
     first = analysis.layers[0]
     doctored = dataclasses.replace(analysis, layers=(first._replace(params=123_456_789), *analysis.layers[1:]))
     assert "123.5 M params" in graph_source(doctored)
+
+
+@pytest.mark.parametrize("spec", ["vit-b16", "inception-block"])
+def test_blocks_figure_is_as_wide_as_its_note(spec: str) -> None:
+    """ViT-B/16 has three stages: its figure was narrower than the note under it, which was cut."""
+    network = archviz.load(spec)
+    analysis = network.analyze()
+    boxes = figure_boxes(analysis, network)
+    assert boxes.note
+    root = ET.fromstring(render_blocks(analysis, network, "svg"))
+    width = float(root.attrib["width"])
+    # at least a Helvetica-like 0.5 em per character, and the left margin the text starts at
+    note = next(el for el in root.iter() if el.tag.endswith("text") and el.text == boxes.note)
+    assert width >= float(note.attrib["x"]) * 2 + 0.5 * figure.LEGEND_SIZE * len(boxes.note)

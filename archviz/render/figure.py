@@ -365,6 +365,8 @@ def figure_svg(analysis: Analysis, figure: Figure, theme: Theme, title: bool = T
     legend_entries = list(dict.fromkeys((box.color, box.legend) for box in figure.boxes))
     if title:
         width = max(width, _text_width(_title_line(analysis), SUBTITLE_SIZE) + 2 * MARGIN)
+    if figure.note:  # a network of few stages (ViT: three) is narrower than its note
+        width = max(width, _text_width(figure.note, LEGEND_SIZE) + 2 * MARGIN)
     legend_rows = _legend_rows(legend_entries, max(width - 2 * MARGIN, 360.0))
     width = max(width, max((row[-1][2] + row[-1][3] for row in legend_rows), default=0.0) + 2 * MARGIN)
     legend_top = caption_row + CAPTION_SIZE + 16
