@@ -24,6 +24,20 @@ if TYPE_CHECKING:
 
 RECORDS_LIMIT = 20_000  # records a plan remembers for later analyses (a few MB)
 BYTES_PER_VALUE = {"float32": 4, "bfloat16": 2, "float16": 2, "int8": 1}
+DTYPES = tuple(BYTES_PER_VALUE)
+# What the training estimate assumes in each dtype (docs/conventions.md, "Memory"); the JSON,
+# the summary's footer, compare and sweep all quote these.
+TRAINING_ASSUMPTIONS = {
+    "float32": "float32 weights + gradients + one SGD-momentum buffer, every layer output kept for backward, "
+               "no activation checkpointing, framework overhead not included",
+    "bfloat16": "mixed precision: float32 master weights + gradients + one SGD-momentum buffer, a bfloat16 copy "
+                "of the weights, every layer output kept for backward in bfloat16, no activation checkpointing, "
+                "framework overhead not included",
+    "float16": "mixed precision: float32 master weights + gradients + one SGD-momentum buffer, a float16 copy "
+               "of the weights, every layer output kept for backward in float16, no activation checkpointing, "
+               "loss scaling and framework overhead not included",
+    "int8": "not estimated: int8 is an inference format (train in float32 or mixed precision, then quantise)",
+}
 MAX_ELEMENTS = 2**80  # beyond this a network is a typo, not a model
 
 
@@ -67,7 +81,7 @@ class LayerRecord(NamedTuple):
 
 
 class Totals(NamedTuple):
-    """Sums over all layers plus memory figures (bytes at the analysed batch, float32 unless named).
+    """Sums over all layers plus memory figures (bytes at the analysed batch, in ``dtype`` unless named).
 
     A NamedTuple for the same reason as LayerRecord: a sweep builds one per variant.
     """
@@ -85,9 +99,10 @@ class Totals(NamedTuple):
     param_bytes: int
     param_bytes_bf16: int
     buffer_bytes: int
-    training_bytes_estimate: int
+    training_bytes_estimate: int | None  # None where the dtype is not trained in (int8)
     output_shape: Shape
     layers: int
+    dtype: str  # the dtype of activation_bytes, param_bytes, buffer_bytes and the training estimate
 
     def as_dict(self) -> dict[str, Any]:
         return dict(zip(self._fields, self))
@@ -108,6 +123,11 @@ class Analysis:
     outputs: tuple[str, ...] = ()  # empty only in an Analysis built by hand
     # what the user should know but that does not stop the analysis (a layer nothing reads)
     warnings: tuple[str, ...] = ()
+
+    @property
+    def dtype(self) -> str:
+        """The dtype the memory figures are in (``analyze(..., dtype=...)``; float32 by default)."""
+        return self.totals.dtype
 
     @property
     def output_shapes(self) -> tuple[tuple[str, Shape], ...]:
@@ -412,14 +432,20 @@ def analyze_layers(
     plan: Plan | None = None,
     outputs: tuple[str, ...] = (),
     warnings: tuple[str, ...] = (),
+    dtype: str = "float32",
 ) -> Analysis:
     """Compute every record; ``layers`` must be in graph order (inputs first).
+
+    ``dtype`` (float32, bfloat16, float16, int8) sets the bytes per value of the memory figures
+    (check_dtype). Records are built and remembered in float32 and scaled afterwards, so the
+    float32 walk pays nothing for it.
 
     ``plan`` is ``Plan(layers)``, passed in by callers that analyse the same layers often.
     ``outputs`` names the network's outputs (default: the last layer); ``totals.output_shape``
     is the first one's. ``warnings`` are passed through to the Analysis.
     """
     _check_input(input_shape, batch)
+    check_dtype(dtype)
     plan = plan or Plan(layers)
     spatial = len(input_shape) == 3
     known_pairs, known_columns, static_from = plan.fields(spatial)
@@ -525,7 +551,10 @@ def analyze_layers(
         output_shape = next(record.output_shape for record in every if record.name == outputs[0])
     totals = _totals(input_shape, batch, output_shape, len(records), params=total_params, buffers=total_buffers,
                      macs=total_macs, bias_adds=total_bias_adds, elementwise_ops=total_elementwise,
-                     activation_elements=total_activations)
+                     activation_elements=total_activations, dtype=dtype)
+    if dtype != "float32":
+        width = BYTES_PER_VALUE[dtype]
+        every = tuple(record._replace(activation_bytes=record.output_elements * width) for record in every)
     return Analysis(name, spec, input_shape, batch, every, totals, dict(variables or {}), outputs, warnings)
 
 
@@ -539,7 +568,7 @@ Prefix = tuple[int, int, int, int, int, int, Shape]  # the sums of totals_only u
 
 def totals_only(plan: Plan, input_shape: Shape, batch: int = 1,
                 memo: dict[tuple[int, Shape], Suffix] | None = None,
-                prefixes: dict[tuple[int, Shape], Prefix] | None = None) -> Totals:
+                prefixes: dict[tuple[int, Shape], Prefix] | None = None, dtype: str = "float32") -> Totals:
     """The totals of ``analyze_layers`` without building per-layer records or receptive fields.
 
     Same op methods, same checks and errors, same sums: a sweep's inner loop.
@@ -556,6 +585,7 @@ def totals_only(plan: Plan, input_shape: Shape, batch: int = 1,
     resumes at the last cut before them instead of walking from the input.
     """
     _check_input(input_shape, batch)
+    check_dtype(dtype)
     steps = plan.steps
     cuts = plan.cuts
     last = len(steps) - 1
@@ -625,7 +655,7 @@ def totals_only(plan: Plan, input_shape: Shape, batch: int = 1,
                          activation_elements - o, output_shape)
     return _totals(input_shape, batch, output_shape, len(plan.steps), params=params, buffers=buffers, macs=macs,
                    bias_adds=bias_adds, elementwise_ops=elementwise_ops,
-                   activation_elements=activation_elements * batch)
+                   activation_elements=activation_elements * batch, dtype=dtype)
 
 
 def _field_at(op: Op, in_shapes: tuple[Shape, ...], incoming: list[FieldPair | None]) -> FieldPair | None:
@@ -664,13 +694,40 @@ def _compose_field(rule: FieldRule, incoming: list[FieldPair | None]) -> FieldPa
     )
 
 
+def check_dtype(dtype: str) -> None:
+    """Refuse a dtype archviz has no byte width for (SpecError, with the nearest name)."""
+    if dtype not in BYTES_PER_VALUE:
+        from archviz.errors import SpecError
+        from archviz.suggest import did_you_mean
+
+        raise SpecError(f"unknown dtype. Expected one of {', '.join(DTYPES)}. Received: dtype={dtype!r}",
+                        hint=did_you_mean(str(dtype), DTYPES) or "e.g. --dtype bfloat16")
+
+
 def _totals(
     input_shape: Shape, batch: int, output_shape: Shape, layers: int, *, params: int, buffers: int, macs: int,
-    bias_adds: int, elementwise_ops: int, activation_elements: int,
+    bias_adds: int, elementwise_ops: int, activation_elements: int, dtype: str = "float32",
 ) -> Totals:
-    """Totals from the per-layer sums (activation_elements: all layer outputs at the batch)."""
-    value = BYTES_PER_VALUE["float32"]
+    """Totals from the per-layer sums (activation_elements: all layer outputs at the batch).
+
+    Memory is in ``dtype`` (docs/conventions.md, "Memory"): the model stored in it (buffers stay
+    float32 under int8, where batch norm's statistics are not quantised), activations in it, and
+    the training estimate under TRAINING_ASSUMPTIONS[dtype].
+    """
+    fp32 = BYTES_PER_VALUE["float32"]
+    value = BYTES_PER_VALUE[dtype]
     input_elements = numel(input_shape) * batch
+    kept = (activation_elements + input_elements) * value  # every output and the input, for backward
+    training: int | None
+    if dtype == "float32":
+        # weights + gradients + one momentum buffer (SGD with momentum), all float32
+        training = 3 * params * fp32 + kept
+    elif dtype == "int8":
+        training = None
+    else:
+        # mixed precision: float32 master weights, gradients and momentum, plus the low-precision
+        # copy of the weights the forward pass reads
+        training = 3 * params * fp32 + params * value + kept
     return _new_tuple(Totals, (
         params,  # params
         params,  # trainable_params
@@ -684,10 +741,9 @@ def _totals(
         activation_elements * value,  # activation_bytes
         params * value,  # param_bytes
         params * BYTES_PER_VALUE["bfloat16"],  # param_bytes_bf16
-        buffers * value,  # buffer_bytes
-        # training_bytes_estimate: weights + gradients + one momentum buffer (SGD with momentum),
-        # plus every layer's output kept for the backward pass and the input batch, all float32.
-        3 * params * value + (activation_elements + input_elements) * value,
+        buffers * (fp32 if dtype == "int8" else value),  # buffer_bytes
+        training,  # training_bytes_estimate
         output_shape,
         layers,
+        dtype,
     ))

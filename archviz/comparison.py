@@ -31,6 +31,8 @@ class NetworkColumn:
     dense_params: int
     conv_macs: int
     dense_macs: int
+    dtype: str  # of the memory figures
+    training_bytes_estimate: int | None  # None: not estimated in this dtype (int8)
 
 
 def table1_entries(analysis: Analysis) -> tuple[tuple[str | None, tuple[str, ...]], ...]:
@@ -67,6 +69,8 @@ def network_column(analysis: Analysis) -> NetworkColumn:
         dense_params=sum(r.params for r in dense),
         conv_macs=sum(r.macs for r in conv),
         dense_macs=sum(r.macs for r in dense),
+        dtype=t.dtype,
+        training_bytes_estimate=t.training_bytes_estimate,
     )
 
 

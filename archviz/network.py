@@ -107,26 +107,31 @@ class Network:
         """The layers prepared for analysis (input positions resolved once)."""
         return Plan(self.ordered)
 
-    def analyze(self, input_shape: Sequence[int] | None = None, batch: int = 1) -> Analysis:
+    def analyze(self, input_shape: Sequence[int] | None = None, batch: int = 1, dtype: str = "float32") -> Analysis:
         """Shapes, params, MACs, FLOPs, memory and receptive fields of every layer.
+
+        ``dtype`` (float32, bfloat16, float16, int8) is the one the memory figures are in; the
+        training estimate's assumptions for it are ``archviz.analysis.TRAINING_ASSUMPTIONS[dtype]``.
 
         >>> import archviz
         >>> archviz.load("vgg16").analyze().totals.params
         138357544
+        >>> archviz.load("vgg16").analyze(dtype="bfloat16").totals.param_bytes
+        276715088
         """
         shape = self._shape(input_shape)
         if type(batch) is not int or batch > MAX_SIZE:
             batch = _checked_batch(batch)
         if self.spec.reads_shapes and shape != self.spec.input_shape:
-            return self.for_input(shape).analyze(shape, batch)
+            return self.for_input(shape).analyze(shape, batch, dtype)
         with gc_paused():
             try:
                 return analyze_layers(self.name, self.document.file, self.ordered, shape, batch,
-                                      self.spec.variables, self.plan, self.outputs, self.warnings)
+                                      self.spec.variables, self.plan, self.outputs, self.warnings, dtype)
             except ArchvizError as exc:
                 raise through_extends(exc, self.document)  # a layer in a file the spec extends
 
-    def totals_at(self, input_shape: Sequence[int] | None = None, batch: int = 1) -> Totals:
+    def totals_at(self, input_shape: Sequence[int] | None = None, batch: int = 1, dtype: str = "float32") -> Totals:
         """``analyze(input_shape, batch).totals`` without the per-layer records: for sweeps.
 
         >>> import archviz
@@ -137,15 +142,15 @@ class Network:
         if type(batch) is not int or batch > MAX_SIZE:
             batch = _checked_batch(batch)
         if self.spec.reads_shapes and shape != self.spec.input_shape:
-            return self.for_input(shape).totals_at(shape, batch)
+            return self.for_input(shape).totals_at(shape, batch, dtype)
         with gc_paused():
             if self.spec.outputs and self.spec.outputs[0] != self.ordered[-1].name:  # the walk ends at the last layer
-                return self.analyze(input_shape, batch).totals
+                return self.analyze(input_shape, batch, dtype).totals
             suffixes = self.plan.suffixes.setdefault(batch, {})  # see totals_only's memo
             if len(suffixes) > SUFFIXES_LIMIT:
                 suffixes.clear()
             try:
-                return totals_only(self.plan, shape, batch, suffixes)
+                return totals_only(self.plan, shape, batch, suffixes, dtype=dtype)
             except ArchvizError as exc:
                 raise through_extends(exc, self.document)
 

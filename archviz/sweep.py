@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archviz.analysis import Totals, totals_only
+from archviz.analysis import Totals, check_dtype, totals_only
 from archviz.errors import ArchvizError, ArgumentError, SpecError
 from archviz.network import Network, load
 from archviz.shapes import Shape, input_from_sizes
@@ -50,7 +50,7 @@ INPUT = "input"
 BATCH = "batch"
 ERROR = "error"
 TOTALS_COLUMNS = Totals._fields
-COUNT_COLUMNS = tuple(name for name in TOTALS_COLUMNS if name != "output_shape")
+COUNT_COLUMNS = tuple(name for name in TOTALS_COLUMNS if name not in ("output_shape", "dtype"))
 MAX_VARIANTS = 100_000_000
 MAX_TABLE_ROWS = 10_000  # a table is laid out whole; csv and json stream
 MEMO_LIMIT = 20_000  # remembered suffixes per network and batch (a few MB at most)
@@ -180,6 +180,7 @@ class SweepPlan:
     variables: tuple[tuple[str, Sequence[Any]], ...]
     inputs: Sequence[Shape]
     batches: Sequence[int]
+    dtype: str = "float32"  # of every row's memory figures
 
     @property
     def size(self) -> int:
@@ -195,13 +196,15 @@ class SweepPlan:
 
 
 def plan_sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | None = None,
-               batch: int | Sequence[int] = 1, **variables: Any) -> SweepPlan:
+               batch: int | Sequence[int] = 1, *, dtype: str = "float32", **variables: Any) -> SweepPlan:
     """Check a grid before anything runs: names, values, shapes; raise SpecError on a bad one.
 
     ``vary`` maps a spec variable, ``input`` or ``batch`` to its values. Input shapes may be
     tuples, ``"CxHxW"``/``"HxW"`` text or one size for a square input with the spec's channels.
-    ``variables`` fix other variables for the whole sweep.
+    ``variables`` fix other variables for the whole sweep; ``dtype`` is the one the memory
+    columns are in (float32, bfloat16, float16, int8).
     """
+    check_dtype(dtype)
     network = spec if isinstance(spec, Network) else load(spec, **variables)
     if isinstance(spec, Network) and variables:
         network = network.with_variables(**variables)
@@ -240,7 +243,7 @@ def plan_sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | N
             raise SpecError(f"batch sizes must be integers >= 1. Received: batch={_short(value)}")
         if value > MAX_SIZE:
             raise SpecError(f"batch sizes must be <= {MAX_SIZE:,}. Received: batch={_short(value)}")
-    plan = SweepPlan(network, tuple(grid), inputs, batches)
+    plan = SweepPlan(network, tuple(grid), inputs, batches, dtype)
     if plan.size > MAX_VARIANTS:
         raise SpecError(f"the grid has {plan.size:,} variants; the limit is {MAX_VARIANTS:,}",
                         hint="sweep fewer values at once")
@@ -276,9 +279,9 @@ def run_sweep(plan: SweepPlan, progress: Callable[[int], None] | None = None) ->
                         prefixes.clear()
                     try:
                         if network.spec.outputs and network.spec.outputs[0] != network.ordered[-1].name:
-                            totals = network.totals_at(shape, batch)  # the output is not where the walk ends
+                            totals = network.totals_at(shape, batch, plan.dtype)  # the output is not where the walk ends
                         else:
-                            totals = totals_only(network.plan, shape, batch, memo, prefixes)
+                            totals = totals_only(network.plan, shape, batch, memo, prefixes, plan.dtype)
                     except ArchvizError as exc:
                         row[ERROR] = one_line(through_extends(exc, network.document))
                     else:
@@ -295,18 +298,19 @@ def run_sweep(plan: SweepPlan, progress: Callable[[int], None] | None = None) ->
 
 
 def iter_sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | None = None,
-               batch: int | Sequence[int] = 1, **variables: Any) -> Iterator[dict[str, Any]]:
+               batch: int | Sequence[int] = 1, *, dtype: str = "float32",
+               **variables: Any) -> Iterator[dict[str, Any]]:
     """Stream the rows of a sweep (plain dicts); checks the grid first, so a bad name raises at once.
 
     >>> rows = iter_sweep("vgg16", vary={"input": [224, 32]})
     >>> [row["macs"] for row in rows]
     [15470264320, 336166912]
     """
-    return run_sweep(plan_sweep(spec, vary, batch, **variables))
+    return run_sweep(plan_sweep(spec, vary, batch, dtype=dtype, **variables))
 
 
 def sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | None = None,
-          batch: int | Sequence[int] = 1, **variables: Any) -> pd.DataFrame:
+          batch: int | Sequence[int] = 1, *, dtype: str = "float32", **variables: Any) -> pd.DataFrame:
     """All rows of a sweep as a pandas DataFrame (pandas is imported here only).
 
     Rows with an ``error`` have no totals (<NA>): integer columns then use pandas' nullable
@@ -318,7 +322,7 @@ def sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | None =
     """
     import pandas as pd
 
-    plan = plan_sweep(spec, vary, batch, **variables)
+    plan = plan_sweep(spec, vary, batch, dtype=dtype, **variables)
     columns: dict[str, list[Any]] = {name: [] for name in plan.columns}
     for row in run_sweep(plan):
         for name, values in columns.items():

@@ -67,6 +67,9 @@ TABLE_CASES = [
     ("summary", "vgg16", "--format", "csv", "--width", "20", "--units", "raw"),
     ("summary", "vgg16", "--until", "relu4_3", "--format", "csv"),
     ("summary", "resnet18", "-u", "layer2_2.out,layer1_2.out", "--format", "json"),
+    ("summary", "vgg16", "--input", "512", "--batch", "32", "--dtype", "bfloat16"),
+    ("summary", "vgg16", "--dtype=int8", "--format", "json"),
+    ("summary", "resnet18", "--dtype", "float16", "--format", "markdown"),
 ]
 TABLE_ERRORS = [
     ("summary", "specs/no-such-file.yaml"),                           # a missing spec file: exit 2
@@ -256,11 +259,14 @@ def test_fast_table_out_file_from_a_terminal_has_no_colour(tmp_path: Path) -> No
 
 def test_fast_path_knows_typers_choices() -> None:
     """The fast path takes exactly the --format and --units values the typer command offers."""
-    from archviz.cli.summarize import FORMATS, UNITS
+    from archviz.analysis import DTYPES as ANALYSIS_DTYPES
+    from archviz.cli.common import Dtype
+    from archviz.cli.summarize import DTYPES, FORMATS, UNITS
     from archviz.cli.summary import Format, Units
 
     assert tuple(f.value for f in Format) == FORMATS
     assert tuple(u.value for u in Units) == UNITS
+    assert tuple(d.value for d in Dtype) == DTYPES == ANALYSIS_DTYPES
 
 
 @pytest.mark.parametrize(("fmt", "allowed"), [("table", {"rich"}), ("markdown", set()), ("html", set())])

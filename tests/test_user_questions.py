@@ -91,3 +91,105 @@ def test_global_field_is_spelled_alike_in_table_csv_markdown_and_html() -> None:
     assert "<td class=\"\">fc6</td><td class=\"num\">global</td>" in html
     data = json.loads(invoke("summary", "vgg16", "--format", "json").output)
     assert data["layers"][[layer["name"] for layer in data["layers"]].index("fc6")]["receptive_field"] is None
+
+
+# -- --dtype: what VGG16 costs at 512x512, batch 32, in bf16 ----------------------------------
+
+# VGG16 at 3x512x512, counted by hand from the paper's layout: per stage (convolutions, channels,
+# size), each convolution and its ReLU output channels x size x size, then a 2x2 pooling halves it.
+VGG16_STAGES = ((2, 64, 512), (2, 128, 256), (3, 256, 128), (3, 512, 64), (3, 512, 32))
+VGG16_CONV_PARAMS = 14_714_688  # torchvision's vgg16().features
+VGG16_512_PARAMS = VGG16_CONV_PARAMS + (512 * 16 * 16 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000)
+
+
+def _vgg16_activation_elements(size: int) -> int:
+    """Every layer's output for one image: convs, ReLUs, pools, flatten, fc6/7/8 and their ReLU,
+    dropout and the soft-max."""
+    total = 0
+    for convs, channels, side in VGG16_STAGES:
+        side = side * size // 512
+        total += 2 * convs * channels * side * side + channels * (side // 2) ** 2
+    last = size // 32
+    return total + 512 * last * last + 3 * 4096 + 3 * 4096 + 2 * 1000
+
+
+def test_vgg16_at_512_batch_32_in_bfloat16() -> None:
+    import archviz
+    from archviz.analysis import TRAINING_ASSUMPTIONS
+
+    assert VGG16_512_PARAMS == 572_468_008
+    analysis = archviz.load("vgg16").analyze((3, 512, 512), batch=32, dtype="bfloat16")
+    t = analysis.totals
+    activations = 32 * _vgg16_activation_elements(512)
+    batch_input = 32 * 3 * 512 * 512
+    assert (t.params, t.activation_elements, t.dtype) == (VGG16_512_PARAMS, activations, "bfloat16")
+    assert t.param_bytes == 2 * VGG16_512_PARAMS
+    assert t.activation_bytes == 2 * activations
+    # mixed precision: float32 master weights, gradients and momentum (3 x 4 bytes), a bfloat16
+    # copy of the weights (2 bytes), outputs and the input kept for backward in bfloat16
+    assert t.training_bytes_estimate == 12 * VGG16_512_PARAMS + 2 * VGG16_512_PARAMS + 2 * (activations + batch_input)
+    assert analysis.layer("conv1_1").activation_bytes == 2 * 32 * 64 * 512 * 512
+    assert "float32 master weights" in TRAINING_ASSUMPTIONS["bfloat16"]
+    # float32 (the default) is what it always was: docs/json.md's VGG16 totals
+    default = archviz.load("vgg16").analyze().totals
+    assert (default.param_bytes, default.activation_bytes, default.training_bytes_estimate) == \
+        (553_430_176, 114_708_288, 1_775_600_928)
+
+
+@pytest.mark.parametrize(("dtype", "width"), [("float32", 4), ("bfloat16", 2), ("float16", 2), ("int8", 1)])
+def test_every_dtype_scales_the_memory(dtype: str, width: int) -> None:
+    import archviz
+
+    network = archviz.load("vgg16-bn")
+    analysis = network.analyze(dtype=dtype)
+    t = analysis.totals
+    assert t.param_bytes == width * 138_365_992  # torchvision's vgg16_bn
+    assert t.activation_bytes == width * t.activation_elements
+    assert sum(r.activation_bytes for r in analysis.layers) == t.activation_bytes
+    assert t.buffer_bytes == (4 if dtype == "int8" else width) * t.buffers
+    assert network.totals_at(dtype=dtype) == t  # the sweep's walk agrees
+    if dtype == "int8":
+        assert t.training_bytes_estimate is None
+
+
+def test_dtype_on_the_command_line() -> None:
+    data = json.loads(invoke("summary", "vgg16", "--input", "512", "--batch", "32", "--dtype", "bfloat16",
+                             "--format", "json").output)
+    assert data["dtype"] == "bfloat16" and data["totals"]["param_bytes"] == 2 * VGG16_512_PARAMS
+    assert "float32 master weights" in data["training_assumptions"]
+    table = invoke("summary", "vgg16", "--dtype", "int8", "--width", "200").output
+    assert "Param memory                131.95 MiB int8" in table
+    assert "not estimated: int8 is an inference format" in table
+    compared = invoke("compare", "vgg16", "resnet18", "--dtype", "float16", "--format", "markdown").output
+    assert "| param memory fp16 | 263.90 MiB | 22.30 MiB |" in compared  # 2 x 138,357,544 and 2 x 11,689,512
+    assert "| training memory (estimate) |" in compared
+    swept = invoke("sweep", "vgg16", "--vary", "input=224,512", "--batch", "32", "--dtype", "bfloat16",
+                   "--format", "json")
+    assert swept.exit_code == 0, swept.output
+    sweep_data = json.loads(swept.output)
+    assert sweep_data["dtype"] == "bfloat16"
+    assert [row["param_bytes"] for row in sweep_data["rows"]] == [2 * 138_357_544, 2 * VGG16_512_PARAMS]
+    assert sweep_data["rows"][1]["activation_bytes"] == 2 * 32 * _vgg16_activation_elements(512)
+    table = invoke("sweep", "vgg16", "--vary", "input=224", "--dtype", "int8").output
+    assert "memory in int8" in table
+
+
+def test_dtype_in_the_html_report(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    page = tmp_path / "vgg16.html"
+    result = invoke("report", "vgg16", "--dtype", "bfloat16", "--out", str(page))
+    assert result.exit_code == 0, result.output
+    text = page.read_text(encoding="utf-8")
+    assert "263.90 MiB" in text and "bfloat16" in text and "float32 master weights" in text
+    refused = invoke("report", "--dtype", "bfloat16", "--out", str(tmp_path / "folder"))
+    assert refused.exit_code == 2 and "--dtype" in refused.output
+
+
+def test_api_sweep_and_unknown_dtype() -> None:
+    import archviz
+    from archviz.errors import SpecError
+
+    rows = list(archviz.iter_sweep("vgg16", vary={"input": [224]}, dtype="float16"))
+    assert rows[0]["param_bytes"] == 2 * 138_357_544 and rows[0]["dtype"] == "float16"
+    with pytest.raises(SpecError, match="bfloat16"):
+        archviz.load("vgg16").analyze(dtype="bf16")
+    assert invoke("summary", "vgg16", "--dtype", "fp8").exit_code == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -53,6 +54,19 @@ UntilOption = Annotated[
     typer.Option("--until", "-u", help="Analyse the network up to this layer (or comma-separated layers), as a "
                  "backbone: e.g. --until relu4_3.", show_default=False),
 ]
+class Dtype(str, Enum):
+    """The dtypes memory is counted in (archviz.analysis.BYTES_PER_VALUE)."""
+
+    float32 = "float32"
+    bfloat16 = "bfloat16"
+    float16 = "float16"
+    int8 = "int8"
+
+
+DtypeOption = Annotated[Dtype, typer.Option(
+    "--dtype", help="Count parameter, activation and training memory in this dtype (bfloat16/float16: mixed "
+    "precision training with float32 master weights, gradients and optimizer state; int8: no training estimate). "
+    "See docs/conventions.md.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.", hidden=True)]
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -10,6 +10,8 @@ import typer
 
 from archviz.cli.common import (
     BatchOption,
+    Dtype,
+    DtypeOption,
     InputOption,
     SetOption,
     clean_errors,
@@ -36,6 +38,7 @@ def compare(
     batch: BatchOption = 1,
     set_: SetOption = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    dtype: DtypeOption = Dtype.float32,
 ) -> None:
     """Compare networks side by side: layout in the paper's notation (Table 1), parameters in
     millions (Table 2), exact params, MACs, memory, and where parameters and compute sit.
@@ -45,6 +48,8 @@ def compare(
       archviz compare                                # the paper's Table 1 and Table 2
 
       archviz compare vgg16 vgg16-bn resnet18 --format markdown
+
+      archviz compare vgg16 resnet50 --input 512 --batch 32 --dtype bfloat16
     """
     from archviz.comparison import compare as build
     from archviz.network import load
@@ -57,7 +62,7 @@ def compare(
         known = {k: v for k, v in overrides.items() if k in network.variables}
         if known:
             network = network.with_variables(**known)
-        analyses.append(network.analyze(parse_input(input, network.input_shape), batch))
+        analyses.append(network.analyze(parse_input(input, network.input_shape), batch, dtype.value))
     columns = build(analyses)
     if format is Format.json:
         sys.stdout.write(render.compare_json(columns))

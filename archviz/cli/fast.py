@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from archviz.cli.shared import MAX_WIDTH, MIN_WIDTH, closed_pipe, flush_warnings, report_error
-from archviz.cli.summarize import FORMATS, UNITS, summarize
+from archviz.cli.summarize import DTYPES, FORMATS, UNITS, summarize
 
 _VALUE_OPTIONS = {
     "--format": "format", "-f": "format",
@@ -32,6 +32,7 @@ _VALUE_OPTIONS = {
     "--units": "units",
     "--convention": "convention",
     "--width": "width",
+    "--dtype": "dtype",
     "--until": "until", "-u": "until",
 }
 _POSITIVE = re.compile(r"[1-9][0-9]{0,17}")
@@ -80,6 +81,8 @@ def parse(argv: list[str]) -> dict[str, Any] | None:
         return None
     if "units" in options and options["units"] not in UNITS:
         return None
+    if "dtype" in options and options["dtype"] not in DTYPES:
+        return None  # typer words the choice error
     batch = options.get("batch", "1")
     if not _POSITIVE.fullmatch(str(batch)):
         return None  # typer words the range and type errors
@@ -98,7 +101,7 @@ def run_summary(options: dict[str, Any]) -> None:
     summarize(options["spec"], options.get("input"), options["batch"], options["sets"] or None, options["format"],
               options.get("columns"), bool(options.get("flops")), options.get("units", "auto"),
               options.get("convention"), Path(out) if out is not None else None, options.get("width"),
-              options.get("until"))
+              options.get("until"), options.get("dtype", "float32"))
 
 
 def try_fast(argv: list[str]) -> int | None:

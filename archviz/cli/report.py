@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from archviz.cli.common import InputOption, SetOption, clean_errors, parse_input, parse_sets, write_output
+from archviz.cli.common import (
+    Dtype,
+    DtypeOption,
+    InputOption,
+    SetOption,
+    clean_errors,
+    parse_input,
+    parse_sets,
+    write_output,
+)
 from archviz.cli.shared import note
 from archviz.errors import SpecError
 
@@ -28,6 +37,7 @@ def report(
                                                   "an .html file, else markdown).", show_default=False)] = None,
     input: InputOption = None,
     set_: SetOption = None,
+    dtype: DtypeOption = Dtype.float32,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Verify each spec with PyTorch (meta and "
                                          "CPU) for the Markdown report. Not run (--no-verify, or torch not "
                                          "installed), the results already in the folder are kept.")] = True,
@@ -41,6 +51,8 @@ def report(
 
       archviz report vgg16 --out vgg16.html    # one shareable page, no network needed to view it
 
+      archviz report vgg16 --input 512 --dtype bfloat16 --out vgg16-bf16.html
+
       archviz report vgg16 resnet18 --format html --out pages/
     """
     chosen = format or (Format.html if out.suffix.lower() in (".html", ".htm") else Format.markdown)
@@ -48,9 +60,9 @@ def report(
         if out.suffix.lower() in (".html", ".htm"):
             raise SpecError(f"--format markdown writes a folder. Received: --out {out}",
                             hint="give a folder, or use --format html")
-        if input or set_:
-            raise SpecError("the Markdown report analyses each spec at its own input and variables",
-                            hint="use --format html for a page at another input or with --set")
+        if input or set_ or dtype is not Dtype.float32:
+            raise SpecError("the Markdown report analyses each spec at its own input and variables, in float32",
+                            hint="use --format html for a page at another input, with --set or --dtype")
         from archviz.report import write_reports
 
         written = write_reports(out, specs or None, verify=verify, log=_note)
@@ -65,8 +77,8 @@ def report(
     pages = []
     for name in names:
         network = load(name, **{k: v for k, v in overrides.items()})
-        pages.append((network.name, render_html_report(network, network.analyze(parse_input(input,
-                                                                                              network.input_shape)))))
+        analysis = network.analyze(parse_input(input, network.input_shape), dtype=dtype.value)
+        pages.append((network.name, render_html_report(network, analysis)))
     if out.suffix.lower() in (".html", ".htm"):
         if len(pages) != 1:
             raise SpecError(f"one .html file holds one spec. Received: {len(pages)} specs",

@@ -149,9 +149,10 @@ def flush_warnings() -> None:
 
 
 def analyze(spec: str | None, input_text: str | None = None, batch: int = 1,
-            sets: list[str] | None = None, until: str | None = None) -> tuple[Network, Analysis]:
+            sets: list[str] | None = None, until: str | None = None,
+            dtype: str = "float32") -> tuple[Network, Analysis]:
     network = load_network(spec, sets, until)
-    return network, network.analyze(parse_input(input_text, network.input_shape), batch)
+    return network, network.analyze(parse_input(input_text, network.input_shape), batch, dtype)
 
 
 def write_output(path: Path, data: str | bytes) -> None:

@@ -17,6 +17,7 @@ from archviz.cli.shared import analyze, emit
 # them so); tests/test_performance_paths.py checks the typer enums against these.
 FORMATS = ("table", "markdown", "csv", "json", "html")
 UNITS = ("auto", "raw")
+DTYPES = ("float32", "bfloat16", "float16", "int8")  # the typer command's --dtype choices (archviz.cli.common.Dtype)
 
 
 def summarize(
@@ -32,6 +33,7 @@ def summarize(
     out: Path | None = None,
     width: int | None = None,
     until: str | None = None,
+    dtype: str = "float32",
 ) -> None:
     """Analyse the spec and print (or write to ``out``) the summary in ``format``.
 
@@ -40,7 +42,7 @@ def summarize(
     """
     if format not in FORMATS or units not in UNITS:
         raise ValueError(f"format {format!r}, units {units!r}")  # a caller's bug, not a user error
-    _, analysis = analyze(spec, input_text, batch, sets, until)
+    _, analysis = analyze(spec, input_text, batch, sets, until, dtype)
     chosen = None
     # json lists every column whatever --columns says, but an unknown column is still an error;
     # without --columns there is nothing to check and the column table need not be imported.

@@ -11,6 +11,8 @@ import typer
 
 from archviz.cli.common import (
     BatchOption,
+    Dtype,
+    DtypeOption,
     InputOption,
     SetOption,
     SpecArgument,
@@ -54,6 +56,7 @@ def summary(
     width: Annotated[int | None, typer.Option("--width", callback=check_width, help=f"Table width in characters, {MIN_WIDTH}-{MAX_WIDTH} (default: terminal, "
                                               "or the table's natural width when piped).", show_default=False)] = None,
     until: UntilOption = None,
+    dtype: DtypeOption = Dtype.float32,
 ) -> None:
     """Per-layer shapes, params, MACs and receptive fields, with stage subtotals and totals.
 
@@ -65,12 +68,15 @@ def summary(
 
       archviz summary vgg16 --set num_classes=10 --format json
 
+      archviz summary vgg16 --input 512 --batch 32 --dtype bfloat16
+
       archviz summary vgg16 --until relu4_3   # VGG16 as a backbone, to conv4_3's ReLU
     """
     from archviz.cli.summarize import summarize
 
     # the body is typer-free so that archviz.cli.fast can run it without importing typer
-    summarize(spec, input, batch, set_, format.value, columns, flops, units.value, convention, out, width, until)
+    summarize(spec, input, batch, set_, format.value, columns, flops, units.value, convention, out, width, until,
+              dtype.value)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
-from archviz.cli.common import BatchOption, SetOption, SpecArgument, clean_errors, parse_sets, write_output
+from archviz.cli.common import (
+    BatchOption,
+    Dtype,
+    DtypeOption,
+    SetOption,
+    SpecArgument,
+    clean_errors,
+    parse_sets,
+    write_output,
+)
 from archviz.cli.shared import DEFAULT_SPEC, stream_output
 from archviz.errors import SpecError
 
@@ -40,6 +49,7 @@ def sweep(
     chart: Annotated[Path | None, typer.Option(
         "--chart", help="Also draw params against MACs with the Pareto front: .svg, .png or .pdf.",
         show_default=False)] = None,
+    dtype: DtypeOption = Dtype.float32,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal and the "
         "sweep is long).", show_default=False)] = None,
@@ -67,7 +77,7 @@ def sweep(
         from archviz.optional import require
 
         require("matplotlib", "the sweep's --chart")  # before the sweep: its rows are printed as they come
-    plan = plan_sweep(spec or DEFAULT_SPEC, parse_vary(vary or []), batch, **parse_sets(set_))
+    plan = plan_sweep(spec or DEFAULT_SPEC, parse_vary(vary or []), batch, dtype=dtype.value, **parse_sets(set_))
     if format is Format.table and plan.size > MAX_TABLE_ROWS:
         raise SpecError(f"a table is laid out whole, and this grid has {plan.size:,} variants; the table's limit "
                         f"is {MAX_TABLE_ROWS:,}", hint="use --format csv or --format json, which stream any number of rows")
@@ -95,10 +105,13 @@ def _write(plan: SweepPlan, rows: Iterator[dict[str, Any]], format: Format, stre
 
     if format is Format.table:
         varied = [name for name, _ in plan.variables]
-        text = render.render_table(plan.network.name, varied, rows, color=color)
+        text = render.render_table(plan.network.name, varied, rows, color=color, dtype=plan.dtype)
         stream.write(text if text.endswith("\n") else text + "\n")
         return
-    header = {"name": plan.network.name, "spec": plan.network.document.file, "variants": plan.size}
+    from archviz.analysis import TRAINING_ASSUMPTIONS
+
+    header = {"name": plan.network.name, "spec": plan.network.document.file, "variants": plan.size,
+              "dtype": plan.dtype, "training_assumptions": TRAINING_ASSUMPTIONS[plan.dtype]}
     chunks = render.csv_lines(plan.columns, rows) if format is Format.csv else \
         render.json_chunks(header, plan.columns, rows)
     stream.writelines(chunks)

@@ -44,7 +44,7 @@ COLUMNS: dict[str, Column] = {
                "the op's own elementwise work (activation, pooling, normalisation, add)"),
         Column("bias_adds", "Bias adds", "count", lambda r, a: r.bias_adds, "bias additions"),
         Column("activations", "Activations", "count", lambda r, a: r.output_elements, "output elements x batch"),
-        Column("activation_bytes", "Act. memory", "bytes", lambda r, a: r.activation_bytes, "output bytes (fp32)"),
+        Column("activation_bytes", "Act. memory", "bytes", lambda r, a: r.activation_bytes, "output bytes in the analysed dtype (--dtype; float32 by default)"),
         Column("receptive_field", "RF", "field", lambda r, a: _pair(r.receptive_field), "receptive field (h, w)"),
         Column("stride", "Eff. stride", "field", lambda r, a: _pair(r.effective_stride), "effective stride (h, w)"),
         Column("padding", "Eff. pad", "field", lambda r, a: _pair(r.effective_padding), "effective padding (h, w)"),

@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 from archviz.comparison import NetworkColumn
 from archviz.render import units
+from archviz.render.facts import SHORT_DTYPE
 
 
 def _split_pool(entries: tuple[str, ...]) -> tuple[list[str], str | None]:
@@ -19,6 +20,7 @@ def _split_pool(entries: tuple[str, ...]) -> tuple[list[str], str | None]:
 
 def comparison_rows(columns: list[NetworkColumn]) -> list[tuple[str, list[str]]]:
     """(row label, one cell per network) in the paper's order, then the numbers."""
+    dtype = SHORT_DTYPE[columns[0].dtype]  # compare analyses every network in one dtype
     rows: list[tuple[str, list[str]]] = [
         ("weight layers", [str(c.weight_layers) for c in columns]),
         ("input (CxHxW)", [units.shape(c.input_shape) for c in columns]),
@@ -45,8 +47,10 @@ def comparison_rows(columns: list[NetworkColumn]) -> list[tuple[str, list[str]]]
         ("buffers", [units.exact(c.buffers) for c in columns]),
         ("MACs", [units.exact(c.macs) for c in columns]),
         ("FLOPs (2 x MACs)", [units.human(c.flops) for c in columns]),
-        ("param memory fp32", [units.human_bytes(c.param_bytes) for c in columns]),
-        ("activation memory fp32", [units.human_bytes(c.activation_bytes) for c in columns]),
+        (f"param memory {dtype}", [units.human_bytes(c.param_bytes) for c in columns]),
+        (f"activation memory {dtype}", [units.human_bytes(c.activation_bytes) for c in columns]),
+        ("training memory (estimate)", ["-" if c.training_bytes_estimate is None
+                                        else units.human_bytes(c.training_bytes_estimate) for c in columns]),
         ("params in dense layers", [units.percent(c.dense_params, c.params) for c in columns]),
         ("MACs in conv layers", [units.percent(c.conv_macs, c.macs) for c in columns]),
     ]

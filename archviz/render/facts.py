@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from archviz.analysis import Analysis
+from archviz.analysis import TRAINING_ASSUMPTIONS, Analysis
 from archviz.render import units
 
-TRAINING_ASSUMPTIONS = (
-    "float32 weights + gradients + one SGD-momentum buffer, every layer output kept for backward, "
-    "no activation checkpointing, framework overhead not included"
-)
+# the short names the footer has always printed; the analysis names the dtype
+SHORT_DTYPE = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "int8": "int8"}
+
+
+def training_memory(analysis: Analysis) -> str:
+    """The training estimate with its assumptions (analysis.TRAINING_ASSUMPTIONS), or why there is none."""
+    estimate = analysis.totals.training_bytes_estimate
+    assumptions = TRAINING_ASSUMPTIONS[analysis.dtype]
+    return assumptions if estimate is None else f"{units.human_bytes(estimate)} ({assumptions})"
 
 
 def summary_facts(analysis: Analysis, convention_line: tuple[str, int] | None = None) -> list[tuple[str, str]]:
@@ -26,10 +31,14 @@ def summary_facts(analysis: Analysis, convention_line: tuple[str, int] | None = 
     if convention_line is not None:
         label, value = convention_line
         rows.append((label, f"{units.exact(value)} ({units.human(value)})"))
+    dtype = SHORT_DTYPE[t.dtype]
+    params_in = f"{units.human_bytes(t.param_bytes)} {dtype}"
+    if t.dtype == "float32":  # the footer has always offered the bf16 figure beside the default
+        params_in += f", {units.human_bytes(t.param_bytes_bf16)} bf16"
     rows += [
-        ("Param memory", f"{units.human_bytes(t.param_bytes)} fp32, {units.human_bytes(t.param_bytes_bf16)} bf16"),
-        ("Activation memory", f"{units.human_bytes(t.activation_bytes)} fp32 (all layer outputs, batch {analysis.batch})"),
-        ("Training memory (estimate)", f"{units.human_bytes(t.training_bytes_estimate)} ({TRAINING_ASSUMPTIONS})"),
+        ("Param memory", params_in),
+        ("Activation memory", f"{units.human_bytes(t.activation_bytes)} {dtype} (all layer outputs, batch {analysis.batch})"),
+        ("Training memory (estimate)", training_memory(analysis)),
     ]
     return rows
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from archviz.analysis import Analysis
+from archviz.analysis import TRAINING_ASSUMPTIONS, Analysis
 
 if TYPE_CHECKING:
     from archviz.render.columns import Column
@@ -52,6 +52,8 @@ def analysis_dict(analysis: Analysis, conventions: dict[str, int] | None = None)
         "spec": analysis.spec,
         "input_shape": list(analysis.input_shape),
         "batch": analysis.batch,
+        "dtype": analysis.dtype,
+        "training_assumptions": TRAINING_ASSUMPTIONS[analysis.dtype],
         "variables": analysis.variables,
         "layers": layers,
         "stages": [{"stage": stage, **sums} for stage, sums in analysis.stage_totals()],

@@ -63,12 +63,16 @@ def json_chunks(header: dict[str, Any], columns: Sequence[str], rows: Iterable[d
 
 
 def render_table(title: str, varied: Sequence[str], rows: Iterable[dict[str, Any]], width: int | None = None,
-                 color: bool | None = None) -> str:
-    """A rich table: the varied values, input, batch, the main totals, and errors where a variant failed."""
+                 color: bool | None = None, dtype: str = "float32") -> str:
+    """A rich table: the varied values, input, batch, the main totals, and errors where a variant failed.
+
+    The memory columns are in ``dtype``; a note under the table says so, with the training
+    estimate's assumptions."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
+    from archviz.analysis import TRAINING_ASSUMPTIONS
     from archviz.render.table import render_rich
     from archviz.render.theme import printable
 
@@ -89,8 +93,10 @@ def render_table(title: str, varied: Sequence[str], rows: Iterable[dict[str, Any
             failed += 1
             cells += [Text("-") for _ in TABLE_TOTALS] + [Text(printable(row["error"], 400), style="red")]
         else:
-            cells += [Text(format_(row[key])) for key, _, format_ in TABLE_TOTALS] + [Text("")]
+            cells += [Text("-" if row[key] is None else format_(row[key])) for key, _, format_ in TABLE_TOTALS]
+            cells.append(Text(""))
         table.add_row(*cells)
     note = Text(f"{table.row_count:,} variants, {failed:,} not valid networks" if failed
                 else f"{table.row_count:,} variants", style="dim")
-    return render_rich(table, note, width=width, color=color)
+    memory = Text(f"memory in {dtype}; training memory: {TRAINING_ASSUMPTIONS[dtype]}", style="dim")
+    return render_rich(table, note, memory, width=width, color=color)

@@ -130,8 +130,8 @@ def html_report(network: Network, analysis: Analysis, graph_svg: bytes | None, b
         ("Parameters", units.human(t.params), units.exact(t.params)),
         ("MACs", units.human(t.macs), units.exact(t.macs)),
         ("FLOPs (2 x MACs)", units.human(t.flops), units.exact(t.flops)),
-        ("Param memory", units.human_bytes(t.param_bytes), "float32"),
-        ("Activations", units.human_bytes(t.activation_bytes), f"float32, batch {analysis.batch}"),
+        ("Param memory", units.human_bytes(t.param_bytes), t.dtype),
+        ("Activations", units.human_bytes(t.activation_bytes), f"{t.dtype}, batch {analysis.batch}"),
         ("Layers", str(t.layers), f"output {units.shape(t.output_shape)}"),
     ]
     card_html = "".join(
