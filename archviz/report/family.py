@@ -82,7 +82,7 @@ def _table1(analyses: dict[str, Analysis]) -> list[str]:
     body = compare_markdown(columns).splitlines()[1:]
     rows = [line for line in body if not line.startswith(("| params", "| buffers", "| MACs", "| FLOPs",
                                                           "| param memory", "| activation memory",
-                                                          "| params in", "| MACs in"))]
+                                                          "| training memory", "| params in", "| MACs in"))]
     return [
         "## Table 1: the configurations",
         "",
