@@ -75,7 +75,36 @@ HUGE_OPERANDS: list[tuple[str, str]] = [
     ("not " * 120 + "1", "nested more than 100 levels deep"),
     ("+".join(["w"] * 150), "nested more than 100 levels deep"),
     ("(" * 210 + "1" + ")" * 210, "which is not an expression"),  # Python's parser: too many parentheses
+    ("+(big * 10)", "number too large"),
+    ("-big * 10 < 0 or 1", "number too large"),
+    # what the language does not have at all: refused as such, not computed
+    ("1 << 10 ** 6", "is not allowed"),
+    ("w >> 1", "is not allowed"),
+    ("w & 1", "is not allowed"),
+    ('"ab" * 10 ** 9', "expected a number"),
+    ('len("x" * 9)', "unknown function 'len'"),
+    ("range(10 ** 9)", "unknown function 'range'"),
+    ("sum([1] * 10 ** 9)", "unknown function 'sum'"),
+    ("pow(2, 10 ** 9)", "unknown function 'pow'"),
+    ("[1] * 10 ** 9", "is not allowed"),
+    ("(w for w in ())", "is not allowed"),
+    ('f"{w:>999999999}"', "is not allowed"),
 ]
+
+
+def test_every_operator_and_function_is_tried_with_huge_operands() -> None:
+    """A function or operator added to the evaluator must join HUGE_OPERANDS (and get its bound)."""
+    import ast
+
+    from archviz.spec import expr
+
+    written = " ".join(expression for expression, _ in HUGE_OPERANDS)
+    for name in expr.FUNCTIONS:
+        assert f"{name}(" in written, f"{name}() is not tried with a huge operand"
+    symbols = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: " / ", ast.FloorDiv: "//", ast.Mod: "%",
+               ast.Pow: "**"}
+    for operator_type in expr._BINARY:
+        assert symbols[operator_type] in written, f"{operator_type.__name__} is not tried with a huge operand"
 
 
 @pytest.mark.parametrize(("expression", "message"), HUGE_OPERANDS, ids=[case[0][:40] for case in HUGE_OPERANDS])
