@@ -595,3 +595,48 @@ def test_archviz_onnx_keeps_stages_and_blocks_fold_back(tmp_path: Path) -> None:
     assert "  block_2:" in text and "  block_3:" not in text
     again = archviz.loads(text).analyze()
     assert [(r.name, r.stage) for r in again.layers] == [(r.name, r.stage) for r in network.analyze((3, 64, 64)).layers]
+
+
+# -- the newer built-ins through ONNX, and where a framework has no op for them -----------------
+NEW_OP_SPECS = {"efficientnet-b0": None, "convnext-tiny": None, "shufflenet-v2": None, "ssd300-vgg16": None,
+                "mobilenet-v2": None, "resnet50": (3, 64, 64), "decoder": None}
+DECODER = """
+name: decoder
+input: [8, 10, 10]
+layers:
+  - conv_transpose2d: {name: up1, filters: 6, kernel: 4, stride: 2, padding: 1}
+  - conv_transpose2d: {name: up2, filters: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1, groups: 2}
+  - conv2d: {name: skip, inputs: up1, filters: 4, kernel: 1, stride: 1}
+outputs: [up2, skip]
+"""
+
+
+@pytest.mark.parametrize("name", sorted(NEW_OP_SPECS))
+def test_newer_specs_to_onnx_and_back(name: str, tmp_path: Path) -> None:
+    """Broadcasting multiplies, layer norm over channels, parameters, transposed convolutions,
+    channel shuffle, splits, SSD's L2Norm and its permute/reshape heads: written by archviz's ONNX
+    export, read back by the reader, the same params, buffers, MACs and outputs."""
+    from archviz.backends.onnx.writer import onnx_bytes
+
+    network = archviz.loads(DECODER) if name == "decoder" else archviz.load(name)
+    shape = NEW_OP_SPECS[name] or network.input_shape
+    path = tmp_path / f"{name}.onnx"
+    path.write_bytes(onnx_bytes(network, network.analyze(shape)))
+    there, again = network.analyze(shape), archviz.from_onnx(path).analyze()
+    assert (again.totals.params, again.totals.buffers, again.totals.macs) == \
+           (there.totals.params, there.totals.buffers, there.totals.macs)
+    assert [again.layer(n).output_shape for n in again.outputs] == [there.layer(n).output_shape for n in there.outputs]
+
+
+def test_where_a_framework_has_no_op_it_says_so() -> None:
+    from archviz.backends.keras.writer import to_keras_source
+    from archviz.backends.onnx.writer import onnx_bytes
+    from archviz.backends.pytorch.options import BackendError
+
+    vit = archviz.load("vit-b16")
+    with pytest.raises(BackendError, match="multi_head_attention"):
+        onnx_bytes(vit, vit.analyze())
+    for name, op in (("convnext-tiny", "layer_norm"), ("efficientnet-b0", "multiply"), ("ssd300-vgg16", "l2_norm")):
+        network = archviz.load(name)
+        with pytest.raises(BackendError, match=op):
+            to_keras_source(network, network.analyze())

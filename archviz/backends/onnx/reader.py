@@ -338,7 +338,8 @@ def _erf(node: Node, ctx: _Context) -> str:
 @dataclass
 class _Gelus:
     final: dict[int, str] = field(default_factory=dict)  # id(last Mul) -> the x it is GELU of
-    inner: set[int] = field(default_factory=set)  # ids of the Div, Erf, Add and first Mul
+    inner: set[int] = field(default_factory=set)  # ids of the nodes a pattern's last node stands for
+    l2_norms: dict[int, tuple[str, float]] = field(default_factory=dict)  # id(scaling Mul) -> (x, eps)
 
 
 def _near(ctx: _Context, name: str, value: float) -> bool:
@@ -383,6 +384,45 @@ def _gelu_patterns(nodes: list[Node], ctx: _Context) -> _Gelus:
                 found.final[id(product)] = x
                 found.inner.update({id(div), id(erf), id(add), id(half)})
     return found
+
+
+def _l2_norm_patterns(nodes: list[Node], ctx: _Context, found: _Gelus) -> None:
+    """SSD's L2Norm: x / max(ReduceL2(x over channels), eps) (or + eps) times a learnable scale per channel."""
+    readers: dict[str, list[Node]] = {}
+    for node in nodes:
+        for name in node.inputs:
+            readers.setdefault(name, []).append(node)
+
+    def only_reader(node: Node, op_type: str) -> Node | None:
+        users = readers.get(node.outputs[0], [])
+        return users[0] if len(users) == 1 and users[0].op_type == op_type else None
+
+    for norm in nodes:
+        axes = _attr(norm, "axes") or (ctx.constant(norm.inputs[1]) if len(norm.inputs) > 1 else None)
+        if norm.op_type != "ReduceL2" or list(axes or []) != [1] or not _attr(norm, "keepdims", 1):
+            continue
+        x = norm.inputs[0]
+        floor = readers.get(norm.outputs[0], [])
+        if len(floor) != 1 or floor[0].op_type not in ("Max", "Add", "Clip"):
+            continue
+        eps_name = next((name for name in floor[0].inputs[1:] if ctx.is_constant(name)), None)
+        eps = (ctx.constant(eps_name) or [1e-12])[0] if eps_name else 1e-12
+        divide = only_reader(floor[0], "Div")
+        if divide is None or divide.inputs[0] != x:
+            continue
+        scale = only_reader(divide, "Mul")
+        weight = next((name for name in (scale.inputs if scale else []) if name in ctx.initializer_dims), None)
+        if scale is None or weight is None:
+            continue
+        found.l2_norms[id(scale)] = (x, float(eps))
+        found.inner.update({id(norm), id(floor[0]), id(divide)})
+
+
+def _l2_norm_of(x: str, eps: float) -> Mapper:
+    def mapper(node: Node, ctx: _Context) -> tuple[str, dict[str, Any]]:
+        node.inputs = [x]
+        return "l2_norm", {} if eps == 1e-12 else {"eps": _f32(eps)}
+    return mapper
 
 
 def _gelu_of(x: str) -> Mapper:
@@ -634,11 +674,14 @@ def import_model(model: Model, display: str, name: str) -> ImportedModel:
         else:
             layer_nodes.append(node)
     gelus = _gelu_patterns(layer_nodes, ctx)
+    _l2_norm_patterns(layer_nodes, ctx, gelus)
     layer_nodes = [node for node in layer_nodes if id(node) not in gelus.inner]
     paths = [module_path(node, index, ctx) for index, node in enumerate(layer_nodes)]
     names = _layer_names(paths, [node.op_type for node in layer_nodes])
     for index, node in enumerate(layer_nodes):
-        if id(node) in gelus.final:
+        if id(node) in gelus.l2_norms:
+            mapper = _l2_norm_of(*gelus.l2_norms[id(node)])
+        elif id(node) in gelus.final:
             mapper = _gelu_of(gelus.final[id(node)])
         elif node.domain not in ("", "ai.onnx"):
             mapper = None

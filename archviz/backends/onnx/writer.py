@@ -197,6 +197,107 @@ def _add(graph: _Graph, op: Any, record: LayerRecord, inputs: list[str], output:
     graph.node("Sum" if len(inputs) > 2 else "Add", inputs, output, record.name)
 
 
+def _ints(graph: _Graph, layer: str, what: str, values: Sequence[int]) -> str:
+    return graph.ints(graph.temp(layer, what), values)
+
+
+def _multiply(graph: _Graph, op: Any, record: LayerRecord, inputs: list[str], output: str) -> None:
+    product = inputs[0]
+    for index, other in enumerate(inputs[1:], start=1):
+        last = index == len(inputs) - 1
+        product = graph.node("Mul", [product, other], output if last else graph.temp(record.name, "mul"), record.name)
+
+
+def _parameter(graph: _Graph, op: Any, record: LayerRecord, inputs: list[str], output: str) -> None:
+    # a learnable tensor of its own shape with a leading 1: it broadcasts over any batch in Add and Mul
+    tensor = graph.weight(f"{record.name}.weight", [1, *record.output_shape], fill=float(op.value)
+                          if op.init == "constant" else None, scale=float(op.std))
+    graph.node("Identity", [tensor], output, record.name)
+
+
+def _layer_norm(graph: _Graph, op: Any, record: LayerRecord, inputs: list[str], output: str) -> None:
+    shape = record.input_shapes[0]
+    axis = op.axis + len(shape) if op.axis < 0 else op.axis
+    size = shape[axis]
+    sources = [inputs[0]]
+    last = axis == len(shape) - 1
+    perm = [0, *(d + 1 for d in range(len(shape)) if d != axis), axis + 1]
+    if not last:  # normalise one inner axis: move it last, normalise, move it back
+        sources = [graph.node("Transpose", [inputs[0]], graph.temp(record.name, "to_last"), f"{record.name}/to_last",
+                              perm=perm)]
+    scale = graph.weight(f"{record.name}.weight", [size], fill=1.0) if op.affine else \
+        graph.weight(graph.temp(record.name, "one"), [size], fill=1.0)
+    extra = [graph.weight(f"{record.name}.bias", [size], fill=0.0)] if op.affine and op.bias else []
+    target = output if last else graph.temp(record.name, "normed")
+    graph.node("LayerNormalization", [sources[0], scale, *extra], target, record.name, axis=-1, epsilon=float(op.eps))
+    if not last:
+        back = [perm.index(d) for d in range(len(perm))]
+        graph.node("Transpose", [target], output, f"{record.name}/back", perm=back)
+
+
+def _conv_transpose2d(graph: _Graph, op: Any, record: LayerRecord, inputs: list[str], output: str) -> None:
+    channels = record.input_shapes[0][0]
+    kernel = as_pair(op.kernel)
+    sources = [inputs[0], graph.weight(f"{record.name}.weight", [channels, op.filters // op.groups, *kernel])]
+    if op.bias:
+        sources.append(graph.weight(f"{record.name}.bias", [op.filters]))
+    pad_h, pad_w = as_pair(op.padding)
+    graph.node("ConvTranspose", sources, output, record.name, kernel_shape=list(kernel),
+               strides=list(as_pair(op.stride)), pads=[pad_h, pad_w, pad_h, pad_w],
+               output_padding=list(as_pair(op.output_padding)), dilations=list(as_pair(op.dilation)), group=op.groups)
+
+
+def _channel_shuffle(graph: _Graph, op: Any, record: LayerRecord, inputs: list[str], output: str) -> None:
+    channels, *spatial = record.input_shapes[0]
+    grouped = graph.node("Reshape", [inputs[0], _ints(graph, record.name, "groups", [0, op.groups, channels // op.groups,
+                                                                                      *spatial])],
+                         graph.temp(record.name, "grouped"), f"{record.name}/group")
+    swapped = graph.node("Transpose", [grouped], graph.temp(record.name, "swapped"), f"{record.name}/swap",
+                         perm=[0, 2, 1, *range(3, 3 + len(spatial))])
+    graph.node("Reshape", [swapped, _ints(graph, record.name, "shape", [0, channels, *spatial])], output, record.name)
+
+
+def _split(graph: _Graph, op: Any, record: LayerRecord, inputs: list[str], output: str) -> None:
+    axis, start, length = op.section(record.input_shapes[0])
+    graph.node("Slice", [inputs[0], _ints(graph, record.name, "start", [start]),
+                         _ints(graph, record.name, "end", [start + length]), _ints(graph, record.name, "axis", [axis + 1])],
+               output, record.name)
+
+
+def _l2_norm(graph: _Graph, op: Any, record: LayerRecord, inputs: list[str], output: str) -> None:
+    channels = record.input_shapes[0][0]
+    rank = len(record.input_shapes[0])
+    norm = graph.node("ReduceL2", [inputs[0], _ints(graph, record.name, "axes", [1])], graph.temp(record.name, "norm"),
+                      f"{record.name}/norm", keepdims=1)
+    floor = graph.node("Max", [norm, graph.weight(graph.temp(record.name, "eps"), [], fill=float(op.eps))],
+                       graph.temp(record.name, "floor"), f"{record.name}/eps")
+    unit = graph.node("Div", [inputs[0], floor], graph.temp(record.name, "unit"), f"{record.name}/div")
+    scale = graph.weight(f"{record.name}.weight", [channels, *([1] * (rank - 1))], fill=float(op.scale))
+    graph.node("Mul", [unit, scale], output, record.name)
+
+
+def _permute(graph: _Graph, op: Any, record: LayerRecord, inputs: list[str], output: str) -> None:
+    rank = len(record.input_shapes[0])
+    dims = [d + rank if d < 0 else d for d in op.dims]
+    graph.node("Transpose", inputs[:1], output, record.name, perm=[0, *(d + 1 for d in dims)])
+
+
+def _reshape(graph: _Graph, op: Any, record: LayerRecord, inputs: list[str], output: str) -> None:
+    graph.node("Reshape", [inputs[0], _ints(graph, record.name, "shape", [0, *record.output_shape])], output,
+               record.name)
+
+
+def _select(graph: _Graph, op: Any, record: LayerRecord, inputs: list[str], output: str) -> None:
+    from onnx import numpy_helper
+
+    shape = record.input_shapes[0]
+    axis = op.axis + len(shape) if op.axis < 0 else op.axis
+    index = op.index + shape[axis] if op.index < 0 else op.index
+    name = graph.temp(record.name, "index")
+    graph.initializers.append(numpy_helper.from_array(graph.np.array(index, dtype=graph.np.int64), name))
+    graph.node("Gather", [inputs[0], name], output, record.name, axis=axis + 1)
+
+
 BUILDERS: dict[str, Builder] = {
     "conv2d": _conv2d,
     "dense": _dense,
@@ -211,6 +312,17 @@ BUILDERS: dict[str, Builder] = {
     "dropout": lambda graph, op, record, inputs, output: graph.node("Identity", inputs, output, record.name),
     "identity": lambda graph, op, record, inputs, output: graph.node("Identity", inputs, output, record.name),
     "add": _add,
+    "multiply": _multiply,
+    "parameter": _parameter,
+    "layer_norm": _layer_norm,
+    "conv_transpose2d": _conv_transpose2d,
+    "channel_shuffle": _channel_shuffle,
+    "split": _split,
+    "l2_norm": _l2_norm,
+    "permute": _permute,
+    "reshape": _reshape,
+    "select": _select,
+    "stochastic_depth": lambda graph, op, record, inputs, output: graph.node("Identity", inputs, output, record.name),
     "concat": lambda graph, op, record, inputs, output: graph.node("Concat", inputs, output, record.name, axis=1),
     **{name: _elementwise for name in ("relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh",
                                        "softmax", "hardswish", "hardsigmoid")},

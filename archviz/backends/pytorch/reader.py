@@ -65,6 +65,29 @@ def _pool(op: str) -> Callable[[Any], tuple[str, dict[str, Any]]]:
     return mapper
 
 
+def _conv_transpose(m: nn.ConvTranspose2d) -> tuple[str, dict[str, Any]]:
+    if m.padding_mode != "zeros" or isinstance(m.padding, str):
+        raise _Refuse(f"padding={m.padding!r}, padding_mode={m.padding_mode!r}")
+    return "conv_transpose2d", {"filters": m.out_channels, "kernel": _pair(m.kernel_size), "stride": _pair(m.stride),
+                                "padding": _pair(m.padding), "output_padding": _pair(m.output_padding),
+                                "dilation": _pair(m.dilation), "groups": m.groups, "bias": m.bias is not None}
+
+
+def _upsample(m: nn.Upsample) -> tuple[str, dict[str, Any]]:
+    modes = {"nearest": "nearest", "bilinear": "bilinear"}
+    if m.mode not in modes:
+        raise _Refuse(f"mode={m.mode!r}")
+    values: dict[str, Any] = {"mode": modes[m.mode]}
+    if m.mode == "bilinear":
+        values["align_corners"] = bool(m.align_corners)
+    if m.size is not None:
+        return "upsample", {"size": _pair(m.size), **values}
+    scale = _pair(m.scale_factor)
+    if isinstance(scale, list):
+        raise _Refuse("different scales along height and width")
+    return "upsample", {"scale": float(scale), **values}
+
+
 def _softmax(m: nn.Softmax) -> str:
     if m.dim not in (1, -1, None):
         raise _Refuse(f"softmax over dim {m.dim}")
@@ -117,6 +140,12 @@ MODULES: dict[type[nn.Module], Callable[[Any], Any]] = {
     nn.LocalResponseNorm: _lrn,
     nn.Hardswish: lambda m: "hardswish",
     nn.LayerNorm: _layer_norm,
+    nn.ConvTranspose2d: _conv_transpose,
+    nn.Upsample: _upsample,
+    nn.GroupNorm: lambda m: ("group_norm", {"groups": m.num_groups, "eps": float(m.eps), "affine": m.affine}),
+    nn.InstanceNorm2d: lambda m: ("instance_norm", {"eps": float(m.eps), "affine": m.affine,
+                                                    "track_running_stats": m.track_running_stats}),
+    nn.ChannelShuffle: lambda m: ("channel_shuffle", {"groups": m.groups}),
     nn.MultiheadAttention: _attention,
     nn.Hardsigmoid: lambda m: "hardsigmoid",
 }
