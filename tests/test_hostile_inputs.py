@@ -600,3 +600,31 @@ def test_a_spec_path_that_is_not_utf8(tmp_path: Path) -> None:
     missing = subprocess.run([os.fsencode(sys.executable), b"-m", b"archviz.cli.main", b"summary", b"\xfe.yaml"],
                              cwd=ROOT, capture_output=True, check=False, timeout=120, env=environment)
     assert missing.returncode == 2 and missing.stderr.startswith(b"error: \\udcfe.yaml: no such file")
+
+
+@pytest.mark.parametrize(("expectation", "message"), [
+    ("params: .nan", "expect.params must hold whole numbers >= 0"),
+    ("params: .inf", "expect.params must hold whole numbers >= 0"),
+    ("params: true", "expect.params must hold whole numbers >= 0"),
+    ("macs: -1", "expect.macs must hold whole numbers >= 0"),
+    ("flops: 1.5", "expect.flops must hold whole numbers >= 0"),
+    ("params_millions: .nan", "expect.params_millions must be a finite number >= 0"),
+    ("gmacs: -.inf", "expect.gmacs must"),
+    ("output_shape: [2, .nan, 8]", "expect.output_shape must hold whole numbers"),
+    ("layers: {c: {receptive_field: .nan}}", "expect.layers.c.receptive_field must hold whole numbers"),
+    ("layers: {c: {params: [1, true]}}", "expect.layers.c.params must hold whole numbers"),
+])
+def test_expectations_that_no_network_can_meet_are_bad_input(expectation: str, message: str) -> None:
+    """A NaN or negative expectation made `archviz check` report a failed check (exit 1), not bad input."""
+    with pytest.raises(SpecError, match=message) as caught:
+        archviz.loads(NET + f"layers: [{{conv2d: {{name: c, filters: 2, kernel: 1}}}}]\nexpect:\n  {expectation}\n")
+    assert caught.value.location is not None and caught.value.location.line == 5
+
+
+def test_expectations_as_the_specs_write_them_are_accepted() -> None:
+    network = archviz.loads(NET + "layers: [{conv2d: {name: c, filters: 2, kernel: 1}}]\nexpect:\n"
+                            "  params: 8\n  params_millions: 0.0\n  output_shape: [2, 8, 8]\n"
+                            "  layers: {c: {receptive_field: [1, 1], effective_padding: 0, macs: 384}}\n")
+    from archviz.expectations import check_expectations
+
+    assert all(record.holds for record in check_expectations(network))

@@ -7,6 +7,7 @@ expanded many times without reading YAML again.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -344,6 +345,29 @@ def _block(name: str, body: Any, where: Location) -> Block:
     return Block(name=name, args=args, layers=body["layers"], location=where, arg_locations=arg_locations)
 
 
+_EXPECTED_FRACTIONS = ("params_millions", "gmacs")  # rounded figures; every other expectation is exact
+
+
+def _check_expected_value(label: str, key: str, value: Any, where: Location) -> None:
+    """An expected figure must be one a network can have: a NaN or a negative count, true or a
+    fraction where counts are whole, would make the gate fail (exit 1) for a spec that is only
+    mistyped (exit 2)."""
+    if key in _EXPECTED_FRACTIONS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise SpecError(f"{label} must be a finite number >= 0. Received: {value!r}", location=where)
+        return
+    items = value if isinstance(value, list) else [value]
+    flat = [inner for item in items for inner in (item if isinstance(item, list) else [item])]
+    if not flat and isinstance(value, list) and key != "output_shape":
+        raise SpecError(f"{label} must not be empty. Received: []", location=where)
+    lowest = None if key == "effective_padding" else 0  # a network's effective padding can be negative
+    for item in flat:
+        if isinstance(item, bool) or not isinstance(item, int) or (lowest is not None and item < lowest):
+            raise SpecError(f"{label} must hold whole numbers{' >= 0' if lowest is not None else ''} (exact counts and "
+                            f"sizes). Received: {value!r}",
+                            location=where, hint="write the exact integer, e.g. 'params: 138357544'")
+
+
 def _check_expect(expect: Any, where: Location) -> None:
     if not isinstance(expect, dict):
         raise SpecError("'expect' must be a mapping", location=where)
@@ -355,6 +379,8 @@ def _check_expect(expect: Any, where: Location) -> None:
         if key == "gmacs" and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise SpecError(f"expect.gmacs must be a number (GMACs at 3 decimals, torchvision's 'GFLOPS'). "
                             f"Received: {value!r}", location=key_where, hint="e.g. 'gmacs: 4.089'")
+        if key != "layers":
+            _check_expected_value(f"expect.{key}", key, value, key_where)
         if key == "layers":
             if not isinstance(value, dict):
                 raise SpecError("'expect.layers' must map layer names to expectations", location=key_where)
@@ -366,3 +392,5 @@ def _check_expect(expect: Any, where: Location) -> None:
                         raise SpecError(f"unknown layer expectation {check!r}",
                                         location=key_location(checks, check, key_where),
                                         hint=did_you_mean(check, EXPECT_LAYER_KEYS))
+                    _check_expected_value(f"expect.layers.{layer}.{check}", check, checks[check],
+                                          key_location(checks, check, key_where))
