@@ -393,7 +393,7 @@ def parse_vary(texts: Sequence[str]) -> dict[str, Values]:
             elif name == INPUT:
                 literals.append(item)
             else:
-                literals.append(parse_override(f"{name}={item}")[1])
+                literals.append(parse_override(f"{name}={item}", "--vary")[1])
         grid[name] = Values([*pieces, tuple(literals)])
         if len(grid[name]) > MAX_VARIANTS:
             raise SpecError(f"--vary {name} has {len(grid[name]):,} values; the limit is {MAX_VARIANTS:,}",

@@ -95,7 +95,7 @@ class Spec:
     reads_shapes: bool = False
 
 
-def parse_override(text: str) -> tuple[str, Any]:
+def parse_override(text: str, option: str = "--set") -> tuple[str, Any]:
     """``NAME=VALUE`` from the command line; VALUE is read as a YAML scalar (2, 0.5, true)."""
     import yaml
 
@@ -104,7 +104,7 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise SpecError(f"--set expects NAME=VALUE. Received: {text!r}", hint="e.g. --set num_classes=10")
     name = name.strip()
     if len(value.strip()) > MAX_NUMBER_TEXT and scalar_tag(value.strip()) in NUMBER_TAGS:
-        raise SpecError(f"--set {name}: {number_too_long(value.strip())}", hint="give a smaller number")
+        raise SpecError(f"{option} {name}: {number_too_long(value.strip())}", hint="give a smaller number")
     try:
         parsed = yaml.safe_load(value)
     except yaml.YAMLError:
@@ -114,7 +114,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     if isinstance(parsed, str) and has_surrogate(parsed):
         parsed = join_surrogate_pairs(parsed)
     if parsed is None:
-        raise SpecError(f"--set {name}: the value must be Unicode text; it holds a lone surrogate "
+        raise SpecError(f"{option} {name}: the value must be Unicode text; it holds a lone surrogate "
                         f"(an escape such as \\ud800, or a byte that is not UTF-8). Received: {value.strip()!r}",
                         hint="write the character itself, in UTF-8")
     return name, parsed
