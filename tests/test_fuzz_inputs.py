@@ -358,14 +358,14 @@ HOSTILE: dict[str, str] = {
     "deep-block-nesting": "name: x\ninput: [3, 8, 8]\nlayers:\n" + "".join(" " * i + "- \n" for i in range(0, 4000, 2)),
     "deep-mapping-nesting": "name: x\n" + "".join(" " * i + f"k{i}:\n" for i in range(0, 3000, 1)),
     "nested-repeats-of-nothing": ("name: x\ninput: [3, 8, 8]\nlayers:\n  - relu\n"
-                                  "  - {layers: [{layers: [{relu: {if: false}}], repeat: 200000}], repeat: 200000}\n"),
+                                  "  - {layers: [{layers: [{relu: {if: false}}], repeat: 20000}], repeat: 20000}\n"),
     "blocks-repeating-nothing": ("name: x\ninput: [3, 8, 8]\nblocks:\n"
                                  "  b0: {layers: [{relu: {if: false}}]}\n"
-                                 + "".join(f"  b{i}: {{layers: [b{i - 1}: {{repeat: 200000}}]}}\n" for i in range(1, 6))
+                                 + "".join(f"  b{i}: {{layers: [b{i - 1}: {{repeat: 20000}}]}}\n" for i in range(1, 6))
                                  + "layers: [relu, b5]\n"),
     "repeat-too-large": "name: x\ninput: [3, 8, 8]\nlayers:\n  - relu: {repeat: 1000000000000}\n",
     "nested-repeats-over-limit": ("name: x\ninput: [3, 8, 8]\nlayers:\n"
-                                  "  - {layers: [{relu: {repeat: 100000}}], repeat: 100000}\n"),
+                                  "  - {layers: [{relu: {repeat: 10000}}], repeat: 10000}\n"),
     "recursive-block": "name: x\ninput: [3, 8, 8]\nblocks:\n  b: {layers: [relu, b: {repeat: 2}]}\nlayers: [b]\n",
     "expression-power": "name: x\ninput: [3, 8, 8]\nlayers:\n  - conv2d: {filters: '9**9**9', kernel: 1}\n",
     "expression-tower": "name: x\ninput: [3, 8, 8]\nlayers:\n  - conv2d: {filters: '(2**64)**64', kernel: 1}\n",

@@ -233,3 +233,65 @@ def test_available_memory_honours_a_cgroup_limit(tmp_path: Path, monkeypatch: py
     meminfo = memory._meminfo_available()
     assert meminfo is not None and meminfo > 0 and memory.available_bytes() == meminfo
     assert memory.describe(1_500_000_000) == "1.5 GB" and memory.describe(2_500_000) == "2.5 MB"
+
+
+# -- class 10: the layer limit is what every command handles in seconds ------------------------
+def _stack(tmp_path: Path, layers: int) -> Path:
+    spec = tmp_path / f"stack{layers}.yaml"
+    spec.write_text(f"name: stack\ninput: [8, 16, 16]\nlayers:\n"
+                    f"  - conv2d: {{filters: 8, kernel: 3, padding: 1, repeat: {layers}}}\n")
+    return spec
+
+
+def test_one_layer_past_the_limit_is_refused_at_once(tmp_path: Path) -> None:
+    from archviz.spec.expand import MAX_LAYERS
+
+    assert MAX_LAYERS == 20_000
+    start = time.perf_counter()
+    result = runner.invoke(app, ["summary", str(_stack(tmp_path, 20_001)), "--format", "json"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "repeat must be" in result.stderr or "more than 20,000 layers, the limit" in result.stderr
+    assert time.perf_counter() - start < 10
+
+
+def test_a_summary_at_the_limit_is_exact(tmp_path: Path) -> None:
+    import json
+
+    result = runner.invoke(app, ["summary", str(_stack(tmp_path, 20_000)), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert len(data["layers"]) == 20_000
+    assert data["totals"]["params"] == 20_000 * (8 * 8 * 9 + 8)  # 3x3 conv, 8 -> 8 channels, with bias
+    assert data["totals"]["macs"] == 20_000 * (16 * 16 * 8 * 8 * 9)
+
+
+def test_per_layer_tables_show_the_first_and_last_500_layers(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["conventions", str(_stack(tmp_path, 1_200)), "--per-layer"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert sum("… 200 layers (csv and json list every one)" in line for line in lines) == 1
+    shown = [line for line in lines if line.lstrip("│ ").startswith("conv2d_")]
+    assert len(shown) == 1_000
+    names = [line.replace("│", " ").split()[0] for line in shown]
+    assert names[:2] == ["conv2d_1", "conv2d_2"] and names[499:501] == ["conv2d_500", "conv2d_701"]
+    assert names[-1] == "conv2d_1200"
+    assert "147,456" in shown[0]  # MACs of one layer: 16 * 16 * 8 * 8 * 9
+    full = runner.invoke(app, ["conventions", str(_stack(tmp_path, 1_200)), "--per-layer", "--format", "csv"])
+    assert len(full.stdout.splitlines()) == 1 + 1_200  # the machine formats list every layer
+
+
+def test_verify_stops_at_its_own_limit_and_shortens_its_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    from archviz.cli.verify import MAX_VERIFY_LAYERS
+    from archviz.render import table
+
+    start = time.perf_counter()
+    refused = runner.invoke(app, ["verify", str(_stack(tmp_path, MAX_VERIFY_LAYERS + 1))])
+    assert refused.exit_code == 2
+    assert f"it stops at {MAX_VERIFY_LAYERS:,} layers. Received: {MAX_VERIFY_LAYERS + 1:,} layers" in refused.stderr
+    assert time.perf_counter() - start < 30  # nothing was built
+    monkeypatch.setattr(table, "MAX_TABLE_ROWS", 10)
+    result = runner.invoke(app, ["verify", str(_stack(tmp_path, 30)), "--width", "200"])
+    assert result.exit_code == 0, result.stderr
+    assert "… 20 layers (0 checks among them differ; json and markdown list every layer)" in result.stdout
+    assert "conv2d_5 " in result.stdout and "conv2d_26 " in result.stdout and "conv2d_6 " not in result.stdout

@@ -62,14 +62,19 @@ def conventions(
             from rich.table import Table
             from rich.text import Text
 
-            from archviz.render.table import render_rich
+            from archviz.render.table import hidden_rows, render_rich
 
             table = Table(title=f"{analysis.name}: work per layer under each convention", header_style="bold")
             table.add_column("Layer", no_wrap=True)
             table.add_column("Op")
             for name in CONVENTIONS:
                 table.add_column(name, justify="right", no_wrap=True)
-            for name, op, counts in rows:
+            hidden = hidden_rows(len(rows))  # rich lays out ~1 ms a row: the first and last 500 of a long one
+            for index, (name, op, counts) in enumerate(rows):
+                if index in hidden:
+                    if index == hidden.start:
+                        table.add_row(Text(f"… {len(hidden):,} layers (csv and json list every one)"), style="dim")
+                    continue
                 table.add_row(Text(name), Text(op), *(Text(exact(v)) for v in counts))
             table.add_row(Text("total", style="bold"), Text(""),
                           *(Text(exact(c.total(analysis)), style="bold") for c in CONVENTIONS.values()))

@@ -28,6 +28,22 @@ if TYPE_CHECKING:
     from archviz.network import Network
 
 
+# Building and running a module costs the frameworks milliseconds a layer (PyTorch on meta: about
+# 5-15 ms with FlopCounterMode and the hooks), so verification stops at 1,000 layers (ResNet-152: 500).
+MAX_VERIFY_LAYERS = 1_000
+
+
+def check_layer_count(network: Network) -> None:
+    """Refuse to verify a network the frameworks would take minutes to build and run (exit 2)."""
+    from archviz.errors import SpecError
+    from archviz.spec.expand import MAX_LAYERS
+
+    if len(network.layers) > MAX_VERIFY_LAYERS:
+        raise SpecError(f"verify builds and runs every layer in the framework, which takes milliseconds a layer; "
+                        f"it stops at {MAX_VERIFY_LAYERS:,} layers. Received: {len(network.layers):,} layers",
+                        hint=f"the analysis itself (summary, conventions, compare) handles up to {MAX_LAYERS:,} layers")
+
+
 class Backend(str, Enum):
     pytorch = "pytorch"
     onnxruntime = "onnxruntime"
@@ -100,6 +116,7 @@ def verify(
     from archviz.render import verify as render
 
     network = load_network(spec, set_, until)
+    check_layer_count(network)
     shape = parse_input(input, network.input_shape)
     _check_memory(network, shape, batch, device, dtype, force)
     result = run_verify(network, shape, batch, device, dtype, force=True)  # checked just above
@@ -148,6 +165,7 @@ def _verify_elsewhere(backend: Backend, spec: str | None, sets: list[str] | None
         keras_backend()
         from archviz.backends.keras.verify import verify as run
     network = load_network(spec, sets, until)
+    check_layer_count(network)
     result = run(network, parse_input(input, network.input_shape), batch)
     if format is Format.json:
         emit(render.render_json(result, None), out)

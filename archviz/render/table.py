@@ -24,7 +24,11 @@ MAX_TABLE_ROWS = 1000
 
 def hidden_layers(analysis: Analysis) -> range:
     """Positions of the layers the table leaves out (empty unless there are over MAX_TABLE_ROWS)."""
-    count = len(analysis.layers)
+    return hidden_rows(len(analysis.layers))
+
+
+def hidden_rows(count: int) -> range:
+    """Of ``count`` per-layer rows, the positions a table leaves out: all but the first and last 500."""
     if count <= MAX_TABLE_ROWS:
         return range(0)
     return range(MAX_TABLE_ROWS // 2, count - MAX_TABLE_ROWS // 2)

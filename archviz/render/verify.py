@@ -16,7 +16,7 @@ from rich.text import Text
 from archviz.backends.pytorch.records import QUANTITIES, Benchmark, Check, LayerTiming, Status, Verification
 from archviz.render import units
 from archviz.render.formats import markdown_escape
-from archviz.render.table import render_rich
+from archviz.render.table import hidden_rows, render_rich
 
 MARKS = {Status.ok: "✓", Status.mismatch: "✗", Status.not_checked: "·"}
 STYLES = {Status.ok: "green", Status.mismatch: "bold red", Status.not_checked: "dim"}
@@ -61,7 +61,15 @@ def verification_table(result: Verification) -> Table:
         total = totals[quantity]
         table.add_column(HEADERS[quantity], justify="left" if quantity == "output_shape" else "right", no_wrap=True,
                          footer=Text(cell(total), style=STYLES[total.status]))
-    for layer in result.layers:
+    hidden = hidden_rows(len(result.layers))  # rich lays out ~1 ms a row: the first and last 500 of a long one
+    for index, layer in enumerate(result.layers):
+        if index in hidden:
+            if index == hidden.start:
+                differ = sum(check.status is Status.mismatch for left_out in result.layers[hidden.start:hidden.stop]
+                             for check in left_out.checks)
+                table.add_row(Text(f"… {len(hidden):,} layers ({differ:,} checks among them differ; json and "
+                                   f"markdown list every layer)"), style="dim")
+            continue
         cells = [Text(layer.name), Text(layer.op)]
         cells += [Text(cell(check), style=STYLES[check.status]) for check in layer.checks]
         table.add_row(*cells)

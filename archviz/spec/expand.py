@@ -41,7 +41,9 @@ INPUT_CHANNELS = "in_channels"  # shape[0]: channels of a (C, H, W) map, tokens 
 INPUT_FEATURES = "in_features"  # shape[-1]: the last axis (the embedding width of tokens)
 ENTRY_KEYS = ENTRY_WORDS  # ("name", "inputs", "if", "repeat")
 GROUP_KEYS = ("stage", "layers", "if", "repeat")
-MAX_LAYERS = 200_000
+# what every command analyses and renders in seconds (reports/benchmarks.md, "At the layer limit");
+# at 200,000 a summary took 14-18 s and 1.8 GB and the per-layer commands minutes
+MAX_LAYERS = 20_000
 MAX_BLOCK_DEPTH = 32
 MAX_EXPANSION_STEPS = 1_000_000  # entries visited, also those that make no layer
 MAX_NAME_LENGTH = 200
@@ -713,8 +715,8 @@ class _Expander:
                             location=where, layer=name,
                             hint="give each layer its own name; in repeated entries use '{i}' or '{n}' in the name")
         if len(self.layers) >= MAX_LAYERS:
-            raise SpecError(f"the spec expands to more than {MAX_LAYERS:,} layers", location=where,
-                            hint="lower the repeat counts")
+            raise SpecError(f"the spec expands to more than {MAX_LAYERS:,} layers, the limit (every command "
+                            f"handles that many in seconds)", location=where, hint="lower the repeat counts")
         if not isinstance(op, MultiOutput):
             outputs = [(name, op, values)]
         else:
