@@ -628,3 +628,15 @@ def test_expectations_as_the_specs_write_them_are_accepted() -> None:
     from archviz.expectations import check_expectations
 
     assert all(record.holds for record in check_expectations(network))
+
+
+def test_a_fifo_given_as_a_keras_model_is_refused_at_once(tmp_path: Path) -> None:
+    import os
+
+    from archviz.backends.keras.reader import read_keras
+
+    fifo = tmp_path / "model.keras"
+    os.mkfifo(fifo)
+    with quickly(), pytest.raises(SpecError, match=r"is a FIFO \(named pipe\), not a regular file; only regular "
+                                  "files are read as models"):
+        read_keras(fifo)

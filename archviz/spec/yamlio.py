@@ -79,11 +79,9 @@ def read_text(path: Path, display: str) -> str:
     """
     where = Location(display)
     try:
-        _check_regular(os.stat(path), where)
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        descriptor = open_regular(path, where)
         try:
             status = os.fstat(descriptor)
-            _check_regular(status, where)
             chunks: list[bytes] = []
             left = MAX_FILE_BYTES + 1  # never more: a file that grows while it is read stays bounded
             while left > 0:
@@ -119,16 +117,29 @@ def read_text(path: Path, display: str) -> str:
                         hint="save the spec as UTF-8") from None
 
 
-def _check_regular(status: os.stat_result, where: Location) -> None:
+def open_regular(path: Path | str, where: Location, what: str = "spec") -> int:
+    """A descriptor of ``path`` opened for reading, only where it is a regular file (see
+    read_text): SpecError for a FIFO, device, socket or folder; OSError as os.open raises it."""
+    _check_regular(os.stat(path), where, what)
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        _check_regular(os.fstat(descriptor), where, what)
+    except SpecError:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def _check_regular(status: os.stat_result, where: Location, what: str = "spec") -> None:
     if stat.S_ISREG(status.st_mode):
         return
     if stat.S_ISDIR(status.st_mode):
-        raise SpecError("is a folder, not a spec file", location=where,
-                        hint="pass a .yaml file or a built-in name (see 'archviz list')")
+        raise SpecError(f"is a folder, not a {what} file", location=where,
+                        hint="pass a .yaml file or a built-in name (see 'archviz list')" if what == "spec" else None)
     kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(status.st_mode) else "a socket" if stat.S_ISSOCK(status.st_mode)
             else "a device" if stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode) else "a special file")
-    raise SpecError(f"is {kind}, not a regular file; only regular files are read as specs", location=where,
-                    hint="save the spec to a file and pass that file")
+    raise SpecError(f"is {kind}, not a regular file; only regular files are read as {what}s", location=where,
+                    hint=f"save the {what} to a file and pass that file")
 
 
 def parse_yaml(text: str, display: str) -> LocatedDict:

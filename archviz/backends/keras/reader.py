@@ -16,6 +16,7 @@ Keras's non-trainable params, are archviz's buffers; its momentum is 1 - PyTorch
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from typing import Any
 from archviz.backends.imported import NETWORK_INPUT, ImportedLayer, ImportedModel, Unsupported, UnsupportedOps
 from archviz.errors import Location, SpecError
 from archviz.ops import OP_REGISTRY
+from archviz.spec.yamlio import open_regular
 
 MAX_CONFIG_BYTES = 64 << 20
 ACTIVATIONS = {
@@ -372,7 +374,8 @@ def read_keras(path: str | Path, display: str | None = None) -> ImportedModel:
     display = display or str(path)
     where = Location(display)
     try:
-        with zipfile.ZipFile(path) as archive:
+        # a FIFO would block the open forever, a device never end: regular files only
+        with os.fdopen(open_regular(path, where, "model"), "rb") as stream, zipfile.ZipFile(stream) as archive:
             try:
                 info = archive.getinfo("config.json")
             except KeyError:
