@@ -193,3 +193,80 @@ def test_api_sweep_and_unknown_dtype() -> None:
     with pytest.raises(SpecError, match="bfloat16"):
         archviz.load("vgg16").analyze(dtype="bf16")
     assert invoke("summary", "vgg16", "--dtype", "fp8").exit_code == 2
+
+
+# -- tables never cut a number ------------------------------------------------------------------
+
+WIDTHS = (60, 80, 120, 200)
+FAMILY = ("vgg11", "vgg13", "vgg16", "vgg19")
+# exact totals, torchvision's published parameter counts and the MACs of its docs
+FAMILY_PARAMS = ("132,863,336", "133,047,848", "138,357,544", "143,667,240")
+FAMILY_MACS = ("7,609,090,048", "11,308,466,176", "15,470,264,320", "19,632,062,464")
+
+
+def _lines(output: str) -> list[str]:
+    return output.splitlines()
+
+
+def _tokens(output: str) -> set[str]:
+    return {token for line in output.splitlines() for token in line.replace("│", " ").replace("┃", " ").split()}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_compare_keeps_every_number_whole(width: int) -> None:
+    result = invoke("compare", *FAMILY, "--width", str(width))
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    assert max(len(line) for line in _lines(result.output)) <= width  # networks go to a second table instead
+    tokens = _tokens(result.output)
+    assert set(FAMILY_PARAMS) <= tokens and set(FAMILY_MACS) <= tokens
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_conventions_wraps_at_word_boundaries(width: int) -> None:
+    from archviz.conventions import CONVENTIONS
+
+    result = invoke("conventions", "vgg16", "--width", str(width))
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    assert max(len(line) for line in _lines(result.output)) <= width
+    tokens = _tokens(result.output)
+    assert "15,470,264,320" in tokens and "15,483,821,032" in tokens  # macs / fvcore, torchinfo (docs/conventions.md)
+    shown_counts = "Counts" in result.output
+    for convention in CONVENTIONS.values():
+        assert convention.name in tokens
+        if shown_counts:  # every word of the definition whole, never 'multiply-accumul' / 'ates'
+            assert set(convention.counts.split()) <= tokens, convention.name
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_summary_sweep_list_and_check_keep_numbers_whole(width: int) -> None:
+    import archviz
+    from archviz.render import units
+
+    summary = invoke("summary", "vgg16", "--width", str(width)).output
+    analysis = archviz.load("vgg16").analyze()
+    for record in analysis.layers:
+        line = next(line for line in _lines(summary) if line.split() and line.split()[0] == record.name)
+        assert units.human(record.params) in line and units.human(record.macs) in line
+    assert "…" not in summary and max(len(line) for line in _lines(summary)) <= width
+    swept = invoke("sweep", "vgg16", "--vary", "input=224,32,8", "--width", str(width)).output
+    assert "…" not in swept and max(len(line) for line in _lines(swept)) <= width
+    assert {"138.4", "15.47", "37.69", "336.2"} <= _tokens(swept)
+    listing = invoke("list", "--width", str(width)).output
+    assert "…" not in listing and "138,357,544" in _tokens(listing) and "163,696" in _tokens(listing)
+    checked = invoke("check", "vgg16", "--width", str(width))
+    assert checked.exit_code == 0
+    assert "…" not in checked.output and {"138,357,544", "15,470,264,320"} <= _tokens(checked.output)
+
+
+def test_summary_help_lists_the_columns() -> None:
+    from archviz.cli.summary import COLUMN_KEYS
+    from archviz.render.columns import COLUMNS
+
+    assert COLUMN_KEYS == tuple(COLUMNS)
+    result = invoke("summary", "--help")
+    assert "--help-columns" not in result.output
+    assert invoke("summary", "--help-columns").exit_code == 2  # there is no such option: the help no longer says so
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "receptive_field" in text and "activation_bytes" in text and "bias_adds" in text

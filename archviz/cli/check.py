@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from archviz.cli.common import clean_errors
+from archviz.cli.common import WidthOption, clean_errors
 
 
 class Format(str, Enum):
@@ -49,6 +49,7 @@ def check(
     specs: Annotated[list[str] | None, typer.Argument(help="Spec files or built-in names (default: specs/ and "
                                                       "the built-ins).", show_default=False)] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    width: WidthOption = None,
 ) -> None:
     """Compare each spec's params, MACs, shapes and receptive fields with its 'expect' block.
 
@@ -83,7 +84,7 @@ def check(
         ]
         typer.echo(json.dumps(payload, indent=2))
     else:
-        _print_table(results)
+        _print_table(results, width)
     raise typer.Exit(1 if failed else 0)
 
 
@@ -93,7 +94,7 @@ def _status(expectations: list) -> str:  # type: ignore[type-arg]
     return "pass" if all(e.holds for e in expectations) else "FAIL"
 
 
-def _print_table(results: list) -> None:  # type: ignore[type-arg]
+def _print_table(results: list, width: int | None = None) -> None:  # type: ignore[type-arg]
     from rich.table import Table
     from rich.text import Text
 
@@ -106,17 +107,15 @@ def _print_table(results: list) -> None:  # type: ignore[type-arg]
             return "x".join(map(str, value))
         return str(value)
 
-    table = Table(title="archviz check", header_style="bold")
-    for header, justify in (("Spec", "left"), ("Status", "left"), ("Quantity", "left"), ("Expected", "right"),
-                            ("Got", "right"), ("Difference", "right")):
-        table.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    headers = (("Spec", "left"), ("Status", "left"), ("Quantity", "left"), ("Expected", "right"), ("Got", "right"),
+               ("Difference", "right"))
+    rows: list[tuple[list[Text], bool]] = []  # cells, ends a spec
     passed = unchecked = failed_specs = 0
     for spec, _, expectations in results:
         status = _status(expectations)
         if status == "unchecked":
             unchecked += 1
-            table.add_row(Text(spec), Text("unchecked"), Text("(no expect block)"), Text(""), Text(""), Text(""),
-                          end_section=True)
+            rows.append(([Text(spec), Text("unchecked"), Text("(no expect block)"), Text(""), Text(""), Text("")], True))
             continue
         if status == "pass":
             passed += 1
@@ -125,13 +124,29 @@ def _print_table(results: list) -> None:  # type: ignore[type-arg]
         for index, e in enumerate(expectations):
             mark = "ok" if e.holds else "MISMATCH"
             diff = e.difference
-            table.add_row(Text(spec if index == 0 else ""), Text(mark, style="green" if e.holds else "bold red"),
+            rows.append(([Text(spec if index == 0 else ""), Text(mark, style="green" if e.holds else "bold red"),
                           Text(e.quantity), Text(show(e.expected)), Text(show(e.got)),
-                          Text("" if diff in (None, 0) else f"{diff:+,}"),
-                          end_section=index == len(expectations) - 1)
+                          Text("" if diff in (None, 0) else f"{diff:+,}")], index == len(expectations) - 1))
+
+    def build(left_out: frozenset[str]) -> Table:
+        table = Table(title="archviz check", header_style="bold")
+        kept = [index for index, (header, _) in enumerate(headers) if header not in left_out]
+        for index in kept:
+            header, justify = headers[index]
+            # numbers are never folded; the spec and quantity names wrap
+            table.add_column(header, justify=justify, no_wrap=justify == "right")  # type: ignore[arg-type]
+        for cells, last in rows:
+            table.add_row(*(cells[index] for index in kept), end_section=last)
+        return table
+
+    from archviz.render.table import fit_by_dropping, terminal_width
+
+    # a difference is shown only where a check fails; a narrow terminal leaves the column out first
+    table, _ = fit_by_dropping(build, ("Difference",) if not failed_specs else (), terminal_width(width))
     from archviz.render.table import render_rich
 
-    sys.stdout.write(render_rich(table, Text(f"{passed} passed, {failed_specs} failed, {unchecked} unchecked")))
+    sys.stdout.write(render_rich(table, Text(f"{passed} passed, {failed_specs} failed, {unchecked} unchecked"),
+                                 width=width))
 
 
 def register(app: typer.Typer) -> None:

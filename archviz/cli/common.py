@@ -79,6 +79,12 @@ def check_width(value: int | None) -> int | None:
     return value
 
 
+WidthOption = Annotated[int | None, typer.Option(
+    "--width", callback=check_width, help=f"Table width in characters, {MIN_WIDTH}-{MAX_WIDTH} (default: the "
+    "terminal's, or the table's natural width when piped). Labels wrap and columns move to another table "
+    "before a number is cut; a table that still does not fit keeps its narrowest width.", show_default=False)]
+
+
 def clean_errors(function: F) -> F:
     """Turn ArchvizError (and unreadable output paths, and a missing optional module) into a message
     on stderr and exit code 2."""

@@ -14,6 +14,7 @@ from archviz.cli.common import (
     DtypeOption,
     InputOption,
     SetOption,
+    WidthOption,
     clean_errors,
     parse_input,
     parse_sets,
@@ -39,6 +40,7 @@ def compare(
     set_: SetOption = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     dtype: DtypeOption = Dtype.float32,
+    width: WidthOption = None,
 ) -> None:
     """Compare networks side by side: layout in the paper's notation (Table 1), parameters in
     millions (Table 2), exact params, MACs, memory, and where parameters and compute sit.
@@ -71,9 +73,7 @@ def compare(
     elif format is Format.markdown:
         sys.stdout.write(render.compare_markdown(columns))
     else:
-        from archviz.render.table import render_rich
-
-        sys.stdout.write(render_rich(render.compare_table(columns)))
+        sys.stdout.write(render.render_compare(columns, width))
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from archviz.cli.common import BatchOption, InputOption, SetOption, SpecArgument, UntilOption, analyze, clean_errors
+from archviz.cli.common import (
+    BatchOption,
+    InputOption,
+    SetOption,
+    SpecArgument,
+    UntilOption,
+    WidthOption,
+    analyze,
+    clean_errors,
+)
 
 
 class Format(str, Enum):
@@ -26,6 +35,7 @@ def conventions(
     per_layer: Annotated[bool, typer.Option("--per-layer", help="One row per layer, one column per convention.")]
     = False,
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    width: WidthOption = None,
 ) -> None:
     """The network's work under each tool's convention: MACs vs FLOPs, with or without bias,
     activations and pooling, each defined once (docs/conventions.md).
@@ -78,7 +88,7 @@ def conventions(
                 table.add_row(Text(name), Text(op), *(Text(exact(v)) for v in counts))
             table.add_row(Text("total", style="bold"), Text(""),
                           *(Text(exact(c.total(analysis)), style="bold") for c in CONVENTIONS.values()))
-            sys.stdout.write(render_rich(table))
+            sys.stdout.write(render_rich(table, width=width))
         return
 
     totals = [(c, c.total(analysis)) for c in CONVENTIONS.values()]
@@ -100,21 +110,41 @@ def conventions(
     from rich.table import Table
     from rich.text import Text
 
-    from archviz.render.table import render_rich
+    from archviz.render.table import fit_by_dropping, render_rich, terminal_width
 
-    table = Table(title=f"{analysis.name} at {'x'.join(map(str, analysis.input_shape))}, batch {analysis.batch}: "
-                  "one network, many 'FLOPs'", header_style="bold")
-    table.add_column("Convention", no_wrap=True)
-    table.add_column("Tool", max_width=24)
-    table.add_column("Unit", no_wrap=True)
-    table.add_column("Total", justify="right", no_wrap=True)
-    table.add_column("", justify="right", no_wrap=True)
-    table.add_column("Counts", overflow="fold", max_width=44)
-    table.add_column("Leaves out", overflow="fold", max_width=36)
-    for c, total in totals:
-        table.add_row(Text(c.name, style="bold"), Text(c.tool), Text(c.unit), Text(exact(total)), Text(human(total)),
-                      Text(c.counts), Text(c.leaves_out))
-    sys.stdout.write(render_rich(table))
+    def build(left_out: frozenset[str]) -> Table:
+        table = Table(title=f"{analysis.name} at {'x'.join(map(str, analysis.input_shape))}, batch {analysis.batch}: "
+                      "one network, many 'FLOPs'", header_style="bold")
+        columns = [(header, header not in left_out) for header in ("Tool", "Unit", "Short", "Counts", "Leaves out")]
+        shown = {header for header, keep in columns if keep}
+        table.add_column("Convention", no_wrap=True)
+        if "Tool" in shown:
+            table.add_column("Tool", max_width=24)
+        table.add_column("Unit", no_wrap=True)
+        table.add_column("Total", justify="right", no_wrap=True)
+        if "Short" in shown:
+            table.add_column("", justify="right", no_wrap=True)
+        if "Counts" in shown:
+            table.add_column("Counts", max_width=44)
+        if "Leaves out" in shown:
+            table.add_column("Leaves out", max_width=36)
+        for c, total in totals:
+            cells = [Text(c.name, style="bold")]
+            cells += [Text(c.tool)] if "Tool" in shown else []
+            cells += [Text(c.unit), Text(exact(total))]
+            cells += [Text(human(total))] if "Short" in shown else []
+            cells += [Text(c.counts)] if "Counts" in shown else []
+            cells += [Text(c.leaves_out)] if "Leaves out" in shown else []
+            table.add_row(*cells)
+        return table
+
+    target = terminal_width(width)
+    table, dropped = fit_by_dropping(build, ("Short", "Tool", "Leaves out", "Counts"), target)
+    parts: list[object] = [table]
+    if dropped:
+        names = ", ".join("short total" if name == "Short" else name.lower() for name in dropped)
+        parts.append(Text(f"(narrow terminal: left out {names}; widen it, --width, or --format json)", style="dim"))
+    sys.stdout.write(render_rich(*parts, width=target))
 
 
 def register(app: typer.Typer) -> None:

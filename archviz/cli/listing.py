@@ -8,7 +8,7 @@ from typing import Annotated, TypedDict
 
 import typer
 
-from archviz.cli.common import clean_errors
+from archviz.cli.common import WidthOption, clean_errors
 
 
 class Format(str, Enum):
@@ -28,6 +28,7 @@ class SpecRow(TypedDict):
 
 def list_specs(
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    width: WidthOption = None,
 ) -> None:
     """List the built-in specs with their description and parameter count.
 
@@ -65,7 +66,7 @@ def list_specs(
                       Text(row["description"]))
     from archviz.render.table import render_rich
 
-    sys.stdout.write(render_rich(table))
+    sys.stdout.write(render_rich(table, width=width))
 
 
 def register(app: typer.Typer) -> None:

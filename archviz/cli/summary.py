@@ -22,6 +22,12 @@ from archviz.cli.common import (
 )
 from archviz.cli.shared import MAX_WIDTH, MIN_WIDTH
 
+# the keys of archviz.render.columns.COLUMNS, written out so that the help does not import the
+# analysis (tests/test_user_questions.py checks that they agree)
+COLUMN_KEYS = ("name", "op", "type", "stage", "inputs", "output_shape", "params", "params_pct", "buffers", "macs",
+               "macs_pct", "flops", "elementwise", "bias_adds", "activations", "activation_bytes", "receptive_field",
+               "stride", "padding")
+
 
 class Format(str, Enum):
     table = "table"
@@ -43,8 +49,9 @@ def summary(
     set_: SetOption = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     columns: Annotated[str | None, typer.Option(
-        "--columns", "-c", help="Comma-separated columns (see 'archviz summary --help-columns'); "
-        "default: name,op,output_shape,params,params_pct,macs,macs_pct,receptive_field.", show_default=False)] = None,
+        "--columns", "-c", help=f"Comma-separated columns, from: {', '.join(COLUMN_KEYS)} (docs/conventions.md defines "
+        "each); default: name,op,output_shape,params,params_pct,macs,macs_pct,receptive_field.",
+        show_default=False)] = None,
     flops: Annotated[bool, typer.Option("--flops", help="Add the FLOPs column (2 x MACs).")] = False,
     units: Annotated[Units, typer.Option(
         "--units", help="auto: short units (M, G) in the table; raw: exact integers with separators.")] = Units.auto,

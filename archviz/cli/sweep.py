@@ -16,6 +16,7 @@ from archviz.cli.common import (
     DtypeOption,
     SetOption,
     SpecArgument,
+    WidthOption,
     clean_errors,
     parse_sets,
     write_output,
@@ -50,6 +51,7 @@ def sweep(
         "--chart", help="Also draw params against MACs with the Pareto front: .svg, .png or .pdf.",
         show_default=False)] = None,
     dtype: DtypeOption = Dtype.float32,
+    width: WidthOption = None,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal and the "
         "sweep is long).", show_default=False)] = None,
@@ -88,7 +90,7 @@ def sweep(
         labels: list[str] = []
         if chart is not None:
             rows = _collect(rows, plan.columns[: len(plan.variables) + 2], points, labels)
-        _write(plan, rows, format, stream, color=False if out is not None else None)
+        _write(plan, rows, format, stream, color=False if out is not None else None, width=width)
         if chart is not None:
             # Still inside the --out block: a chart that cannot be written leaves no --out file either.
             from archviz.render.sweep_chart import render_pareto
@@ -100,12 +102,12 @@ def sweep(
 
 
 def _write(plan: SweepPlan, rows: Iterator[dict[str, Any]], format: Format, stream: TextIO,
-           color: bool | None) -> None:
+           color: bool | None, width: int | None = None) -> None:
     from archviz.render import sweep as render
 
     if format is Format.table:
         varied = [name for name, _ in plan.variables]
-        text = render.render_table(plan.network.name, varied, rows, color=color, dtype=plan.dtype)
+        text = render.render_table(plan.network.name, varied, rows, width=width, color=color, dtype=plan.dtype)
         stream.write(text if text.endswith("\n") else text + "\n")
         return
     from archviz.analysis import TRAINING_ASSUMPTIONS

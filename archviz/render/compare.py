@@ -57,17 +57,54 @@ def comparison_rows(columns: list[NetworkColumn]) -> list[tuple[str, list[str]]]
     return rows
 
 
-def compare_table(columns: list[NetworkColumn]):  # type: ignore[no-untyped-def]
+def compare_table(columns: list[NetworkColumn], part: str = ""):  # type: ignore[no-untyped-def]
+    """The side-by-side table: one column per network, every cell kept whole (no_wrap)."""
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="ConvNet configurations side by side", header_style="bold", show_lines=True)
-    table.add_column("", style="bold", no_wrap=True)
+    table = Table(title=f"ConvNet configurations side by side{part}", header_style="bold", show_lines=True)
+    table.add_column("", style="bold")  # labels wrap at spaces in a narrow terminal; numbers never do
     for c in columns:
         table.add_column(c.name, justify="center", no_wrap=True)
     for label, cells in comparison_rows(columns):
         table.add_row(Text(label), *(Text(cell) for cell in cells))
     return table
+
+
+def render_compare(columns: list[NetworkColumn], width: int | None = None, color: bool | None = None) -> str:
+    """The table at ``width`` (default: the terminal's; piped: its natural width).
+
+    Where all networks side by side do not fit, they are split into as few tables as fit, one
+    after the other, each with the row labels, rather than cutting a number.
+    """
+    import io
+    import shutil
+    import sys
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from archviz.render.table import render_rich
+
+    is_tty = sys.stdout.isatty() if color is None else color
+    target = width if width is not None else (shutil.get_terminal_size((100, 24)).columns if is_tty else None)
+    if target is None:
+        return render_rich(compare_table(columns), color=color)
+    probe = Console(width=10_000, file=io.StringIO())
+    per_table = len(columns)
+    while per_table > 1 and probe.measure(compare_table(columns[:per_table])).minimum > target or \
+            per_table > 1 and any(probe.measure(compare_table(columns[i:i + per_table])).minimum > target
+                                  for i in range(0, len(columns), per_table)):
+        per_table -= 1
+    if per_table == len(columns):
+        return render_rich(compare_table(columns), width=target, color=color)
+    parts: list[object] = []
+    for start in range(0, len(columns), per_table):
+        chunk = columns[start:start + per_table]
+        parts.append(compare_table(chunk, f" ({start + 1}-{start + len(chunk)} of {len(columns)})"))
+    parts.append(Text(f"(narrow terminal: {len(columns)} networks in {len(parts)} tables; widen it for one)",
+                      style="dim"))
+    return render_rich(*parts, width=target, color=color)
 
 
 def compare_markdown(columns: list[NetworkColumn]) -> str:

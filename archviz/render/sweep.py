@@ -73,18 +73,10 @@ def render_table(title: str, varied: Sequence[str], rows: Iterable[dict[str, Any
     from rich.text import Text
 
     from archviz.analysis import TRAINING_ASSUMPTIONS
-    from archviz.render.table import render_rich
+    from archviz.render.table import fit_by_dropping, render_rich, terminal_width
     from archviz.render.theme import printable
 
-    table = Table(title=Text(printable(title, 80), style="bold"), box=box.SIMPLE_HEAD, header_style="bold",
-                  pad_edge=False)
-    for name in varied:
-        table.add_column(printable(name, 40), no_wrap=True)
-    table.add_column("Input", no_wrap=True)
-    table.add_column("Batch", justify="right", no_wrap=True)
-    for _, header, _ in TABLE_TOTALS:
-        table.add_column(header, justify="right", no_wrap=True)
-    table.add_column("Error", overflow="fold")
+    cells_per_row: list[list[Text]] = []
     failed = 0
     for row in rows:
         cells = [Text(printable(str(row[name]), 40)) for name in varied]
@@ -95,8 +87,32 @@ def render_table(title: str, varied: Sequence[str], rows: Iterable[dict[str, Any
         else:
             cells += [Text("-" if row[key] is None else format_(row[key])) for key, _, format_ in TABLE_TOTALS]
             cells.append(Text(""))
-        table.add_row(*cells)
+        cells_per_row.append(cells)
+    total_headers = [header for _, header, _ in TABLE_TOTALS]
+
+    def build(left_out: frozenset[str]) -> Table:
+        table = Table(title=Text(printable(title, 80), style="bold"), box=box.SIMPLE_HEAD, header_style="bold",
+                      pad_edge=False)
+        for name in varied:
+            table.add_column(printable(name, 40), no_wrap=True)
+        table.add_column("Input", no_wrap=True)
+        table.add_column("Batch", justify="right", no_wrap=True)
+        kept = [index for index, header in enumerate(total_headers) if header not in left_out]
+        for index in kept:
+            table.add_column(total_headers[index], justify="right", no_wrap=True)
+        table.add_column("Error")
+        fixed = len(varied) + 2
+        for cells in cells_per_row:
+            table.add_row(*cells[:fixed], *(cells[fixed + index] for index in kept), cells[-1])
+        return table
+
+    # in a narrow terminal the least needed totals go before any number is cut
+    table, dropped = fit_by_dropping(build, ("Training memory", "Output", "Activations"), terminal_width(width, color))
     note = Text(f"{table.row_count:,} variants, {failed:,} not valid networks" if failed
                 else f"{table.row_count:,} variants", style="dim")
     memory = Text(f"memory in {dtype}; training memory: {TRAINING_ASSUMPTIONS[dtype]}", style="dim")
-    return render_rich(table, note, memory, width=width, color=color)
+    parts: list[object] = [table, note, memory]
+    if dropped:
+        parts.append(Text(f"(narrow terminal: left out {', '.join(d.lower() for d in dropped)}; widen it, --width, "
+                          "or --format csv)", style="dim"))
+    return render_rich(*parts, width=width, color=color)

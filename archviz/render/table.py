@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import sys
+from collections.abc import Callable, Sequence
 
 from rich import box
 from rich.console import Console
@@ -88,17 +89,62 @@ def facts_table(analysis: Analysis, convention_line: tuple[str, int] | None = No
     return table
 
 
+def keep_words_whole(table: Table) -> None:
+    """Give each wrapping column of ``table`` its longest word as minimum width.
+
+    rich narrows wrapping columns below their longest word when a table is wider than the
+    console (and then breaks words, e.g. 'multiply-accumul' / 'ates'); with this minimum they
+    wrap at spaces only, and the table keeps the width that takes.
+    """
+    for column in table.columns:
+        if column.no_wrap or column.width is not None:
+            continue
+        texts = [str(column.header), *(str(cell) for cell in column.cells)]
+        longest = max((len(word) for text in texts for word in text.split()), default=1)
+        column.min_width = max(column.min_width or 0, longest)
+
+
+def fit_by_dropping(build: Callable[[frozenset[str]], Table], drop_order: Sequence[str],
+                    width: int | None) -> tuple[Table, list[str]]:
+    """The table ``build(left_out)`` makes, leaving out the columns of ``drop_order`` one at a
+    time until it fits ``width`` with every word and number whole (None: no limit)."""
+    probe = Console(width=10_000, file=io.StringIO())
+    dropped: list[str] = []
+    table = build(frozenset())
+    for header in drop_order:
+        keep_words_whole(table)
+        if width is None or probe.measure(table).minimum <= width:
+            break
+        dropped.append(header)
+        table = build(frozenset(dropped))
+    return table, dropped
+
+
+def terminal_width(width: int | None, color: bool | None = None) -> int | None:
+    """The width a table must fit: ``width``, else the terminal's; None when piped (natural width)."""
+    if width is not None:
+        return width
+    is_tty = sys.stdout.isatty() if color is None else color
+    return shutil.get_terminal_size((100, 24)).columns if is_tty else None
+
+
 def render_rich(*renderables: object, width: int | None = None, color: bool | None = None) -> str:
     """Render rich objects to text. Piped output gets no colour and the widest renderable's natural
-    width, so nothing is cut or wrapped mid-number; a terminal gets its own width."""
+    width; a terminal (or ``width``) gets its own width, but never less than the renderables'
+    minimum, so no number or word is ever cut or broken (labels wrap at spaces instead)."""
     is_tty = sys.stdout.isatty() if color is None else color
-    if width is None:
-        terminal = shutil.get_terminal_size((100, 24)).columns
-        if is_tty:
-            width = terminal
-        else:
-            probe = Console(width=10_000, file=io.StringIO())
-            width = max([80, *(probe.measure(r).maximum for r in renderables)])  # type: ignore[arg-type]
+    for renderable in renderables:
+        if isinstance(renderable, Table):
+            keep_words_whole(renderable)
+    probe = Console(width=10_000, file=io.StringIO())
+    if width is None and not is_tty:
+        width = max([80, *(probe.measure(r).maximum for r in renderables)])  # type: ignore[arg-type]
+    else:
+        # A number is never cut: below the narrowest width the renderables take without cutting
+        # a number or breaking a word (their measured minimum), keep that width and let the
+        # terminal wrap the line. Commands drop columns or wrap labels before it comes to this.
+        wanted = width if width is not None else shutil.get_terminal_size((100, 24)).columns
+        width = max([wanted, *(probe.measure(r).minimum for r in renderables)])  # type: ignore[arg-type]
     console = Console(width=width, file=io.StringIO(), force_terminal=is_tty, color_system="auto" if is_tty else None,
                       no_color=not is_tty, highlight=False, emoji=False, markup=False, soft_wrap=False)
     for renderable in renderables:
