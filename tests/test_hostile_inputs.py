@@ -640,3 +640,58 @@ def test_a_fifo_given_as_a_keras_model_is_refused_at_once(tmp_path: Path) -> Non
     with quickly(), pytest.raises(SpecError, match=r"is a FIFO \(named pipe\), not a regular file; only regular "
                                   "files are read as models"):
         read_keras(fifo)
+
+
+# -- generated expressions: bounded whatever they combine, and right where they answer ---------------
+def _expressions() -> Any:
+    from hypothesis import strategies as st
+
+    atoms = st.one_of(
+        st.sampled_from(["big", "w", "f", "0", "1", "-1", "64", "2.5", "1e-300", "1e30", "10**30", "9**9", "True"]),
+        st.integers(-(10**31), 10**31).map(str),
+        st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    )
+
+    def combine(inner: Any) -> Any:
+        binary = st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "//", "%", "**", "<", "==", ">=", "and", "or"]),
+                           inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
+        unary = st.tuples(st.sampled_from(["-", "+", "not "]), inner).map(lambda t: f"{t[0]}({t[1]})")
+        call = st.tuples(st.sampled_from(["min", "max", "abs", "round", "int", "floor", "ceil"]),
+                         st.lists(inner, min_size=1, max_size=2)).map(lambda t: f"{t[0]}({', '.join(t[1])})")
+        choice = st.tuples(inner, inner, inner).map(lambda t: f"({t[0]} if {t[1]} else {t[2]})")
+        return st.one_of(binary, unary, call, choice)
+
+    return st.recursive(atoms, combine, max_leaves=12)
+
+
+@pytest.mark.no_cover
+def test_generated_expressions_answer_quickly_or_refuse() -> None:
+    """Any mix of the evaluator's operations, on operands up to and past its bounds, answers within
+    a fraction of a second or raises ExpressionError; where it answers, Python's own arithmetic
+    (run only then: its intermediates are known to be small) gives the same value."""
+    import math
+
+    from archviz_strategies import examples
+    from hypothesis import given, settings
+
+    from archviz.spec.expr import evaluate
+
+    names = {"big": 10**30, "w": 2, "f": 0.5}
+    python_names = {**names, "min": min, "max": max, "abs": abs, "round": round, "int": int,
+                    "floor": math.floor, "ceil": math.ceil, "True": True}
+
+    @settings(max_examples=examples(400))
+    @given(_expressions())
+    def check(text: str) -> None:
+        start = time.perf_counter()
+        try:
+            value = evaluate(text, names)
+        except ExpressionError:
+            value = None
+        assert time.perf_counter() - start < 0.5, text
+        if value is None or " and " in text or " or " in text:  # archviz's and/or give a bool
+            return
+        expected = eval(text, {"__builtins__": {}}, python_names)  # the oracle: generated arithmetic only
+        assert value == expected or (isinstance(value, float) and math.isclose(value, expected)), text
+
+    check()
