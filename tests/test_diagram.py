@@ -372,3 +372,15 @@ def test_blocks_figure_is_as_wide_as_its_note(spec: str) -> None:
     # at least a Helvetica-like 0.5 em per character, and the left margin the text starts at
     note = next(el for el in root.iter() if el.tag.endswith("text") and el.text == boxes.note)
     assert width >= float(note.attrib["x"]) * 2 + 0.5 * figure.LEGEND_SIZE * len(boxes.note)
+
+
+def test_graph_draws_every_output() -> None:
+    """SSD300's class and box outputs each get an endpoint (the graph drew only the last layer's)."""
+    network = archviz.load("ssd300-vgg16")
+    source = graph_source(network.analyze(), network)
+    assert "output cls_logits</B>" in source and "8732x91" in source
+    assert "output bbox_regression</B>" in source and "8732x4" in source
+    single = archviz.load("vgg16")
+    assert source.count("output ") == 2 and "<B>output</B>" in graph_source(single.analyze(), single)
+    stages = graph_source(network.analyze(), network, detail=Detail.stages)
+    assert "output cls_logits</B>" in stages

@@ -190,10 +190,19 @@ def _add_layers(graph: graphviz.Digraph, analysis: Analysis, ops: Mapping[str, O
             merging = len(record.inputs) > 1  # the shapes that meet at a merge always matter
             label = None if source in quiet and not merging else _edge_label(shapes[source])
             graph.edge(ids[source], ids[record.name], label=label)
-    if analysis.layers:
-        last = analysis.layers[-1]
-        _endpoint(graph, "out", "output", last.output_shape, theme)
-        graph.edge(ids[last.name], "out", label=None if last.name in quiet else _edge_label(last.output_shape))
+    for node_id, name, record in _outputs(analysis):
+        _endpoint(graph, node_id, name, record.output_shape, theme)
+        graph.edge(ids[record.name], node_id, label=None if record.name in quiet else _edge_label(record.output_shape))
+
+
+def _outputs(analysis: Analysis) -> list[tuple[str, str, LayerRecord]]:
+    """An endpoint per output: 'output' after the last layer, or 'output NAME' after each of several."""
+    if not analysis.layers:
+        return []
+    names = analysis.outputs or (analysis.layers[-1].name,)
+    if len(names) == 1:
+        return [("out", "output", analysis.layer(names[0]))]
+    return [(f"out{index}", f"output {_text(name)}", analysis.layer(name)) for index, name in enumerate(names)]
 
 
 def _add_stages(graph: graphviz.Digraph, analysis: Analysis, theme: Theme) -> None:
@@ -229,10 +238,9 @@ def _add_stages(graph: graphviz.Digraph, analysis: Analysis, theme: Theme) -> No
                 continue
             seen.add((tail, head, label))
             graph.edge(tail, head, label=label)
-    if analysis.layers:
-        last = analysis.layers[-1]
-        _endpoint(graph, "out", "output", last.output_shape, theme)
-        graph.edge(ids[last.stage], "out")
+    for node_id, name, record in _outputs(analysis):
+        _endpoint(graph, node_id, name, record.output_shape, theme)
+        graph.edge(ids[record.stage], node_id)
 
 
 def _layer_node(graph: graphviz.Digraph, node_id: str, record: LayerRecord, op: Op | None, theme: Theme) -> None:
