@@ -695,3 +695,19 @@ def test_generated_expressions_answer_quickly_or_refuse() -> None:
         assert value == expected or (isinstance(value, float) and math.isclose(value, expected)), text
 
     check()
+
+
+def test_check_with_a_symlink_loop_in_its_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Path.resolve() of the loop raised RuntimeError before the spec was read."""
+    from typer.testing import CliRunner
+
+    from archviz.cli.main import app
+
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "a.yaml").symlink_to("b.yaml")
+    (tmp_path / "specs" / "b.yaml").symlink_to("a.yaml")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["check"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "specs/a.yaml: cannot read the file: Too many levels of symbolic links" in result.output
+

@@ -37,7 +37,10 @@ def default_specs() -> list[str]:
                 raw = {}
             if isinstance(raw, dict) and raw.get("abstract"):
                 continue
-            seen.add(path.resolve())
+            try:
+                seen.add(path.resolve())
+            except (RuntimeError, OSError):  # a symlink loop: checked, and reported, like any other
+                pass
             chosen.append(str(path))
     for name in builtin_names():
         if (BUILTIN_DIR / f"{name}.yaml").resolve() not in seen:
