@@ -596,10 +596,17 @@ def test_a_spec_path_that_is_not_utf8(tmp_path: Path) -> None:
                              folder + b"/\xff.yaml", b"--format", b"json"], cwd=ROOT, capture_output=True,
                             check=False, timeout=120, env=environment)
     assert result.returncode == 0, result.stderr.decode()
-    assert json.loads(result.stdout)["totals"]["output_shape"] == [3, 8, 8]
+    data = json.loads(result.stdout)
+    assert data["totals"]["output_shape"] == [3, 8, 8] and data["spec"].endswith("/\\xff.yaml")
+    out = tmp_path / "out.json"
+    written = subprocess.run([os.fsencode(sys.executable), b"-m", b"archviz.cli.main", b"summary",
+                              folder + b"/\xff.yaml", b"--format", b"json", b"--out", os.fsencode(str(out))],
+                             cwd=ROOT, capture_output=True, check=False, timeout=120, env=environment)
+    assert written.returncode == 0, written.stderr.decode()  # a UTF-8 file cannot hold the surrogate either
+    assert json.loads(out.read_text(encoding="utf-8"))["spec"].endswith("/\\xff.yaml")
     missing = subprocess.run([os.fsencode(sys.executable), b"-m", b"archviz.cli.main", b"summary", b"\xfe.yaml"],
                              cwd=ROOT, capture_output=True, check=False, timeout=120, env=environment)
-    assert missing.returncode == 2 and missing.stderr.startswith(b"error: \\udcfe.yaml: no such file")
+    assert missing.returncode == 2 and missing.stderr.startswith(b"error: \\xfe.yaml: no such file")
 
 
 @pytest.mark.parametrize(("expectation", "message"), [

@@ -15,7 +15,7 @@ from typing import Any
 from archviz.errors import ArchvizError, Frame, Location, SpecError
 from archviz.spec import preparsed
 from archviz.spec.values import check_flow_split
-from archviz.spec.yamlio import LocatedDict, key_location, location_of, parse_yaml, read_text
+from archviz.spec.yamlio import LocatedDict, has_surrogate, key_location, location_of, parse_yaml, read_text
 from archviz.suggest import did_you_mean
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "specs"
@@ -112,13 +112,24 @@ def resolve_path(spec: str | Path) -> tuple[Path, str]:
     """A file path, or a built-in name such as ``vgg16``; returns (path, display name)."""
     path = Path(spec)
     text = str(spec)
+    shown = displayable(text)
     if _exists(path) or path.suffix in (".yaml", ".yml") or "/" in text or "\\" in text:
-        return path, text
+        return path, shown
     builtin = BUILTIN_DIR / f"{text}.yaml"
     if _exists(builtin, file=True):
-        return builtin, text
+        return builtin, shown
     hint = did_you_mean(text, builtin_names()) or "give a path to a .yaml file or see 'archviz list'"
-    raise SpecError("no such file or built-in spec", location=Location(text), hint=hint)
+    raise SpecError("no such file or built-in spec", location=Location(shown), hint=hint)
+
+
+def displayable(text: str) -> str:
+    """A file name as outputs show it: a byte of the name that is not UTF-8 (a lone surrogate in
+    Python's str, which no output could encode) written as a \\xNN escape. Files are still
+    opened by their real name."""
+    if not has_surrogate(text):
+        return text
+    return "".join(f"\\x{ord(char) - 0xDC00:02x}" if "\udc80" <= char <= "\udcff"
+                   else f"\\u{ord(char):04x}" if "\ud800" <= char <= "\udfff" else char for char in text)
 
 
 def read_document(spec: str | Path) -> Document:
