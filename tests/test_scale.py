@@ -295,3 +295,13 @@ def test_verify_stops_at_its_own_limit_and_shortens_its_table(tmp_path: Path, mo
     assert result.exit_code == 0, result.stderr
     assert "… 20 layers (0 checks among them differ; json and markdown list every layer)" in result.stdout
     assert "conv2d_5 " in result.stdout and "conv2d_26 " in result.stdout and "conv2d_6 " not in result.stdout
+
+
+def test_a_chart_of_more_points_than_it_keeps_is_refused_before_it_runs(tmp_path: Path) -> None:
+    from archviz.cli.sweep import MAX_CHART_POINTS
+
+    result = runner.invoke(app, ["sweep", "vgg16", "--vary", "input=32..100000031", "--format", "csv",
+                                 "--chart", str(tmp_path / "c.svg")])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"this grid has 100,000,000 variants; the chart's limit is {MAX_CHART_POINTS:,}" in result.stderr
+    assert not (tmp_path / "c.svg").exists()

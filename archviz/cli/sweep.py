@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from archviz.sweep import SweepPlan
 
 CHART_FORMATS = ("svg", "png", "pdf")
+MAX_CHART_POINTS = 100_000  # the chart keeps two numbers and a label per variant
 
 
 class Format(str, Enum):
@@ -80,6 +81,9 @@ def sweep(
 
         require("matplotlib", "the sweep's --chart")  # before the sweep: its rows are printed as they come
     plan = plan_sweep(spec or DEFAULT_SPEC, parse_vary(vary or []), batch, dtype=dtype.value, **parse_sets(set_))
+    if chart is not None and plan.size > MAX_CHART_POINTS:
+        raise SpecError(f"--chart keeps every variant's point, and this grid has {plan.size:,} variants; the chart's "
+                        f"limit is {MAX_CHART_POINTS:,}", hint="chart a coarser grid (A..B:STEP); csv and json stream any size")
     if format is Format.table and plan.size > MAX_TABLE_ROWS:
         raise SpecError(f"a table is laid out whole, and this grid has {plan.size:,} variants; the table's limit "
                         f"is {MAX_TABLE_ROWS:,}", hint="use --format csv or --format json, which stream any number of rows")
