@@ -123,6 +123,8 @@ class Analysis:
     outputs: tuple[str, ...] = ()  # empty only in an Analysis built by hand
     # what the user should know but that does not stop the analysis (a layer nothing reads)
     warnings: tuple[str, ...] = ()
+    # what a reader of the numbers should know about them (a dense layer sized by the input)
+    notes: tuple[str, ...] = ()
 
     @property
     def dtype(self) -> str:

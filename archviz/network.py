@@ -131,6 +131,52 @@ class Network:
             except ArchvizError as exc:
                 raise through_extends(exc, self.document)  # a layer in a file the spec extends
 
+    def sized_by_input(self, analysis: Analysis) -> tuple[str, ...]:
+        """The dense layers of ``analysis`` whose parameter count follows its input size.
+
+        A dense layer after a flatten of a feature map (the VGG paper's classifier) has as many
+        inputs as the map has values, so its size changes with the input; after global or
+        adaptive pooling it does not. Found by asking the totals 32 pixels larger (no per-layer
+        records unless they differ), so the answer is the network's own arithmetic.
+
+        >>> import archviz
+        >>> vgg16 = archviz.load("vgg16")
+        >>> vgg16.sized_by_input(vgg16.analyze((3, 512, 512)))
+        ('fc6',)
+        >>> vgg16 = archviz.load("vgg16", torchvision_layout=True)
+        >>> vgg16.sized_by_input(vgg16.analyze((3, 512, 512)))
+        ()
+        """
+        shape = analysis.input_shape
+        if len(shape) != 3 or not any(record.family == "dense" for record in analysis.layers):
+            return ()
+        larger = (shape[0], shape[1] + 32, shape[2] + 32)
+        try:
+            if self.totals_at(larger).params == analysis.totals.params:
+                return ()
+            other = self.analyze(larger)
+        except ArchvizError:
+            return ()  # the network takes no larger input: nothing to compare with
+        params = {record.name: record.params for record in analysis.layers}
+        return tuple(record.name for record in other.layers
+                     if record.family == "dense" and params.get(record.name, record.params) != record.params)
+
+    def input_size_note(self, analysis: Analysis) -> str | None:
+        """A note for the summary where a dense layer's size depends on the input (sized_by_input)
+        and the input is not the spec's own (at its own input the head is the one it describes)."""
+        if tuple(analysis.input_shape) == tuple(self.input_shape):
+            return None
+        layers = self.sized_by_input(analysis)
+        if not layers:
+            return None
+        first = analysis.layer(layers[0])
+        features = first.input_shapes[0][-1]
+        fix = ("--set torchvision_layout=true gives torchvision's fixed-size head (adaptive average pooling to "
+               "7x7 before the classifier; docs/conventions.md)" if "torchvision_layout" in self.variables
+               else "a global or adaptive average pooling before the flatten fixes the head's size")
+        return (f"{', '.join(layers)}: size depends on the input: at {shape_text(analysis.input_shape)} "
+                f"{layers[0]} reads {features:,} features ({first.params:,} params); {fix}")
+
     def totals_at(self, input_shape: Sequence[int] | None = None, batch: int = 1, dtype: str = "float32") -> Totals:
         """``analyze(input_shape, batch).totals`` without the per-layer records: for sweeps.
 
@@ -285,6 +331,10 @@ class Network:
 
         with gc_paused():
             return Replay(self.spec, self.overrides)
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    return "x".join(map(str, shape))
 
 
 def network_from_document(document: Document, variables: dict[str, Any] | None = None) -> Network:

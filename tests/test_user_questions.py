@@ -270,3 +270,26 @@ def test_summary_help_lists_the_columns() -> None:
     assert invoke("summary", "--help-columns").exit_code == 2  # there is no such option: the help no longer says so
     text = " ".join(result.output.replace("│", " ").split())
     assert "receptive_field" in text and "activation_bytes" in text and "bias_adds" in text
+
+
+# -- a dense layer sized by the input -----------------------------------------------------------
+
+def test_summary_says_when_the_head_grows_with_the_input() -> None:
+    """At 512x512 pool5 is 512 x 16 x 16 = 131,072 values: fc6 has 131,072 x 4,096 + 4,096 params."""
+    fc6 = 131_072 * 4096 + 4096
+    for name in ("vgg16", "vgg16-bn"):
+        data = json.loads(invoke("summary", name, "--input", "512", "--format", "json").output)
+        assert len(data["notes"]) == 1
+        note = data["notes"][0]
+        assert note.startswith("fc6: size depends on the input") and f"{fc6:,} params" in note
+        assert "--set torchvision_layout=true" in note
+    table = invoke("summary", "vgg16", "--input", "512", "--width", "200").output
+    assert "Note" in table and "--set torchvision_layout=true" in table
+    fixed = json.loads(invoke("summary", "vgg16", "--input", "512", "--set", "torchvision_layout=true",
+                              "--format", "json").output)
+    assert fixed["notes"] == [] and fixed["totals"]["params"] == 138_357_544  # torchvision's head at any input
+    # at the spec's own input, and for networks with a pooled head, there is nothing to say
+    assert json.loads(invoke("summary", "vgg16", "--format", "json").output)["notes"] == []
+    assert json.loads(invoke("summary", "resnet18", "--input", "512", "--format", "json").output)["notes"] == []
+    csv_run = invoke("summary", "vgg16", "--input", "512", "--format", "csv")
+    assert "note: fc6: size depends on the input" in csv_run.stderr

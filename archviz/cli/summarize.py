@@ -42,7 +42,16 @@ def summarize(
     """
     if format not in FORMATS or units not in UNITS:
         raise ValueError(f"format {format!r}, units {units!r}")  # a caller's bug, not a user error
-    _, analysis = analyze(spec, input_text, batch, sets, until, dtype)
+    network, analysis = analyze(spec, input_text, batch, sets, until, dtype)
+    note = network.input_size_note(analysis)
+    if note is not None:
+        import dataclasses
+
+        analysis = dataclasses.replace(analysis, notes=(*analysis.notes, note))
+        if format == "csv":  # CSV has one row per layer and nowhere else to say it
+            import sys
+
+            print(f"note: {note}", file=sys.stderr)
     chosen = None
     # json lists every column whatever --columns says, but an unknown column is still an error;
     # without --columns there is nothing to check and the column table need not be imported.

@@ -40,6 +40,7 @@ def summary_facts(analysis: Analysis, convention_line: tuple[str, int] | None = 
         ("Activation memory", f"{units.human_bytes(t.activation_bytes)} {dtype} (all layer outputs, batch {analysis.batch})"),
         ("Training memory (estimate)", training_memory(analysis)),
     ]
+    rows += [("Note", note) for note in analysis.notes]
     return rows
 
 

@@ -61,6 +61,7 @@ def analysis_dict(analysis: Analysis, conventions: dict[str, int] | None = None)
         "outputs": [{"name": name, "output_shape": list(shape)} for name, shape in analysis.output_shapes],
         "conventions": conventions or {},
         "warnings": list(analysis.warnings),
+        "notes": list(analysis.notes),
     }
 
 
