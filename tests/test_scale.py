@@ -214,6 +214,10 @@ def test_force_runs_anyway_and_large_runs_say_so(tmp_path: Path, monkeypatch: py
 
     with pytest.raises(memory.BackendError, match="would allocate"):
         archviz.torch.verify(archviz.load(spec), device="cpu")
+    for backend in ("onnxruntime", "keras"):  # a refusal comes before the backend is even needed
+        other = runner.invoke(app, ["verify", spec, "--backend", backend])
+        if "not installed" not in other.stderr:
+            assert other.exit_code == 2 and f"verify --backend {backend} would allocate" in other.stderr
     with pytest.raises(memory.BackendError, match="benchmark --device cpu would allocate"):
         archviz.torch.benchmark(archviz.load(spec), iterations=1)
     assert archviz.torch.verify(archviz.load(spec), device="meta").ok  # the meta device allocates nothing

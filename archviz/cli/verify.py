@@ -105,7 +105,7 @@ def verify(
         if benchmark or device is not Device.meta:
             raise BackendError(f"--device and --benchmark belong to the PyTorch backend. Received: --backend {backend.value}",
                                hint="the ONNX Runtime and Keras backends run once on the CPU")
-        _verify_elsewhere(backend, spec, set_, until, input, batch, format, out, width)
+        _verify_elsewhere(backend, spec, set_, until, input, batch, format, out, width, force)
         return
 
     require_torch()
@@ -138,13 +138,13 @@ def verify(
 
 
 def _check_memory(network: Network, shape: tuple[int, ...] | None, batch: int, device: Device, dtype: DType,
-                  force: bool) -> None:
+                  force: bool, what: str = "verify --device cpu") -> None:
     """Refuse a CPU run the machine cannot hold (exit 2), and say so before a large one starts."""
     import sys
 
     from archviz.backends.pytorch.memory import WARN_BYTES, available_bytes, check_fits, describe
 
-    need = check_fits(network.analyze(shape, batch), device, dtype, force=force)
+    need = check_fits(network.analyze(shape, batch), device, dtype, force=force, what=what)
     if need is not None and need.total >= WARN_BYTES:
         available = available_bytes()
         room = f"; {describe(available)} available" if available is not None else ""
@@ -153,7 +153,7 @@ def _check_memory(network: Network, shape: tuple[int, ...] | None, batch: int, d
 
 def _verify_elsewhere(backend: Backend, spec: str | None, sets: list[str] | None, until: str | None,
                       input: str | None, batch: int,
-                      format: Format, out: Path | None, width: int | None) -> None:
+                      format: Format, out: Path | None, width: int | None, force: bool) -> None:
     from archviz.backends.optional import keras_backend, require
     from archviz.render import verify as render
 
@@ -166,7 +166,10 @@ def _verify_elsewhere(backend: Backend, spec: str | None, sets: list[str] | None
         from archviz.backends.keras.verify import verify as run
     network = load_network(spec, sets, until)
     check_layer_count(network)
-    result = run(network, parse_input(input, network.input_shape), batch)
+    shape = parse_input(input, network.input_shape)
+    # both run real float32 weights on the CPU
+    _check_memory(network, shape, batch, Device.cpu, DType.fp32, force, what=f"verify --backend {backend.value}")
+    result = run(network, shape, batch)
     if format is Format.json:
         emit(render.render_json(result, None), out)
     elif format is Format.markdown:

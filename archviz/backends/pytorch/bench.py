@@ -62,7 +62,7 @@ def benchmark(network: Network | str, input_shape: Sequence[int] | None = None, 
     if input_shape is not None:  # a spec whose expressions read shapes expands for its input
         network = network.for_input(input_shape)
     analysis = network.analyze(input_shape, batch)
-    check_fits(analysis, chosen, precision, force=force, what="benchmark")  # before any allocation
+    check_fits(analysis, chosen, precision, force=force, what="benchmark --device cpu")  # before any allocation
     report = progress or (lambda stage, done, total: None)
     cudnn_benchmark = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = True

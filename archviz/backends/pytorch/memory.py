@@ -114,7 +114,7 @@ def describe(amount: int) -> str:
 
 
 def check_fits(analysis: Analysis, device: Device | str, dtype: DType | str, *, force: bool = False,
-               what: str = "verify") -> MemoryNeed | None:
+               what: str = "verify --device cpu") -> MemoryNeed | None:
     """Refuse a CPU run that would need more memory than is available (unless ``force``); the need.
 
     Only the CPU is checked: the meta device allocates nothing, and CUDA reports its own
@@ -127,7 +127,7 @@ def check_fits(analysis: Analysis, device: Device | str, dtype: DType | str, *, 
     if force or available is None or need.total <= available:
         return need
     raise BackendError(
-        f"{what} --device cpu would allocate about {describe(need.total)} (weights {describe(need.weights)}, "
+        f"{what} would allocate about {describe(need.total)} (weights {describe(need.weights)}, "
         f"input {describe(need.inputs)}, activations {describe(need.activations)}); this machine "
         f"has {describe(available)} available",
         hint="use --device meta (shapes and counts without memory), a smaller --input or --batch, "
