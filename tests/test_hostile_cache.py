@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import zlib
 from pathlib import Path
 
@@ -112,6 +113,25 @@ def test_an_oversized_copy_is_not_read(tmp_path: Path, monkeypatch: pytest.Monke
     assert preparsed.load(tmp_path / "a.yaml", text, "a.yaml") is None
     (tmp_path / "parsed" / "a.json").write_text(entry)
     assert preparsed.load(tmp_path / "a.yaml", text, "a.yaml") == {"name": "a"}
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink to /dev/zero", "symlink to a good copy"])
+def test_a_copy_that_is_not_a_regular_file_is_not_opened(kind: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preparsed, "SPECS_DIR", tmp_path)
+    monkeypatch.setattr(preparsed, "PARSED_DIR", tmp_path / "parsed")
+    (tmp_path / "parsed").mkdir()
+    text = "name: a\n"
+    good = tmp_path / "good.json"
+    good.write_text(preparsed.entry_text(text, yamlio.parse_yaml(text, "a.yaml")))
+    entry = tmp_path / "parsed" / "a.json"
+    if kind == "fifo":
+        os.mkfifo(entry)  # opening it for reading would wait for a writer forever
+    else:
+        entry.symlink_to("/dev/zero" if "zero" in kind else good)
+    start = time.perf_counter()
+    assert preparsed.load(tmp_path / "a.yaml", text, "a.yaml") is None
+    assert time.perf_counter() - start < 5
 
 
 def test_write_all_rewrites_stale_copies_and_removes_orphans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,9 @@ code, and ``archviz check`` does not use them even so (:func:`bypassed`): the ga
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -57,9 +59,8 @@ def load(spec_path: Path, text: str, display: str) -> LocatedDict | None:
     if target is None:
         return None
     try:
-        with target.open("rb") as stream:
-            raw = stream.read(MAX_ENTRY_BYTES + 1)
-        if len(raw) > MAX_ENTRY_BYTES:
+        raw = _read_regular(target)
+        if raw is None:
             return None
         entry = json.loads(raw)
         if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("text") != text:
@@ -68,6 +69,21 @@ def load(spec_path: Path, text: str, display: str) -> LocatedDict | None:
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None  # missing or damaged: the YAML is parsed instead
     return value if isinstance(value, LocatedDict) else None
+
+
+def _read_regular(target: Path) -> bytes | None:
+    """The bytes of a regular file of at most MAX_ENTRY_BYTES, or None: never a symlink, FIFO or device
+    (the package folder is trusted, but a damaged install must not hang or flood a run)."""
+    descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_ENTRY_BYTES:
+            return None
+        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+            raw = stream.read(MAX_ENTRY_BYTES + 1)
+    finally:
+        os.close(descriptor)
+    return raw if len(raw) <= MAX_ENTRY_BYTES else None
 
 
 @contextmanager
