@@ -340,3 +340,48 @@ def test_a_shape_error_before_an_in_channels_read_is_reported_as_itself(write_sp
                       "  - add: {name: bad, inputs: [input, a]}\n  - conv2d: {filters: in_channels, kernel: 1}\n")
     with pytest.raises(ShapeError, match="layer 'bad': add needs inputs of one shape"):
         archviz.load(path)
+
+
+def test_in_channels_in_conditions_and_its_refusals(write_spec) -> None:
+    # an op's 'if' reads its input's channels (3 here), so only the first conv is written
+    path = write_spec(HEAD + "layers:\n  - conv2d: {name: a, filters: 8, kernel: 1, if: in_channels == 3}\n"
+                      "  - conv2d: {name: b, filters: 8, kernel: 1, if: in_channels == 3}\n")
+    assert [layer.name for layer in archviz.load(path).layers] == ["a"]
+    # the first error upstream of the read, through the layers between
+    chained = write_spec(HEAD + "layers:\n  - conv2d: {name: a, filters: 4, kernel: 3}\n"
+                         "  - add: {name: bad, inputs: [input, a]}\n  - relu: {name: r}\n"
+                         "  - conv2d: {filters: in_channels, kernel: 1}\n")
+    with pytest.raises(ShapeError, match="layer 'bad'"):
+        archviz.load(chained)
+    # a layer whose own input is written later has no shape yet
+    later = write_spec(HEAD + "layers:\n  - relu: {name: a, inputs: c}\n"
+                       "  - conv2d: {name: b, inputs: a, filters: in_channels, kernel: 1}\n  - relu: {name: c, inputs: input}\n")
+    with pytest.raises(SpecError, match="'a', which depends on a layer written after it"):
+        archviz.load(later)
+    # read from the network's 'x', but once the block's own 'x' is written the name means that one
+    shadowed = write_spec(HEAD + """
+blocks:
+  blk:
+    layers:
+      - conv2d: {name: y, inputs: x, filters: in_channels, kernel: 1}
+      - conv2d: {name: x, inputs: input, filters: 5, kernel: 1}
+layers:
+  - conv2d: {name: x, filters: 7, kernel: 1}
+  - blk: {name: b}
+""")
+    with pytest.raises(GraphError, match=r"in_channels read the shape of 'x', but once every layer is written the name "
+                       r"means 'b.x'"):
+        archviz.load(shadowed)
+    upstream = write_spec(HEAD + """
+blocks:
+  blk:
+    layers:
+      - relu: {name: z, inputs: x}
+      - conv2d: {name: y, inputs: z, filters: in_channels, kernel: 1}
+      - conv2d: {name: x, inputs: input, filters: 5, kernel: 1}
+layers:
+  - conv2d: {name: x, filters: 7, kernel: 1}
+  - blk: {name: b}
+""")
+    with pytest.raises(GraphError, match=r"in_channels was read from inputs \['x'\], but the layer's inputs are \['b.x'\]"):
+        archviz.load(upstream)

@@ -409,6 +409,7 @@ class _Expander:
         self.scope_variables: dict[str, Any] = variables if trace is None else trace.bind(variables)
         self.origins = variable_origins(document, overrides or {}, variables)
         self.current_source: Candidates = (NETWORK_INPUT,)  # what in_channels reads now
+        self.current_location = document.location  # and the entry reading it
         shape_names = {name: _InputShape(self, axis) for name, axis in ((INPUT_CHANNELS, 0), (INPUT_FEATURES, -1))
                        if name not in variables}
         self.scope_variables = {**self.scope_variables, **shape_names}
@@ -426,6 +427,7 @@ class _Expander:
         self.reads_shapes = False
         self.shapes: list[tuple[int, ...] | ArchvizError | None] = []  # per layer, in order
         self.shape_inputs: dict[int, tuple[str, ...]] = {}  # the inputs those shapes were computed from
+        self.shape_reads: list[tuple[Candidates, str, Location]] = []  # what each read took a name to mean
         self.index_of: dict[str, int] = {}
 
     def input_shape(self) -> tuple[int, ...]:
@@ -514,6 +516,7 @@ class _Expander:
                                 hint=f"write '- {key}: {{attribute: value}}'")
         if ("if" in body or "repeat" in body) and (_reads_shape(body.get("if")) or _reads_shape(body.get("repeat"))):
             self.current_source = self.first_input(body, ctx)
+            self.current_location = where
         if not self.condition(body, ctx, where):
             return
         count = self.repeat(body, ctx, where)
@@ -590,6 +593,7 @@ class _Expander:
         if block_inputs is None:
             block_inputs = (self.pending_input or (self.previous,),)
         self.current_source = block_inputs[0]
+        self.current_location = where
         scope = dict(self.scope_variables)
         origins = dict(self.origins)
         bound: dict[str, Any] = {}
@@ -646,6 +650,7 @@ class _Expander:
         if references is None and self.pending_input is not None:
             references = (self.pending_input,)
         self.current_source = references[0] if references else (self.previous,)
+        self.current_location = where
         values: dict[str, Any] = {}
         read: set[str] = set()  # the variables an attribute read (only while tracing)
         read_by_all: set[str] = set()
@@ -787,6 +792,7 @@ class _Expander:
         if name is None:
             raise SpecError(f"in_channels reads the shape of {candidates[-1]!r}, which is not a layer written "
                             "before this one", hint="an expression can read the shape of earlier layers only")
+        self.shape_reads.append((candidates, name, self.current_location))
         if name == NETWORK_INPUT:
             return self.network_input
         index = self.index_of[name]
@@ -875,4 +881,10 @@ class _Expander:
                                 hint="list the branches to merge in 'inputs: [a, b]'" if cls.min_inputs > 1 else None,
                                 ).with_context(pending.location, calls=pending.calls)
             resolved.append(LayerDef(pending.name, pending.op, inputs, pending.stage, pending.location, pending.calls))
+        for candidates, name, where in self.shape_reads:
+            meant = next(c for c in candidates if c in known)
+            if meant != name:
+                raise GraphError(f"in_channels read the shape of {name!r}, but once every layer is written the "
+                                 f"name means {meant!r}", location=where,
+                                 hint="give the layers distinct names, or write the one meant before the read")
         return tuple(resolved)
