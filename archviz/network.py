@@ -240,6 +240,9 @@ class Network:
             raise SpecError("truncate needs the name of a layer to end at", hint="e.g. truncate('pool5')")
         position = {layer.name: index for index, layer in enumerate(self.ordered)}
         for name in names:
+            if not isinstance(name, str):
+                raise ArgumentError(f"truncate takes layer names (str). Received: {_shown(name)}",
+                                    hint="e.g. truncate('pool5')")
             if name not in position:
                 raise SpecError(f"truncate expects the name of a layer of {self.name}. Received: {name!r}",
                                 location=self.document.location,

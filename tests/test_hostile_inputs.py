@@ -718,3 +718,10 @@ def test_check_with_a_symlink_loop_in_its_folder(tmp_path: Path, monkeypatch: py
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "specs/a.yaml: cannot read the file: Too many levels of symbolic links" in result.output
 
+
+
+@pytest.mark.parametrize("name", [None, 5, b"pool5", ["pool5"]])
+def test_truncate_takes_layer_names(vgg16: archviz.Network, name: object) -> None:
+    with pytest.raises(archviz.ArgumentError, match="truncate takes layer names"):
+        vgg16.truncate(name)  # type: ignore[arg-type]
+    assert vgg16.truncate("pool5").analyze().totals.params == 14_714_688  # VGG-16's convolutional part
