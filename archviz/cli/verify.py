@@ -25,6 +25,7 @@ from archviz.cli.shared import MAX_WIDTH, MIN_WIDTH
 
 if TYPE_CHECKING:
     from archviz.backends.pytorch.bench import Progress
+    from archviz.backends.pytorch.records import Benchmark, Verification
     from archviz.network import Network
 
 
@@ -113,7 +114,6 @@ def verify(
     if (channels_last or peak_tflops is not None) and not benchmark:
         raise BackendError("--channels-last and --peak-tflops only apply to a benchmark", hint="add --benchmark")
     from archviz.backends.pytorch.verify import verify as run_verify
-    from archviz.render import verify as render
 
     network = load_network(spec, set_, until)
     check_layer_count(network)
@@ -128,6 +128,14 @@ def verify(
             measured = run_benchmark(network, shape, batch, device, dtype, channels_last=channels_last,
                                      warmup=warmup, iterations=iterations, peak_tflops=peak_tflops,
                                      progress=progress, force=True)
+    _emit(result, measured, format, out, width)
+
+
+def _emit(result: Verification, measured: Benchmark | None, format: Format, out: Path | None,
+          width: int | None) -> None:
+    """Print the verification (and benchmark) in the format asked for; exit 0 when it verified, else 1."""
+    from archviz.render import verify as render
+
     if format is Format.json:
         emit(render.render_json(result, measured), out)
     elif format is Format.markdown:
@@ -155,7 +163,6 @@ def _verify_elsewhere(backend: Backend, spec: str | None, sets: list[str] | None
                       input: str | None, batch: int,
                       format: Format, out: Path | None, width: int | None, force: bool) -> None:
     from archviz.backends.optional import keras_backend, require
-    from archviz.render import verify as render
 
     if backend is Backend.onnxruntime:
         require("onnx", "verifying in ONNX Runtime")
@@ -169,14 +176,7 @@ def _verify_elsewhere(backend: Backend, spec: str | None, sets: list[str] | None
     shape = parse_input(input, network.input_shape)
     # both run real float32 weights on the CPU
     _check_memory(network, shape, batch, Device.cpu, DType.fp32, force, what=f"verify --backend {backend.value}")
-    result = run(network, shape, batch)
-    if format is Format.json:
-        emit(render.render_json(result, None), out)
-    elif format is Format.markdown:
-        emit(render.render_markdown(result, None), out)
-    else:
-        emit(render.render_text(result, None, width=width, color=False if out is not None else None), out)
-    raise typer.Exit(0 if result.ok else 1)
+    _emit(run(network, shape, batch), None, format, out, width)
 
 
 class _progress_bar:
