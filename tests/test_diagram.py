@@ -114,10 +114,57 @@ def test_graph_source_has_clusters_labels_and_shapes_on_edges() -> None:
     source = graph_source(network.analyze(), network)
     assert source.count("subgraph cluster_") == 6
     assert "conv3-64 · s1 · p1" in source
-    assert "maxpool · 2x2 · s2" in source
-    assert "36.93 K params · 1.85 G MACs" in source
-    assert 'label=" 64x112x112 "' in source  # pool1 -> conv2_1
+    assert "maxpool · 2×2 · s2" in source
+    assert "36,928 params · 1,849,688,064 MACs" in source  # conv1_2: 64·64·9 + 64, 64·64·9·224²
+    assert 'label=" 64×112×112 "' in source  # pool1 -> conv2_1
     assert "rankdir=TB" in source
+
+
+def _svg_size(data: bytes) -> tuple[float, float]:
+    root = ET.fromstring(data)
+    return float(root.get("width", "0").removesuffix("pt")), float(root.get("height", "0").removesuffix("pt"))
+
+
+@needs_dot
+def test_default_vgg16_graph_fits_a_portrait_page() -> None:
+    network = archviz.load("vgg16")
+    analysis = network.analyze()
+    width, height = _svg_size(render_graph(analysis, network, "svg"))
+    assert height <= 2.5 * width, (width, height)
+    # one node per counted layer (13 conv, 5 pool, 3 dense) plus input and output: relu, dropout,
+    # flatten and softmax are folded into the node they follow
+    compact = render_graph(analysis, network, "svg")
+    assert compact.count(b'class="node"') == 13 + 5 + 3 + 2
+    assert render_graph(analysis, network, "svg", detail="all").count(b'class="node"') == 40 + 2
+
+
+def test_compact_graph_title_counts_weight_layers_and_norm_params() -> None:
+    vgg = archviz.load("vgg16")
+    source = graph_source(vgg.analyze(), vgg)
+    assert "138,357,544 params" in source and "16 weight layers of 40" in source
+    bn = archviz.load("vgg16-bn")
+    # 13 batch norms over 64·2 + 128·2 + 256·3 + 512·6 channels, two parameters each
+    norm = 2 * (64 * 2 + 128 * 2 + 256 * 3 + 512 * 6)
+    assert norm == 8448
+    source = graph_source(bn.analyze(), bn)
+    assert f"138,365,992 params (incl. {norm:,} in normalisation)" in source
+    assert "+ BN · relu" in source
+    # the legend names the families drawn: folded ones (activation, dropout) are not
+    assert "> conv   <" in source and "> activation   <" not in source
+    for mixed in (" K params", " M MACs", "64x"):
+        assert mixed not in source
+
+
+def test_compact_resnet_keeps_shortcuts_as_side_edges_and_clusters_blocks() -> None:
+    network = archviz.load("resnet18")
+    source = graph_source(network.analyze(), network)
+    assert "identity" not in source  # identity shortcuts are edges, not nodes
+    assert source.count("subgraph cluster_") == 6 + 8  # six stages, eight block instances
+    assert source.count('style=dashed weight=0') == 8  # one shortcut into each block's add
+    # the fork after maxpool prints its 64×56×56 once, on the main path
+    maxpool_edges = [line for line in source.splitlines() if line.strip().startswith("n1 ->")]  # n1: maxpool
+    assert len(maxpool_edges) == 2 and sum("64×56×56" in line for line in maxpool_edges) == 1
+    assert "layer1_1.add" in source and "+ relu" in source
 
 
 def test_graph_source_left_to_right_and_dark() -> None:
@@ -131,8 +178,8 @@ def test_merges_are_drawn_with_every_incoming_shape() -> None:
     network = archviz.load("inception-block")
     source = graph_source(network.analyze(), network)
     for shape in ("64x28x28", "128x28x28", "32x28x28"):
-        assert f'label=" {shape} "' in source
-    assert source.count("-> n14") == 4  # four branches into the concat
+        assert f'label=" {shape.replace("x", "×")} "' in source
+    assert source.count("-> n7") == 4  # four branches (relus folded) into the concat
 
 
 def test_stage_detail_has_one_node_per_stage() -> None:
@@ -144,19 +191,19 @@ def test_stage_detail_has_one_node_per_stage() -> None:
         assert f"\ts{index} [" in source
         assert f"<B>{stage}</B>" in source
     assert "cluster" not in source
-    assert 'label=" 128x28x28 "' in source
+    assert 'label=" 128×28×28 "' in source
 
 
 def test_key_attributes() -> None:
     network = archviz.load("resnet18")
     ops = {layer.name: layer.op for layer in network.layers}
     assert key_attributes(ops["conv1"]) == "s2 · p3"
-    assert key_attributes(ops["maxpool"]) == "3x3 · s2 · p1"
+    assert key_attributes(ops["maxpool"]) == "3×3 · s2 · p1"
     assert key_attributes(ops["layer1_1.relu1"]) == ""
     vgg = {layer.name: layer.op for layer in archviz.load("vgg16").layers}
     assert key_attributes(vgg["drop6"]) == "rate 0.5"
     keras = {layer.name: layer.op for layer in archviz.load("keras-seed-vgg16").layers}
-    assert key_attributes(keras["conv2d_1"]) == "s1 · same · +relu"
+    assert key_attributes(keras["conv2d_1"]) == "s1 · p same · +relu"
 
 
 def test_render_graph_rejects_unknown_format() -> None:
@@ -169,7 +216,7 @@ def test_render_graph_rejects_unknown_format() -> None:
 
 def test_dot_source_escapes_spec_strings(evil) -> None:  # type: ignore[no-untyped-def]
     network, analysis = evil
-    source = graph_source(analysis, network)
+    source = graph_source(analysis, network, detail="all")
     assert "&lt;script&gt;&quot;&amp;" in source  # in HTML-like labels: markup escaped
     assert '<script>"&' not in source  # in quoted strings (tooltips): the quote escaped
     assert 'tooltip="bad\\\\name\\\\:' in source  # backslashes doubled: no escString tricks
@@ -180,17 +227,17 @@ def test_dot_source_escapes_spec_strings(evil) -> None:  # type: ignore[no-untyp
 @needs_dot
 def test_graph_svg_shows_hostile_names_as_text(evil) -> None:  # type: ignore[no-untyped-def]
     network, analysis = evil
-    for detail in ("layers", "stages"):
+    for detail in ("all", "stages"):
         data = render_graph(analysis, network, "svg", detail=detail)
         assert "script" not in svg_tags(data)
         text = svg_text(data)
         assert "<script>alert(1)</script>&net" in text
-        if detail == "layers":
+        if detail == "all":
             assert EVIL_NAME in text
             assert "bad\\name\\" in text
             assert "fc'\"]; evil [label=x" in text
         # every layer became exactly one node: no name broke out into extra statements
-        assert data.count(b'class="node"') == len(analysis.layers if detail == "layers" else
+        assert data.count(b'class="node"') == len(analysis.layers if detail == "all" else
                                                   analysis.stage_totals()) + 2
 
 
@@ -273,7 +320,7 @@ def test_huge_graph_renders_by_stage_in_seconds(huge) -> None:  # type: ignore[n
 def test_huge_graph_source_per_layer_is_fast(huge) -> None:  # type: ignore[no-untyped-def]
     network, analysis = huge
     started = time.perf_counter()
-    source = graph_source(analysis, network)
+    source = graph_source(analysis, network, detail="all")
     assert time.perf_counter() - started < 5
     assert source.count("label=<") > 2000
 
@@ -357,7 +404,7 @@ def test_renderers_compute_nothing() -> None:
     analysis = archviz.load("vgg11").analyze()
     first = analysis.layers[0]
     doctored = dataclasses.replace(analysis, layers=(first._replace(params=123_456_789), *analysis.layers[1:]))
-    assert "123.5 M params" in graph_source(doctored)
+    assert "123,456,789 params" in graph_source(doctored)
 
 
 @pytest.mark.parametrize("spec", ["vit-b16", "inception-block"])
@@ -378,8 +425,8 @@ def test_graph_draws_every_output() -> None:
     """SSD300's class and box outputs each get an endpoint (the graph drew only the last layer's)."""
     network = archviz.load("ssd300-vgg16")
     source = graph_source(network.analyze(), network)
-    assert "output cls_logits</B>" in source and "8732x91" in source
-    assert "output bbox_regression</B>" in source and "8732x4" in source
+    assert "output cls_logits</B>" in source and "8732×91" in source
+    assert "output bbox_regression</B>" in source and "8732×4" in source
     single = archviz.load("vgg16")
     assert source.count("output ") == 2 and "<B>output</B>" in graph_source(single.analyze(), single)
     stages = graph_source(network.analyze(), network, detail=Detail.stages)

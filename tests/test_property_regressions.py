@@ -163,13 +163,13 @@ def test_backslashes_and_brackets_in_graph_labels() -> None:
     network = archviz.loads('name: "]"\ninput: [3, 8, 8]\nlayers:\n  - relu: {name: "\\\\N"}\n'
                             '  - {stage: "]\\\\G", layers: [{relu: {name: "a\\\\E]"}}]}\n')
     analysis = network.analyze()
-    for detail in ("layers", "stages"):
+    for detail in ("all", "stages"):
         result = subprocess.run(["dot", "-Tsvg"], input=graph_source(analysis, network, detail=detail).encode(),
                                 capture_output=True, timeout=60, check=False)
         assert result.returncode == 0, result.stderr
         texts = re.findall(r"<text[^>]*>([^<]*)</text>", result.stdout.decode())
         assert "]" in texts and "]\\G" in texts
-        if detail == "layers":
+        if detail == "all":
             assert "\\N " in texts and "a\\E] " in texts
 
 

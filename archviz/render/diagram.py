@@ -15,8 +15,10 @@ True
 from __future__ import annotations
 
 import html
+import itertools
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,7 @@ from archviz.analysis import Analysis, LayerRecord
 from archviz.errors import ArchvizError
 from archviz.render import units
 from archviz.render.external import run_dot
-from archviz.render.theme import GRAPHVIZ_FONT, Theme, get_theme, printable
+from archviz.render.theme import FAMILIES, GRAPHVIZ_FONT, Theme, get_theme, printable
 
 if TYPE_CHECKING:
     import graphviz
@@ -39,11 +41,27 @@ PNG_DPI = 144
 # Layers that change nothing a reader counts are drawn as small one-line nodes.
 SMALL_FAMILIES = frozenset({"activation", "regularization", "shape"})
 UNSTAGED = "(no stage)"
+# What the compact graph folds into the node a layer follows: nothing a reader counts as a layer
+# of its own (Keras's show_layer_activations=False and Netron draw activations the same way).
+FOLDABLE = frozenset({"activation", "norm", "regularization", "shape"})
+# A stage that is a plain chain of at most this many nodes is drawn as one row.
+CHAIN_LIMIT = 6
+WEIGHT_FAMILIES = ("conv", "dense")
+RESIDUAL_MERGES = frozenset({"add"})
 
 
 class Detail(str, Enum):
-    layers = "layers"
+    """compact: one node per weight layer with the activation, batch norm and dropout after it
+    folded in; all: one node per layer; stages: one node per stage."""
+
+    compact = "compact"
+    all = "all"
     stages = "stages"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Detail | None:
+        # 'layers' was the name of one node per layer before the compact graph became the default.
+        return cls.all if value == "layers" else None
 
 
 class Direction(str, Enum):
@@ -59,12 +77,12 @@ class DetailChoice:
     warning: str | None = None
 
 
-def choose_detail(analysis: Analysis, detail: Detail | str = Detail.layers, max_nodes: int = MAX_NODES) -> DetailChoice:
+def choose_detail(analysis: Analysis, detail: Detail | str = Detail.compact, max_nodes: int = MAX_NODES) -> DetailChoice:
     """Fall back to one node per stage when a per-layer graph would have more than ``max_nodes``
     nodes: dot needs minutes for thousands of labelled nodes, and nobody can read them."""
     wanted = Detail(detail)
     count = len(analysis.layers)
-    if wanted is Detail.layers and count > max_nodes:
+    if wanted is not Detail.stages and count > max_nodes:
         stages = len(analysis.stage_totals())
         return DetailChoice(
             Detail.stages,
@@ -79,7 +97,7 @@ def render_graph(
     analysis: Analysis,
     network: Network | None = None,
     fmt: str = "svg",
-    detail: Detail | str = Detail.layers,
+    detail: Detail | str = Detail.compact,
     direction: Direction | str = Direction.TB,
     theme: str | Theme = "light",
     title: bool = True,
@@ -103,7 +121,7 @@ def graph_source(
     analysis: Analysis,
     network: Network | None = None,
     *,
-    detail: Detail | str = Detail.layers,
+    detail: Detail | str = Detail.compact,
     direction: Direction | str = Direction.TB,
     theme: str | Theme = "light",
     title: bool = True,
@@ -111,17 +129,26 @@ def graph_source(
 ) -> str:
     """DOT source of the graph (no external program needed)."""
     palette = get_theme(theme)
-    graph = _new_graph(analysis, palette, Direction(direction), title, dpi)
+    chosen = Detail(detail)
+    if chosen is Detail.stages:
+        members: dict[str | None, list[LayerRecord]] = {}
+        for record in analysis.layers:
+            members.setdefault(record.stage, []).append(record)
+        drawn = {_dominant_family(records) for records in members.values()}
+    else:
+        drawn = {group.host.family for group in group_layers(analysis, chosen is Detail.compact)[0]}
+    graph = _new_graph(analysis, palette, Direction(direction), title, dpi, sorted(drawn | {"input"}))
     if Detail(detail) is Detail.stages:
         _add_stages(graph, analysis, palette)
     else:
-        _add_layers(graph, analysis, _ops(network), palette)
+        _add_layers(graph, analysis, _ops(network), palette, fold=Detail(detail) is Detail.compact)
     return str(graph.source)
 
 
 # -- building ---------------------------------------------------------------------------------
 
-def _new_graph(analysis: Analysis, theme: Theme, direction: Direction, title: bool, dpi: int | None) -> graphviz.Digraph:
+def _new_graph(analysis: Analysis, theme: Theme, direction: Direction, title: bool, dpi: int | None,
+               families: Sequence[str]) -> graphviz.Digraph:
     import graphviz
 
     graph = graphviz.Digraph("archviz")
@@ -141,14 +168,20 @@ def _new_graph(analysis: Analysis, theme: Theme, direction: Direction, title: bo
     if title:
         totals = analysis.totals
         align = "CENTER" if direction is Direction.TB else "LEFT"
-        subtitle = (f"input {units.shape(analysis.input_shape)} · {units.human(totals.params)} params · "
-                    f"{units.human(totals.macs)} MACs · {totals.layers:,} layers")
+        weight_layers = sum(1 for record in analysis.layers if record.family in WEIGHT_FAMILIES)
+        norm_params = sum(record.params for record in analysis.layers if record.family == "norm")
+        params = f"{units.exact(totals.params)} params"
+        if norm_params:
+            params += f" (incl. {units.exact(norm_params)} in normalisation)"
+        subtitle = (f"input {_shape(analysis.input_shape)} · {params} · {units.exact(totals.macs)} MACs · "
+                    f"{weight_layers:,} weight layers of {totals.layers:,}")
         attributes.update(
             label=_html_label(
                 f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
                 f'<TR><TD ALIGN="{align}"><FONT POINT-SIZE="16"><B>{_text(analysis.name)}</B></FONT></TD></TR>'
                 f'<TR><TD ALIGN="{align}"><FONT POINT-SIZE="11" COLOR="{theme.muted}">{subtitle}</FONT></TD></TR>'
-                f'<TR><TD HEIGHT="10"></TD></TR></TABLE>'
+                f'<TR><TD ALIGN="{align}">{_legend(families, theme)}</TD></TR>'
+                f'<TR><TD HEIGHT="8"></TD></TR></TABLE>'
             ),
             labelloc="t",
             # A left-to-right graph is too wide for a centred title to be seen.
@@ -162,37 +195,163 @@ def _new_graph(analysis: Analysis, theme: Theme, direction: Direction, title: bo
     return graph
 
 
-def _add_layers(graph: graphviz.Digraph, analysis: Analysis, ops: Mapping[str, Op], theme: Theme) -> None:
+@dataclass
+class LayerGroup:
+    """One node of the compact graph: a layer and the parameter-free or per-channel layers folded
+    into it (the activation, batch norm, dropout or flatten that follows it on a plain chain)."""
+
+    host: LayerRecord
+    folded: list[LayerRecord] = field(default_factory=list)
+
+    @property
+    def members(self) -> list[LayerRecord]:
+        return [self.host, *self.folded]
+
+    @property
+    def params(self) -> int:
+        return sum(record.params for record in self.members)
+
+    @property
+    def macs(self) -> int:
+        return sum(record.macs for record in self.members)
+
+
+def group_layers(analysis: Analysis, fold: bool = True) -> tuple[list[LayerGroup], dict[str, str]]:
+    """The graph's nodes, and for every layer name the node (host layer name) that draws it.
+
+    With ``fold``, a layer of a FOLDABLE family joins the node it follows when it is that layer's
+    only consumer and in the same stage (so a fork never hides which tensor a branch reads), and
+    an identity shortcut becomes a plain edge. Without it every layer is its own node.
+    """
+    consumers = Counter(source for record in analysis.layers for source in record.inputs)
+    stage_of = {record.name: record.stage for record in analysis.layers}
+    outputs = set(analysis.outputs or ())  # a tensor an endpoint shows is never folded past
+    owner: dict[str, str] = {"input": "input"}
+    groups: dict[str, LayerGroup] = {}
+    for record in analysis.layers:
+        if fold and len(record.inputs) == 1:
+            source = record.inputs[0]
+            host = owner[source]
+            if record.op == "identity":
+                owner[record.name] = host
+                continue
+            # a flatten after the last pool is part of that pool's output even where the
+            # spec opens the classifier's stage with it
+            same_stage = stage_of.get(source) == record.stage or record.family == "shape"
+            if record.family in FOLDABLE and host != "input" and consumers[source] == 1 and same_stage \
+                    and source not in outputs:
+                owner[record.name] = host
+                groups[host].folded.append(record)
+                continue
+        owner[record.name] = record.name
+        groups[record.name] = LayerGroup(record)
+    return list(groups.values()), owner
+
+
+def _block_of(name: str) -> str | None:
+    """'layer1_1' for 'layer1_1.conv1': the block instance a layer was expanded from."""
+    return name.rsplit(".", 1)[0] if "." in name else None
+
+
+def _add_layers(graph: graphviz.Digraph, analysis: Analysis, ops: Mapping[str, Op], theme: Theme,
+                fold: bool) -> None:
+    groups, owner = group_layers(analysis, fold)
     ids = {"input": "in"}
-    ids.update((record.name, f"n{index}") for index, record in enumerate(analysis.layers))
+    ids.update((group.host.name, f"n{index}") for index, group in enumerate(groups))
     shapes = {"input": analysis.input_shape}
     shapes.update((record.name, record.output_shape) for record in analysis.layers)
+    inputs = {group.host.name: [owner[source] for source in group.host.inputs] for group in groups}
+    main_path = _main_path(groups, inputs)
+    rows: list[list[str]] = []
+    # Stages become rows only in a network without branches (a VGG); a branching one keeps its
+    # main path in one straight column with the shortcuts beside it.
+    linear = fold and all(len(sources) == 1 for sources in inputs.values())
 
-    _endpoint(graph, "in", "input", analysis.input_shape, theme)
-    by_stage: dict[str | None, list[LayerRecord]] = {}
-    for record in analysis.layers:
-        by_stage.setdefault(record.stage, []).append(record)
-    for index, (stage, records) in enumerate(by_stage.items()):
+    _endpoint(graph, "in", "input", analysis.input_shape, theme, group="main")
+    by_stage: dict[str | None, list[LayerGroup]] = {}
+    for group in groups:
+        by_stage.setdefault(group.host.stage, []).append(group)
+    for index, (stage, members) in enumerate(by_stage.items()):
         if stage is None:
-            for record in records:
-                _layer_node(graph, ids[record.name], record, ops.get(record.name), theme)
+            for group in members:
+                _group_node(graph, ids[group.host.name], group, ops, theme, group.host.name in main_path)
             continue
         with graph.subgraph(name=f"cluster_{index}") as cluster:
             _cluster_style(cluster, stage, theme)
-            for record in records:
-                _layer_node(cluster, ids[record.name], record, ops.get(record.name), theme)
-    # An edge out of a node that already shows its shape (input, or a shape-preserving relu or
-    # dropout right after the labelled edge into it) is left unlabelled: the same shape twice in a
-    # row is noise.
-    quiet = {"input"} | {record.name for record in analysis.layers if _keeps_shape(record)}
-    for record in analysis.layers:
-        for source in record.inputs:
-            merging = len(record.inputs) > 1  # the shapes that meet at a merge always matter
-            label = None if source in quiet and not merging else _edge_label(shapes[source])
-            graph.edge(ids[source], ids[record.name], label=label)
+            blocks = Counter(_block_of(group.host.name) for group in members)
+            chain = linear and _is_chain(members, inputs)
+            if chain:
+                # A plain chain of a few layers (a VGG stage) reads left to right as one row:
+                # the page then holds the whole network at a readable size.
+                rows.append([ids[group.host.name] for group in members])
+                with cluster.subgraph() as row:
+                    row.attr(rank="same")
+                    for group in members:
+                        _group_node(row, ids[group.host.name], group, ops, theme, False)
+                continue
+            for block, run in itertools.groupby(members, key=lambda group: _block_of(group.host.name)):
+                grouped = list(run)
+                if not (fold and block is not None and blocks[block] > 1):
+                    for group in grouped:
+                        _group_node(cluster, ids[group.host.name], group, ops, theme, group.host.name in main_path)
+                    continue
+                with cluster.subgraph(name=f"cluster_{index}_{ids[grouped[0].host.name]}") as instance:
+                    instance.attr(label=_html_label(f'<FONT POINT-SIZE="9">{_text(block)}</FONT>'),
+                                  style="rounded,dashed", color=theme.cluster_border, fontcolor=theme.muted,
+                                  labeljust="r", margin="6")
+                    for group in grouped:
+                        _group_node(instance, ids[group.host.name], group, ops, theme, group.host.name in main_path)
+    # Each tensor's shape is printed once, on the first edge that carries it (the one along the
+    # main path at a fork); an edge out of the input, whose node shows its shape, stays bare.
+    labelled: set[str] = {"input"}
+    row_starts = {row[0] for row in rows}
+    for above, below in itertools.pairwise(rows):
+        # rows start under each other; the edge from a row's end back to the next row's start
+        # then pulls nothing out of line
+        graph.edge(above[0], below[0], style="invis", weight="20")
+    for group in groups:
+        for position, (source, tail) in enumerate(zip(group.host.inputs, inputs[group.host.name])):
+            tensor = _tensor_of(source, owner)
+            label = None if tensor in labelled else _edge_label(shapes[source])
+            labelled.add(tensor)
+            side = position > 0 and group.host.op in RESIDUAL_MERGES  # a shortcut beside the main path
+            style: dict[str, str] = {"weight": "0", "style": "dashed"} if side and fold else {}
+            if ids[group.host.name] in row_starts:
+                style = {"weight": "0"}
+            graph.edge(ids[tail], ids[group.host.name], label=label, **style)
     for node_id, name, record in _outputs(analysis):
-        _endpoint(graph, node_id, name, record.output_shape, theme)
-        graph.edge(ids[record.name], node_id, label=None if record.name in quiet else _edge_label(record.output_shape))
+        _endpoint(graph, node_id, name, record.output_shape, theme, group="main" if node_id == "out" else None)
+        graph.edge(ids[owner[record.name]], node_id,
+                   label=None if _tensor_of(record.name, owner) in labelled else _edge_label(record.output_shape))
+
+
+def _tensor_of(source: str, owner: Mapping[str, str]) -> str:
+    """The tensor an edge carries, named by the node that makes it (an elided identity passes its
+    input on unchanged, so it names the same tensor)."""
+    return owner.get(source, source) if source != "input" else "input"
+
+
+def _main_path(groups: Sequence[LayerGroup], inputs: Mapping[str, list[str]]) -> set[str]:
+    """The nodes from the output back to the input along each merge's first input: drawn in one
+    straight column, with shortcuts and side branches beside it."""
+    path: set[str] = set()
+    if not groups:
+        return path
+    current = groups[-1].host.name
+    while current != "input" and current not in path:
+        path.add(current)
+        sources = inputs.get(current)
+        if not sources:
+            break
+        current = sources[0]
+    return path
+
+
+def _is_chain(members: Sequence[LayerGroup], inputs: Mapping[str, list[str]]) -> bool:
+    if not 1 < len(members) <= CHAIN_LIMIT:
+        return False
+    return all(len(inputs[group.host.name]) == 1 for group in members) and all(
+        inputs[group.host.name][0] == previous.host.name for previous, group in itertools.pairwise(members))
 
 
 def _outputs(analysis: Analysis) -> list[tuple[str, str, LayerRecord]]:
@@ -243,30 +402,56 @@ def _add_stages(graph: graphviz.Digraph, analysis: Analysis, theme: Theme) -> No
         graph.edge(ids[record.stage], node_id)
 
 
-def _layer_node(graph: graphviz.Digraph, node_id: str, record: LayerRecord, op: Op | None, theme: Theme) -> None:
+def _group_node(graph: graphviz.Digraph, node_id: str, group: LayerGroup, ops: Mapping[str, Op], theme: Theme,
+                on_main: bool) -> None:
+    record = group.host
     colors = theme.family(record.family)
-    description = record.label
-    extra = key_attributes(op) if op is not None else ""
-    tooltip = _plain(f"{record.name}: {record.op} {record.label} -> {units.shape(record.output_shape)}")
-    if record.family in SMALL_FAMILIES and not record.params and not record.macs:
-        named = record.name != description
+    description = _description(record, ops.get(record.name))
+    names = ", ".join(member.name for member in group.members)
+    tooltip = _plain(f"{names}: {record.op} {record.label} -> {_shape(group.members[-1].output_shape)}")
+    placement = {"group": "main"} if on_main else {}
+    if record.family in SMALL_FAMILIES and not group.folded and not group.params and not group.macs:
+        # The name alone when it already says the op ('relu1_1', not 'relu1_1 relu').
+        named = record.label.lower() not in record.name.lower()
+        extra = key_attributes(ops[record.name]) if record.name in ops else ""
         label = (f'<FONT POINT-SIZE="9">{_text(record.name)}'
-                 + (f' <FONT COLOR="{theme.muted}">{_text(description)}</FONT>' if named else "")
+                 + (f' <FONT COLOR="{theme.muted}">{_text(record.label)}</FONT>' if named else "")
                  + (f' <FONT COLOR="{theme.muted}">{_text(extra)}</FONT>' if extra else "") + "</FONT>")
         graph.node(node_id, label=_html_label(label), fillcolor=colors.fill, color=colors.border,
-                   height="0.22", margin="0.08,0.02", penwidth="0.9", tooltip=tooltip)
+                   height="0.22", margin="0.08,0.02", penwidth="0.9", tooltip=tooltip, **placement)
         return
-    lines = [f"<B>{_text(record.name)}</B>", _text(description) + (f" · {_text(extra)}" if extra else "")]
-    if record.params or record.macs:
-        lines.append(f'<FONT POINT-SIZE="9" COLOR="{theme.muted}">{_costs(record.params, record.macs)}</FONT>')
-    graph.node(node_id, label=_table(lines), fillcolor=colors.fill, color=colors.border, tooltip=tooltip)
+    lines = [f"<B>{_text(record.name)}</B>", _text(description)]
+    if group.folded:
+        folded = " · ".join(_description(member, ops.get(member.name)) for member in group.folded)
+        lines.append(f'<FONT POINT-SIZE="9" COLOR="{theme.muted}">+ {_text(folded)}</FONT>')
+    if group.params or group.macs:
+        lines.append(f'<FONT POINT-SIZE="9" COLOR="{theme.muted}">{_costs(group.params, group.macs)}</FONT>')
+    graph.node(node_id, label=_table(lines), fillcolor=colors.fill, color=colors.border, tooltip=tooltip,
+               **placement)
 
 
-def _endpoint(graph: graphviz.Digraph, node_id: str, name: str, shape: Sequence[int], theme: Theme) -> None:
+def _description(record: LayerRecord, op: Op | None) -> str:
+    extra = key_attributes(op) if op is not None else ""
+    return record.label + (f" · {extra}" if extra else "")
+
+
+def _legend(families: Sequence[str], theme: Theme) -> str:
+    """One swatch per op family the graph uses, in the theme's order: the colour key."""
+    cells = "".join(
+        f'<TD BGCOLOR="{theme.family(family).fill}" COLOR="{theme.family(family).border}" BORDER="1" '
+        f'WIDTH="14" HEIGHT="10" FIXEDSIZE="TRUE"></TD>'
+        f'<TD ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="{theme.muted}"> {family}   </FONT></TD>'
+        for family in FAMILIES if family in families)
+    return f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="0"><TR>{cells}</TR></TABLE>'
+
+
+def _endpoint(graph: graphviz.Digraph, node_id: str, name: str, shape: Sequence[int], theme: Theme,
+              group: str | None = None) -> None:
     colors = theme.family("input")
-    graph.node(node_id, label=_html_label(f"<B>{name}</B> <FONT COLOR=\"{theme.muted}\">{units.shape(shape)}</FONT>"),
+    placement = {"group": group} if group else {}
+    graph.node(node_id, label=_html_label(f"<B>{name}</B> <FONT COLOR=\"{theme.muted}\">{_shape(shape)}</FONT>"),
                shape="box", style="rounded,filled,dashed", fillcolor=colors.fill, color=colors.border,
-               fontsize="10", height="0.26")
+               fontsize="10", height="0.26", **placement)
 
 
 def _cluster_style(cluster: graphviz.Digraph, stage: str, theme: Theme) -> None:
@@ -284,12 +469,12 @@ def key_attributes(op: Op) -> str:
     pool = op.family == "pool"
     if pool and "kernel" in values:
         kernel = values["kernel"]
-        parts.append(f"{kernel[0]}x{kernel[1]}" if isinstance(kernel, tuple) else f"{kernel}x{kernel}")
+        parts.append(f"{kernel[0]}×{kernel[1]}" if isinstance(kernel, tuple) else f"{kernel}×{kernel}")
     if "stride" in values:
         parts.append(f"s{_pair(values['stride'])}")
     if "padding" in values and not (pool and _padding(values["padding"]) == "0"):
         padding = _padding(values["padding"])
-        parts.append(padding if padding.isalpha() else f"p{padding}")
+        parts.append(f"p {padding}" if padding.isalpha() else f"p{padding}")
     if values.get("dilation") not in (None, 1, (1, 1)):
         parts.append(f"d{_pair(values['dilation'])}")
     if values.get("groups", 1) != 1:
@@ -306,7 +491,7 @@ def key_attributes(op: Op) -> str:
 
 def _pair(value: Any) -> str:
     if isinstance(value, tuple) and len(value) == 2:
-        return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+        return str(value[0]) if value[0] == value[1] else f"{value[0]}×{value[1]}"
     return str(value)
 
 
@@ -337,11 +522,6 @@ def _op_summary(records: Sequence[LayerRecord], limit: int = 4) -> str:
     return " · ".join(parts) if parts else "·".join(sorted({r.label for r in records}))[:60]
 
 
-def _keeps_shape(record: LayerRecord) -> bool:
-    return (record.family in SMALL_FAMILIES and len(record.input_shapes) == 1
-            and record.input_shapes[0] == record.output_shape)
-
-
 def _dominant_family(records: Sequence[LayerRecord]) -> str:
     for family in ("conv", "dense", "merge", "pool", "norm"):
         if any(record.family == family for record in records):
@@ -350,16 +530,22 @@ def _dominant_family(records: Sequence[LayerRecord]) -> str:
 
 
 def _costs(params: int, macs: int) -> str:
+    """Exact counts with thousands separators, the one number format of every graph label."""
     parts = []
     if params:
-        parts.append(f"{units.human(params)} params")
+        parts.append(f"{units.exact(params)} params")
     if macs:
-        parts.append(f"{units.human(macs)} MACs")
+        parts.append(f"{units.exact(macs)} MACs")
     return " · ".join(parts)
 
 
+def _shape(dims: Sequence[int]) -> str:
+    """64×112×112: the multiplication sign, as in '×2' and '3×3', everywhere in a graph."""
+    return "×".join(str(d) for d in dims)
+
+
 def _edge_label(shape: Sequence[int]) -> str:
-    return f" {units.shape(shape)} "
+    return f" {_shape(shape)} "
 
 
 def _text(value: str) -> str:
