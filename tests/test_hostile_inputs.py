@@ -725,3 +725,47 @@ def test_truncate_takes_layer_names(vgg16: archviz.Network, name: object) -> Non
     with pytest.raises(archviz.ArgumentError, match="truncate takes layer names"):
         vgg16.truncate(name)  # type: ignore[arg-type]
     assert vgg16.truncate("pool5").analyze().totals.params == 14_714_688  # VGG-16's convolutional part
+
+
+def _nested_blocks(blocks: int, levels: int, innermost: str) -> str:
+    """``blocks`` blocks, each calling the next from inside ``levels`` nested groups."""
+    lines = [NET.rstrip("\n"), "blocks:"]
+    for index in range(blocks):
+        body = f"b{index + 1}" if index < blocks - 1 else innermost
+        for _ in range(levels):
+            body = "{layers: [" + body + "]}"
+        lines.append(f"  b{index}: {{layers: [{body}]}}")
+    return "\n".join([*lines, "layers: [b0]", ""])
+
+
+def test_groups_nested_inside_block_bodies_are_bounded_together() -> None:
+    """YAML allows 64 levels and blocks call 32 deep; one inside the other reached Python's
+    recursion limit: "the spec is nested too deeply to analyse", without a file or line."""
+    with quickly(5.0), pytest.raises(SpecError, match="layers are nested more than 150 levels deep") as caught:
+        archviz.loads(_nested_blocks(30, 28, "relu"))
+    assert caught.value.location is not None and caught.value.location.line is not None
+    # just below the bound, with a deep expression at the bottom and a deep stack above: it works
+    text = _nested_blocks(5, 28, "{conv2d: {filters: '" + "-" * 98 + "4', kernel: 1}}")
+
+    def deep(frames: int) -> int:
+        return deep(frames - 1) if frames else archviz.loads(text).analyze().totals.params
+
+    assert deep(150) == 16  # conv 1x1: 3 x 4 weights + 4 biases
+
+
+def test_recursion_in_the_expansion_names_the_file() -> None:
+    """Should the caller's stack be nearly full already, the expansion still says which spec."""
+    import inspect
+
+    from archviz.spec.document import read_document_text
+    from archviz.spec.expand import expand
+
+    document = read_document_text(_nested_blocks(4, 28, "relu"))
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 120)
+    try:
+        with pytest.raises(SpecError, match="the spec is nested too deeply to expand") as caught:
+            expand(document)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert caught.value.location is not None and caught.value.location.file == "<string>"

@@ -45,6 +45,7 @@ GROUP_KEYS = ("stage", "layers", "if", "repeat")
 # at 200,000 a summary took 14-18 s and 1.8 GB and the per-layer commands minutes
 MAX_LAYERS = 20_000
 MAX_BLOCK_DEPTH = 32
+MAX_NESTING = 150  # lists of entries inside one another, across groups and block bodies
 MAX_EXPANSION_STEPS = 1_000_000  # entries visited, also those that make no layer
 MAX_NAME_LENGTH = 200
 _TEMPLATE = re.compile(r"\{([^{}]*)\}")
@@ -300,6 +301,9 @@ def expand(document: Document, overrides: Mapping[str, Any] | None = None, trace
         layers = expander.resolve_inputs()
     except ArchvizError as exc:
         raise through_extends(exc, document)
+    except RecursionError:  # MAX_NESTING keeps it away; should the stack be deeper already, the file is named
+        raise SpecError("the spec is nested too deeply to expand", location=document.location,
+                        hint="flatten the groups, or call fewer blocks inside one another") from None
     return Spec(document=document, variables=variables, input_shape=expander.network_input,
                 layers=layers, outputs=declared_outputs(document, expander.names), reads_shapes=expander.reads_shapes)
 
@@ -420,6 +424,7 @@ class _Expander:
         self.per_stage_counts: dict[tuple[str | None, str], int] = {}
         self.global_counts: dict[str, int] = {}
         self.steps = 0
+        self.nesting = 0  # lists of entries open now: groups within blocks within groups ...
         # a block called with 'inputs': its first layer without 'inputs' takes the block's input
         self.pending_input: Candidates | None = None
         self.network_input: tuple[int, ...] = ()
@@ -455,13 +460,23 @@ class _Expander:
         if self.steps > MAX_EXPANSION_STEPS:
             raise SpecError(f"the spec takes more than {MAX_EXPANSION_STEPS:,} expansion steps (nested repeats "
                             "of entries that make no layers?)", location=ctx.location, hint="lower the repeat counts")
+        if self.nesting >= MAX_NESTING:
+            # YAML nests 64 levels and blocks call 32 deep, but a block's body nested in one that
+            # calls it multiplies the two: Python's recursion limit, "nested too deeply", no file
+            raise SpecError(f"layers are nested more than {MAX_NESTING} levels deep (groups and the bodies of the "
+                            "blocks they call, together)", location=location_of(items, ctx.location),
+                            hint="flatten the groups, or call fewer blocks inside one another")
         locations = getattr(items, "item_locations", None)
-        for index, item in enumerate(items):
-            where = locations[index] if locations else ctx.location
-            try:
-                self.entry(item, ctx, where)
-            except ArchvizError as exc:
-                raise exc.with_context(where)
+        self.nesting += 1
+        try:
+            for index, item in enumerate(items):
+                where = locations[index] if locations else ctx.location
+                try:
+                    self.entry(item, ctx, where)
+                except ArchvizError as exc:
+                    raise exc.with_context(where)
+        finally:
+            self.nesting -= 1
 
     def entry(self, item: Any, ctx: _Context, where: Location) -> None:
         if isinstance(item, str):
