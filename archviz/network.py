@@ -70,6 +70,11 @@ class Network:
         return self.spec.variables
 
     @property
+    def variable_descriptions(self) -> dict[str, str]:
+        """Each variable's one-line description, where the spec gives one (docs/spec.md)."""
+        return self.spec.document.variable_descriptions
+
+    @property
     def layers(self) -> tuple[LayerDef, ...]:
         return self.ordered
 

@@ -136,7 +136,11 @@ def build_schema() -> dict[str, Any]:
             "input": {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]},
                       "minItems": 1, "maxItems": 4,
                       "description": "Default input [channels, height, width], [tokens, features] or [features]."},
-            "variables": {"type": "object", "additionalProperties": scalar,
+            "variables": {"type": "object", "additionalProperties": {"anyOf": [scalar, {
+                              "type": "object", "required": ["default"], "additionalProperties": False,
+                              "properties": {"default": scalar,
+                                             "description": {"type": "string", "description": "One line: what the "
+                                                             "variable changes (archviz show SPEC prints it)."}}}]},
                           "propertyNames": {"not": {"enum": list(RESERVED_VALUE_NAMES)}},
                           "description": "Defaults, overridable from the API and CLI (--set NAME=VALUE)."},
             "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"},

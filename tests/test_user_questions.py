@@ -293,3 +293,70 @@ def test_summary_says_when_the_head_grows_with_the_input() -> None:
     assert json.loads(invoke("summary", "resnet18", "--input", "512", "--format", "json").output)["notes"] == []
     csv_run = invoke("summary", "vgg16", "--input", "512", "--format", "csv")
     assert "note: fc6: size depends on the input" in csv_run.stderr
+
+
+# -- variables with descriptions ------------------------------------------------------------------
+
+def test_every_builtin_variable_has_a_description() -> None:
+    import archviz
+
+    for name in archviz.builtin_names():
+        network = archviz.load(name)
+        missing = [variable for variable in network.variables if not network.variable_descriptions.get(variable)]
+        assert missing == [], f"{name}: {missing} have no description"
+
+
+def test_described_and_plain_variables(write_spec) -> None:  # type: ignore[no-untyped-def]
+    import archviz
+
+    path = write_spec("name: tiny\ninput: [3, 8, 8]\nvariables:\n"
+                      "  width: {default: 2, description: \"filters per unit\"}\n  bias: true\n"
+                      "layers:\n  - conv2d: {filters: 4 * width, kernel: 3, bias: bias}\n")
+    network = archviz.load(path)
+    assert network.variables == {"width": 2, "bias": True}
+    assert network.variable_descriptions == {"width": "filters per unit"}
+    # 8 filters of 3 x 3 x 3 plus 8 biases; --set still changes a described variable
+    assert network.analyze().totals.params == 8 * 27 + 8
+    assert archviz.load(path, width=1).analyze().totals.params == 4 * 27 + 4
+    child = write_spec("extends: net.yaml\nname: tiny2\nvariables:\n  width: 3\n", "child.yaml")
+    assert archviz.load(child).variable_descriptions == {"width": "filters per unit"}  # inherited
+
+
+@pytest.mark.parametrize(("declared", "expected"), [
+    ("{description: \"no default\"}", "takes 'default' (required)"),
+    ("{default: 1, help: \"x\"}", "Received: default, help"),
+    ("{default: 1, description: [1, 2]}", "must be one line of text"),
+    ("{default: [1], description: \"list\"}", "must be a number, true/false or text"),
+])
+def test_bad_variable_mappings_name_the_line(write_spec, declared: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    path = write_spec(f"name: tiny\ninput: [3, 8, 8]\nvariables:\n  width: {declared}\n"
+                      "layers:\n  - conv2d: {filters: 4, kernel: 3}\n")
+    result = invoke("summary", str(path))
+    assert result.exit_code == 2
+    assert "net.yaml:4:" in result.output and "variable 'width'" in result.output and expected in result.output
+
+
+def test_show_and_list_print_variables() -> None:
+    shown = invoke("show", "vgg16", "--width", "200")
+    assert shown.exit_code == 0, shown.output
+    line = next(line for line in shown.output.splitlines() if "torchvision_layout" in line)
+    assert "false" in line and "AdaptiveAvgPool2d((7, 7))" in line
+    data = json.loads(invoke("show", "vgg16-bn", "--format", "json").output)
+    assert {"name": "batch_norm", "default": True,
+            "description": "torchvision's *_bn layout: conv, batch norm, ReLU"} in data["variables"]
+    listing = json.loads(invoke("list", "--format", "json").output)
+    resnet = next(row for row in listing if row["name"] == "resnet18")
+    assert [v["name"] for v in resnet["variables"]] == ["num_classes", "width"]
+    assert all(v["description"] for row in listing for v in row["variables"])
+
+
+def test_schema_accepts_both_variable_forms() -> None:
+    import jsonschema
+
+    from archviz.schema_gen import build_schema
+
+    schema = build_schema()
+    base = {"name": "tiny", "input": [3, 8, 8], "layers": [{"relu": {}}]}
+    jsonschema.validate({**base, "variables": {"w": 1, "v": {"default": 2, "description": "two"}}}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**base, "variables": {"v": {"description": "no default"}}}, schema)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from archviz import __version__
-from archviz.cli import check, compare, conventions, listing, optional_commands, schema, summary
+from archviz.cli import check, compare, conventions, listing, optional_commands, schema, show, summary
 
 app = typer.Typer(
     name="archviz",
@@ -34,5 +34,5 @@ def main(
     """archviz: exact numbers and pictures of convolutional networks."""
 
 
-for module in (summary, compare, check, conventions, listing, schema, *optional_commands.modules()):
+for module in (summary, compare, check, conventions, listing, show, schema, *optional_commands.modules()):
     module.register(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from typing import Annotated, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import typer
 
@@ -24,6 +24,7 @@ class SpecRow(TypedDict):
     params: int
     macs: int
     input_shape: list[int]
+    variables: list[dict[str, Any]]  # name, default, description (archviz show SPEC)
 
 
 def list_specs(
@@ -40,6 +41,7 @@ def list_specs(
     """
     import json
 
+    from archviz.cli.show import variable_rows
     from archviz.network import load
     from archviz.render.units import exact
     from archviz.spec.document import builtin_names
@@ -49,7 +51,8 @@ def list_specs(
         network = load(name)
         totals = network.analyze().totals
         rows.append({"name": name, "description": network.description, "params": totals.params,
-                     "macs": totals.macs, "input_shape": list(network.input_shape)})
+                     "macs": totals.macs, "input_shape": list(network.input_shape),
+                     "variables": variable_rows(network)})
     if format is Format.json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -66,7 +69,9 @@ def list_specs(
                       Text(row["description"]))
     from archviz.render.table import render_rich
 
-    sys.stdout.write(render_rich(table, width=width))
+    note = Text("archviz show NAME: a spec's variables, their defaults and what each changes (--set NAME=VALUE)",
+                style="dim")
+    sys.stdout.write(render_rich(table, note, width=width))
 
 
 def register(app: typer.Typer) -> None:

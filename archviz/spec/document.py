@@ -83,6 +83,9 @@ class Document:
     outputs: Any = None
     # each file this one extends, nearest first, with the 'extends:' line that asked for it
     parents: tuple[tuple[str, Location], ...] = ()
+    # the one-line description of each variable that has one ('{default: ..., description: ...}');
+    # a spec that only changes a variable's default keeps its parent's description
+    variable_descriptions: dict[str, str] = field(default_factory=dict)
 
 
 def builtin_names() -> list[str]:
@@ -195,6 +198,7 @@ def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: st
 
     variables: dict[str, Any] = dict(parent.variables) if parent else {}
     variable_locations = dict(parent.variable_locations) if parent else {}
+    variable_descriptions = dict(parent.variable_descriptions) if parent else {}
     if "variables" in raw:
         declared = _mapping(raw, "variables", here)
         for name, value in declared.items():
@@ -202,9 +206,15 @@ def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: st
             if not name.isidentifier():
                 check_flow_split(declared, here)
             _check_identifier(name, "variable", where, RESERVED_VALUE_NAMES)
+            if isinstance(value, dict):
+                value, description = _described_variable(name, value, where)
+                if description:
+                    variable_descriptions[name] = description
             if not isinstance(value, (int, float, bool, str)):
-                raise SpecError(f"variable {name!r} must be a number, true/false or text. Received: {value!r}",
-                                location=where)
+                raise SpecError(f"variable {name!r} must be a number, true/false or text, or "
+                                f"{{default: VALUE, description: TEXT}}. Received: {value!r}",
+                                location=where, hint="e.g. width: {default: 1, description: \"multiplies every "
+                                "convolution's filters\"}")
             variables[name] = value
             variable_locations[name] = where
 
@@ -238,7 +248,7 @@ def _read(path: Path, display: str, depth: int, seen: tuple[Path, ...], text: st
         input=raw.get("input", parent.input if parent else None),
         variables=variables, variable_locations=variable_locations, blocks=blocks,
         layers=layers or [], expect=expect, location=here, key_locations=dict(raw.key_locations),
-        outputs=outputs,
+        outputs=outputs, variable_descriptions=variable_descriptions,
         parents=((parent.file, key_location(raw, "extends", here)), *parent.parents) if parent is not None else (),
     )
 
@@ -307,6 +317,23 @@ def _outputs(raw: LocatedDict, here: Location) -> Any:
             raise SpecError(f"output {name!r} is listed twice", location=locations[index] if locations else where,
                             hint="list each output once")
     return value
+
+
+VARIABLE_KEYS = ("default", "description")
+
+
+def _described_variable(name: str, declared: dict[str, Any], where: Location) -> tuple[Any, str]:
+    """``{default: VALUE, description: TEXT}``: the value and its one-line description."""
+    unknown = [key for key in declared if key not in VARIABLE_KEYS]
+    if unknown or "default" not in declared:
+        raise SpecError(f"variable {name!r} written as a mapping takes 'default' (required) and 'description'. "
+                        f"Received: {', '.join(map(str, declared)) or 'an empty mapping'}", location=where,
+                        hint=f"e.g. {name}: {{default: 1, description: \"what it changes\"}}, or just {name}: 1")
+    description = declared.get("description", "")
+    if not isinstance(description, str) or "\n" in description.strip() or not description.isprintable():
+        raise SpecError(f"variable {name!r}'s description must be one line of text. Received: {description!r}",
+                        location=where, hint="write one short sentence in quotes")
+    return declared["default"], description.strip()
 
 
 def _mapping(raw: LocatedDict, key: str, here: Location) -> LocatedDict:
