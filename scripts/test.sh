@@ -8,7 +8,7 @@ SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 if command -v apt-get >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   # dot for diagrams, Chromium + driver for the HTML report's browser test, cairo for SVG -> PNG
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz chromium chromium-driver libcairo2 >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz chromium chromium-driver libcairo2 poppler-utils >/dev/null
 fi
 
 # A stock Debian's python3 makes no venv (ensurepip is missing) until Debian's python3-venv is installed.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -107,3 +108,33 @@ def test_html_is_self_contained_and_escaped(tmp_path: Path) -> None:
     assert not re.search(r'(src|href)\s*=\s*["\'](https?:)?//', text)
     assert "<link" not in text and "@import" not in text and "url(http" not in text
     assert text.count("<script>") == 1  # only archviz's own inline script
+
+
+def test_printed_report_keeps_every_layer_row_and_column(tmp_path: Path) -> None:
+    """Printing (Save as PDF) lost 16 of VGG16's 40 rows and every column after MACs; the print
+    stylesheet lets the table run over pages at a size that fits every column."""
+    import re
+    import subprocess
+
+    from archviz.render.columns import COLUMNS
+    from archviz.report.html import TABLE_COLUMNS, render_html_report
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if (browser is None or shutil.which("pdftotext") is None) and not os.environ.get("CI"):
+        pytest.skip("Chromium and pdftotext are needed (apt-get install chromium poppler-utils)")
+    network = archviz.load("vgg16")
+    analysis = network.analyze()
+    page = tmp_path / "vgg16.html"
+    page.write_text(render_html_report(network, analysis), encoding="utf-8")
+    pdf = tmp_path / "vgg16.pdf"
+    subprocess.run([str(browser), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--disable-background-networking", "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+                    page.as_uri()], capture_output=True, timeout=120, check=False)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, timeout=60,
+                          check=True).stdout
+    # a table row prints the name then the paper label on one line (the figures never do)
+    missing = [r.name for r in analysis.layers
+               if not re.search(rf"\b{re.escape(r.name)}\s+{re.escape(r.label)}\s", text)]
+    assert missing == []
+    assert [COLUMNS[c].header for c in TABLE_COLUMNS if COLUMNS[c].header not in text] == []
+    assert "MACS" not in text and "FLOPS" not in text  # no uppercase transform: MACs stays MACs

@@ -122,6 +122,7 @@ def to_html_table(analysis: Analysis, columns: list[Column], human_units: bool =
 
     from archviz.render.columns import cell_text
     from archviz.render.facts import summary_facts
+    from archviz.render.palette import LIGHT_NEUTRALS
 
     numeric = {"count", "percent", "field", "bytes"}
     head = "".join(f"<th>{html.escape(c.header)}</th>" for c in columns)
@@ -137,9 +138,10 @@ def to_html_table(analysis: Analysis, columns: list[Column], human_units: bool =
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{title} — archviz summary</title><style>"
-        "body{font-family:system-ui,sans-serif;margin:2rem;color:#1f2328}"
+        f"body{{font-family:system-ui,sans-serif;margin:2rem;color:{LIGHT_NEUTRALS['text']}}}"
         "table{border-collapse:collapse;margin-bottom:1.5rem}"
-        "th,td{padding:.25rem .6rem;border-bottom:1px solid #d0d7de;text-align:left}"
+        "th,td{padding:.25rem .6rem;border-bottom:1px solid "
+        f"{LIGHT_NEUTRALS['cluster_border']};text-align:left}}"
         "td.num{text-align:right;font-variant-numeric:tabular-nums}"
         "</style></head><body>"
         f"<h1>{title}</h1><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

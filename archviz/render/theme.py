@@ -1,7 +1,8 @@
 """One small theme for every picture: colours per op family, light and dark.
 
 The graph (Graphviz), the blocks figure (SVG) and the charts (matplotlib) all read their
-colours from here, so a conv layer is the same blue everywhere.
+colours from here, and every colour here comes from ``palette`` (Okabe-Ito hues), so a conv
+layer is the same blue everywhere, the HTML report's table stripes included.
 """
 
 from __future__ import annotations
@@ -11,12 +12,17 @@ from dataclasses import dataclass
 from enum import Enum
 
 from archviz.errors import ArchvizError
+from archviz.render import palette
+from archviz.render.palette import mix
 from archviz.suggest import did_you_mean
 
 FAMILIES = ("input", "conv", "pool", "dense", "norm", "activation", "merge", "shape", "regularization", "output")
 FONT = "Helvetica, Arial, 'DejaVu Sans', 'Liberation Sans', sans-serif"
 GRAPHVIZ_FONT = "Helvetica,Arial,sans-serif"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+_NEUTRAL_FIELDS = ("background", "text", "muted", "edge", "cluster_fill", "cluster_border", "grid")
 
 
 class ThemeName(str, Enum):
@@ -50,50 +56,25 @@ class Theme:
         return self.families.get(name, self.families["shape"])
 
 
+def _families(background: str, fill: float, border: str, border_amount: float) -> dict[str, FamilyColors]:
+    """Each family's hue from the palette: a tint of it for node fills, a deeper (light theme) or
+    the plain (dark theme) hue for outlines, the hue itself for solid faces and bars."""
+    return {family: FamilyColors(mix(palette.family_hue(family), background, fill),
+                                 mix(palette.family_hue(family), border, border_amount),
+                                 palette.family_hue(family))
+            for family in FAMILIES}
+
+
 LIGHT = Theme(
     name="light",
-    background="#ffffff",
-    text="#1f2328",
-    muted="#59636e",
-    edge="#6e7781",
-    cluster_fill="#f6f8fa",
-    cluster_border="#d0d7de",
-    grid="#e1e4e8",
-    families={
-        "input": FamilyColors("#eef1f4", "#6e7781", "#c9d1d9"),
-        "conv": FamilyColors("#ddebf7", "#3b78b8", "#8fbce6"),
-        "pool": FamilyColors("#fbe3df", "#c0503f", "#e57f6e"),
-        "dense": FamilyColors("#e8e0f5", "#7357b0", "#a58fd6"),
-        "norm": FamilyColors("#fff3cf", "#b8901e", "#f0cf6a"),
-        "activation": FamilyColors("#e6f4de", "#5e9a48", "#9fd08a"),
-        "merge": FamilyColors("#d9f2ef", "#2e8f85", "#79c9bf"),
-        "shape": FamilyColors("#f0f0f0", "#7a7a7a", "#c4c4c4"),
-        "regularization": FamilyColors("#f4f4f4", "#9a9a9a", "#d6d6d6"),
-        "output": FamilyColors("#f7e6d0", "#a5692a", "#d9a066"),
-    },
+    families=_families(palette.LIGHT_NEUTRALS["background"], 0.8, palette.OKABE_ITO["black"], 0.2),
+    **{key: palette.LIGHT_NEUTRALS[key] for key in _NEUTRAL_FIELDS},
 )
 
 DARK = Theme(
     name="dark",
-    background="#16181d",
-    text="#e6e8eb",
-    muted="#9aa3ad",
-    edge="#8b949e",
-    cluster_fill="#1d2128",
-    cluster_border="#3a414b",
-    grid="#2d333b",
-    families={
-        "input": FamilyColors("#262b33", "#8b949e", "#5a636e"),
-        "conv": FamilyColors("#17324d", "#6fa8dc", "#4f8cc4"),
-        "pool": FamilyColors("#45201c", "#e57f6e", "#c4604f"),
-        "dense": FamilyColors("#2c2342", "#a58fd6", "#8570bd"),
-        "norm": FamilyColors("#3d3214", "#e0bd55", "#c9a23c"),
-        "activation": FamilyColors("#1f3818", "#8cc476", "#6ea85a"),
-        "merge": FamilyColors("#15383a", "#5fc0b5", "#3fa398"),
-        "shape": FamilyColors("#2a2d33", "#9a9a9a", "#707070"),
-        "regularization": FamilyColors("#25282d", "#8a8a8a", "#626262"),
-        "output": FamilyColors("#3d2a15", "#d9a066", "#b98146"),
-    },
+    families=_families(palette.DARK_NEUTRALS["background"], 0.72, palette.DARK_NEUTRALS["background"], 0.0),
+    **{key: palette.DARK_NEUTRALS[key] for key in _NEUTRAL_FIELDS},
 )
 
 THEMES = {"light": LIGHT, "dark": DARK}

@@ -6,11 +6,12 @@ from __future__ import annotations
 import html
 import re
 
+from archviz import __version__
 from archviz.analysis import Analysis
 from archviz.conventions import CONVENTIONS
 from archviz.expectations import check_expectations
 from archviz.network import Network
-from archviz.render import units
+from archviz.render import palette, units
 from archviz.render.columns import COLUMNS, cell_text, raw_value
 from archviz.render.facts import summary_facts
 
@@ -19,10 +20,9 @@ TABLE_COLUMNS = ("name", "op", "stage", "output_shape", "params", "params_pct", 
 NUMERIC = {"count", "percent", "field", "bytes"}
 
 STYLE = """
-:root{--ink:#1f2328;--muted:#59636e;--line:#d1d9e0;--soft:#f6f8fa;--accent:#0969da;--card:#ffffff}
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:var(--ink);
-background:linear-gradient(180deg,#eef3f8 0,#fff 320px)}
+background:linear-gradient(180deg,var(--wash) 0,var(--card) 320px)}
 main{max-width:1180px;margin:0 auto;padding:32px 24px 64px}
 header h1{font-size:34px;margin:0 0 4px;letter-spacing:-.02em}
 header p{margin:0;color:var(--muted)}
@@ -30,34 +30,55 @@ header p{margin:0;color:var(--muted)}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px;margin:24px 0}
 .card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:14px 16px;
 box-shadow:0 1px 2px rgba(31,35,40,.06)}
-.card .label{font-size:12px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted)}
+.card .label{font-size:12px;letter-spacing:.02em;color:var(--muted)}
 .card .value{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums;white-space:nowrap}
 .card .exact{font-size:12px;color:var(--muted);font-variant-numeric:tabular-nums}
 section{margin-top:36px}
 h2{font-size:20px;margin:0 0 12px;padding-bottom:6px;border-bottom:1px solid var(--line)}
-.figure{background:#fff;border:1px solid var(--line);border-radius:12px;padding:12px;overflow:auto}
+.figure{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:12px;overflow:auto}
 .figure svg{max-width:100%;height:auto;display:block;margin:0 auto}
 details.figure summary{cursor:pointer;color:var(--accent);font-weight:600}
 .tools{display:flex;gap:12px;align-items:center;margin-bottom:10px;flex-wrap:wrap}
 .tools input{font:inherit;padding:7px 10px;border:1px solid var(--line);border-radius:8px;min-width:260px}
 .tools .count{color:var(--muted);font-size:13px}
-.scroll{overflow:auto;border:1px solid var(--line);border-radius:12px;max-height:70vh;background:#fff}
+.scroll{overflow:auto;border:1px solid var(--line);border-radius:12px;max-height:70vh;background:var(--card)}
 table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{padding:6px 10px;border-bottom:1px solid #eaeef2;white-space:nowrap;text-align:left}
+th,td{padding:6px 10px;border-bottom:1px solid var(--rule);white-space:nowrap;text-align:left}
 thead th{position:sticky;top:0;background:var(--soft);cursor:pointer;user-select:none;z-index:1}
 thead th[aria-sort=ascending]::after{content:" ▲";color:var(--accent)}
 thead th[aria-sort=descending]::after{content:" ▼";color:var(--accent)}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-tbody tr:hover{background:#f3f8ff}
-tr.fam-conv td:first-child{border-left:4px solid #4c78a8}
-tr.fam-dense td:first-child{border-left:4px solid #e45756}
-tr.fam-pool td:first-child{border-left:4px solid #72b7b2}
-tr.fam-norm td:first-child{border-left:4px solid #b279a2}
-tr.fam-merge td:first-child{border-left:4px solid #f58518}
+tbody tr:hover{background:var(--hover)}
 .plain th{cursor:default;position:static}
-.ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}
+.ok{color:var(--good);font-weight:600}.bad{color:var(--bad);font-weight:600}
 footer{margin-top:48px;color:var(--muted);font-size:12px}
+#layers tbody td:first-child,#layers thead th:first-child{position:sticky;left:0;background:var(--card);z-index:2}
+#layers thead th:first-child{background:var(--soft);z-index:3}
+@media (max-width:600px){main{padding:16px 10px 40px}header h1{font-size:26px}
+.tools input{min-width:0;width:100%}table{font-size:12px}th,td{padding:4px 6px}}
+@media print{@page{size:A4 landscape;margin:10mm}
+body{background:none;font-size:10px}main{max-width:none;padding:0}
+.scroll{max-height:none;overflow:visible;border:0}
+thead th,#layers tbody td:first-child,#layers thead th:first-child{position:static}
+table{font-size:7px;width:auto}th,td{padding:1px 3px}
+thead{display:table-header-group}tr{break-inside:avoid}
+.tools{display:none}details.figure{display:none}.figure{break-inside:avoid}
+.cards{grid-template-columns:repeat(4,1fr)}}
 """
+
+def _palette_css() -> str:
+    """The page's colours, every one from the palette: neutrals as CSS variables, and the table's
+    family stripes in the same hues as the figures on the page."""
+    neutrals = palette.LIGHT_NEUTRALS
+    variables = {"ink": neutrals["text"], "muted": neutrals["muted"], "line": neutrals["line"],
+                 "soft": neutrals["cluster_fill"], "accent": neutrals["accent"], "card": neutrals["background"],
+                 "wash": neutrals["wash"], "rule": neutrals["rule"], "hover": neutrals["hover"],
+                 "good": palette.GOOD, "bad": palette.BAD}
+    root = ":root{" + ";".join(f"--{name}:{value}" for name, value in variables.items()) + "}"
+    stripes = "".join(f"tr.fam-{family} td:first-child{{border-left:4px solid {palette.family_hue(family)}}}\n"
+                      for family in ("conv", "dense", "pool", "norm", "merge"))
+    return root + "\n" + stripes
+
 
 SCRIPT = """
 (function(){
@@ -173,7 +194,7 @@ def html_report(network: Network, analysis: Analysis, graph_svg: bytes | None, b
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{e(analysis.name)} — archviz report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{e(analysis.name)} — archviz report</title>\n<style>{_palette_css()}{STYLE}</style>\n</head>\n<body>\n<main>\n"
         f"<header><h1>{e(analysis.name)}</h1><p>{e(network.description)}</p>{reference}</header>\n"
         f'<div class="cards">{card_html}</div>\n'
         + "\n".join(sections)
@@ -187,7 +208,7 @@ def html_report(network: Network, analysis: Analysis, graph_svg: bytes | None, b
         f'<th>convention</th><th>tool</th><th>unit</th><th class="num">total</th><th>counts</th></tr></thead>'
         f"<tbody>{conventions}</tbody></table></div></section>\n"
         f"{expect_section}\n"
-        f"<footer>Generated by archviz from {e(analysis.spec)} at input {e(units.shape(analysis.input_shape))}, "
+        f"<footer>Generated by archviz {e(__version__)} from {e(analysis.spec)} at input {e(units.shape(analysis.input_shape))}, "
         f"batch {analysis.batch}. Conventions: params as PyTorch counts them; MACs of conv and dense layers; "
         f"FLOPs = 2 x MACs.</footer>\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )
