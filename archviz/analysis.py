@@ -136,6 +136,12 @@ class Analysis:
         """(name, shape) of each output; ``totals.output_shape`` is the first one's."""
         return tuple((name, self.layer(name).output_shape) for name in self.outputs)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the layer table with stage subtotals and totals."""
+        from archviz.render.notebook import analysis_html
+
+        return analysis_html(self)
+
     def layer(self, name: str) -> LayerRecord:
         for record in self.layers:
             if record.name == name:

@@ -21,6 +21,7 @@ from archviz.spec.values import MAX_SIZE
 if TYPE_CHECKING:
     import networkx as nx
 
+    from archviz.render.notebook import Picture
     from archviz.spec.replay import Replay
 
 
@@ -77,6 +78,26 @@ class Network:
     @property
     def layers(self) -> tuple[LayerDef, ...]:
         return self.ordered
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the description and the analysis at the spec's input."""
+        from archviz.render.notebook import network_html
+
+        return network_html(self)
+
+    def diagram(self, style: str = "graph", **options: Any) -> Picture:
+        """The graph (``style="graph"``, needs Graphviz's dot) or the blocks figure as an SVG
+        picture a notebook draws inline; ``options`` go to render_graph or render_blocks."""
+        from archviz.render.notebook import Picture
+
+        analysis = self.analyze()
+        if style == "blocks":
+            from archviz.render.figure import render_blocks
+
+            return Picture(render_blocks(analysis, self, "svg", **options))
+        from archviz.render.diagram import render_graph
+
+        return Picture(render_graph(analysis, self, "svg", **options))
 
     @property
     def outputs(self) -> tuple[str, ...]:

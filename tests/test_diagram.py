@@ -431,3 +431,27 @@ def test_graph_draws_every_output() -> None:
     assert source.count("output ") == 2 and "<B>output</B>" in graph_source(single.analyze(), single)
     stages = graph_source(network.analyze(), network, detail=Detail.stages)
     assert "output cls_logits</B>" in stages
+
+
+def _box_groups(data: bytes) -> dict[str, str]:
+    """Each drawn box's tooltip (its layer names first) -> the text printed on it."""
+    groups = {}
+    for element in ET.fromstring(data).iter():
+        if element.tag.endswith("}g") or element.tag == "g":
+            title = next((child.text or "" for child in element if child.tag.endswith("title")), None)
+            if title:
+                groups[title.split(":")[0].split(",")[0]] = " ".join(
+                    child.text or "" for child in element if child.tag.endswith("text"))
+    return groups
+
+
+def test_blocks_figure_shows_kernel_sizes() -> None:
+    """Table 1's configuration C differs from D only in three 1×1 convolutions (conv3_3, conv4_3,
+    conv5_3): its figure drew exactly like vgg16's."""
+    vgg16, vgg16c = (archviz.load(name) for name in ("vgg16", "vgg16-c"))
+    d = _box_groups(render_blocks(vgg16.analyze(), vgg16, "svg"))
+    c = _box_groups(render_blocks(vgg16c.analyze(), vgg16c, "svg"))
+    for name in ("conv3_3", "conv4_3", "conv5_3"):
+        assert d[name] == "3×3" and c[name] == "1×1", (name, d[name], c[name])
+    for name in ("conv1_1", "conv3_2", "conv5_2"):
+        assert d[name] == c[name] == "3×3"

@@ -68,6 +68,7 @@ BASE_NAMES = {
     "lrn": "local response normalisation", "batch_norm": "batch normalisation", "softmax": "softmax",
     "add": "add", "concat": "concatenate",
 }
+KERNEL_SIZE = 9  # font size of the kernel printed on a convolution's box
 STAGE_NAMES = {"conv": "convolution stage", "dense": "fully connected stage", "pool": "pooling stage",
                "merge": "stage with branches", "norm": "normalisation stage"}
 
@@ -83,6 +84,7 @@ class Box:
     caption: str               # '224x224x64', 'FC 4096'
     stage: str | None
     pool: bool = False
+    kernel: str = ""           # '3×3' for a convolution: printed on its front face
 
     @property
     def flat(self) -> bool:
@@ -191,7 +193,8 @@ def _layer_boxes(analysis: Analysis, fused: dict[str, str]) -> list[Box]:
         legend = " + ".join([box.legend, *dict.fromkeys(inside)])
         result.append(Box(color="output" if ends_in_softmax else box.color, shape=box.shape,
                           names=(*box.names, *drawn[1:]) if drawn else box.names,
-                          legend=legend, caption=box.caption, stage=box.stage, pool=box.pool))
+                          legend=legend, caption=box.caption, stage=box.stage, pool=box.pool,
+                          kernel=box.kernel))
     return result
 
 
@@ -204,7 +207,15 @@ def _layer_box(record: LayerRecord) -> Box:
         record.family, "output" if record.op == "softmax" else "shape")
     return Box(color=color, shape=record.output_shape, names=(record.name,),
                legend=BASE_NAMES.get(record.op, record.op), caption=_caption(record.output_shape, record.op == "dense"),
-               stage=record.stage, pool=record.family == "pool")
+               stage=record.stage, pool=record.family == "pool", kernel=_kernel(record))
+
+
+def _kernel(record: LayerRecord) -> str:
+    """'3×3' for a convolution's kernel, so vgg16-c's 1×1 layers differ from vgg16's 3×3."""
+    kernel = record.attributes.get("kernel") if record.family == "conv" else None
+    if isinstance(kernel, tuple) and len(kernel) == 2:
+        return f"{kernel[0]}×{kernel[1]}"
+    return f"{kernel}×{kernel}" if isinstance(kernel, int) else ""
 
 
 def _merged_name(record: LayerRecord) -> str:
@@ -412,9 +423,17 @@ def _box_svg(item: _Placed, axis: float, theme: Theme, tooltip: bool = True) -> 
     front = f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" fill="{solid}"/>'
     top = _polygon([(x, y), (x + d, y - d), (x + w + d, y - d), (x + w, y)], shade(solid, 0.35))
     side = _polygon([(x + w, y), (x + w + d, y - d), (x + w + d, y + h - d), (x + w, y + h)], shade(solid, -0.16))
-    described = f"{', '.join(item.box.names)}: {item.box.legend}, {item.box.caption}"
+    kernel = f", kernel {item.box.kernel}" if item.box.kernel else ""
+    described = f"{', '.join(item.box.names)}: {item.box.legend}, {item.box.caption}{kernel}"
     title = f"<title>{_esc(described)}</title>" if tooltip else ""
-    return f'<g stroke="{stroke}">{title}{front}{top}{side}</g>'
+    label = ""
+    if item.box.kernel and w >= KERNEL_SIZE + 2 and h >= 4 * KERNEL_SIZE:
+        # along the front face, read bottom to top, in the page's background colour
+        cx, cy = x + w / 2 + KERNEL_SIZE * 0.35, y + h / 2
+        label = (f'<text x="{_n(cx)}" y="{_n(cy)}" transform="rotate(-90 {_n(cx)} {_n(cy)})" '
+                 f'text-anchor="middle" font-size="{KERNEL_SIZE}" fill="{theme.background}" stroke="none">'
+                 f"{_esc(item.box.kernel)}</text>")
+    return f'<g stroke="{stroke}">{title}{front}{top}{side}{label}</g>'
 
 
 def _polygon(points: Sequence[tuple[float, float]], fill: str) -> str:
