@@ -53,7 +53,7 @@ def test_diagram_blocks_style(tmp_path: Path) -> None:
     result = invoke("diagram", "vgg19", "--style", "blocks", "--theme", "dark", "--no-title", "--out", str(out))
     assert result.exit_code == 0, result.output
     text = svg_text(out)
-    assert "224x224x64" in text and "FC 4096" in text and "conv5_4" in text
+    assert "64x224x224" in text and "FC 4096" in text and "conv5_4" in text
 
 
 def test_diagram_input_and_set_change_the_picture(tmp_path: Path) -> None:

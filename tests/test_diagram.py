@@ -347,7 +347,7 @@ def test_blocks_for_vgg16_draw_one_box_per_weight_layer_and_pooling_step() -> No
             "fully connected + softmax"} == legends
     assert result.boxes[1].names == ("conv1_1", "relu1_1")
     captions = [box.caption for box in result.boxes]
-    assert captions[:2] == ["224x224x3", "224x224x64"] and captions[-1] == "FC 1000"
+    assert captions[:2] == ["3x224x224", "64x224x224"] and captions[-1] == "FC 1000"
 
 
 def test_blocks_legend_names_batch_norm_and_fused_activations() -> None:
@@ -370,8 +370,8 @@ def test_blocks_scale_reads_for_small_and_large_sizes() -> None:
     boxes = figure_boxes(archviz.load("vgg16").analyze()).boxes
     scale, _ = figure._scales(boxes)
     sizes = {box.caption: figure._size(box, scale) for box in boxes if not box.pool}
-    thickness64, height224, _ = sizes["224x224x64"]
-    thickness512, height14, _ = sizes["14x14x512"]
+    thickness64, height224, _ = sizes["64x224x224"]
+    thickness512, height14, _ = sizes["512x14x14"]
     assert 1.5 < thickness512 / thickness64 < 3.5  # 8x the channels, visibly but not absurdly thicker
     assert height224 == pytest.approx(figure.TALLEST)
     assert height14 > 30  # the smallest maps stay visible

@@ -81,7 +81,7 @@ class Box:
     shape: tuple[int, ...]     # channels-first, as in the records
     names: tuple[str, ...]
     legend: str                # 'convolution + ReLU'
-    caption: str               # '224x224x64', 'FC 4096'
+    caption: str               # '64x224x224', 'FC 4096'
     stage: str | None
     pool: bool = False
     kernel: str = ""           # '3×3' for a convolution: printed on its front face
@@ -245,10 +245,8 @@ def _stage_boxes(analysis: Analysis) -> list[Box]:
 
 
 def _caption(shape: Sequence[int], dense: bool) -> str:
-    """'224x224x64' (height x width x channels, as papers write it) or 'FC 4096'."""
-    if len(shape) == 3:
-        channels, height, width = shape
-        return f"{height}x{width}x{channels}"
+    """'64x224x224' (channels x height x width, the one axis order of every archviz text, the
+    subtitle's input included) or 'FC 4096'."""
     if dense and len(shape) == 1:
         return f"FC {shape[0]}"
     return units.shape(shape)
