@@ -199,7 +199,7 @@ def test_hostile_names_come_out_as_text_in_pictures_and_code(case: tuple[str, di
         for name in shown:
             if len(name) <= 30:
                 assert name in chart, name  # '$' shown as '$', not a formula
-    source = graph_source(analysis, network)
+    source = graph_source(analysis, network, detail="all")  # every layer a node: every name drawn
     if shutil.which("dot"):
         svg = subprocess.run(["dot", "-Tsvg"], input=source.encode("utf-8"), capture_output=True, timeout=60,
                              check=False)
