@@ -138,3 +138,14 @@ def test_printed_report_keeps_every_layer_row_and_column(tmp_path: Path) -> None
     assert missing == []
     assert [COLUMNS[c].header for c in TABLE_COLUMNS if COLUMNS[c].header not in text] == []
     assert "MACS" not in text and "FLOPS" not in text  # no uppercase transform: MACs stays MACs
+
+
+def test_expectations_table_uses_the_page_number_format() -> None:
+    from archviz.report.html import render_html_report
+
+    network = archviz.load("vgg16")
+    page = render_html_report(network, network.analyze())
+    section = page[page.index("<h2>Expectations</h2>"):]
+    section = section[:section.index("</section>")]
+    assert "138357544" not in section and "138,357,544" in section
+    assert "[3, 3]" not in section and "<th>result</th>" in section

@@ -66,6 +66,17 @@ thead{display:table-header-group}tr{break-inside:avoid}
 .cards{grid-template-columns:repeat(4,1fr)}}
 """
 
+def _expected_text(value: object) -> str:
+    """138357544 -> '138,357,544' and [3, 3] -> '3×3', as the rest of the page writes them."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return units.exact(value)
+    if isinstance(value, list | tuple) and value and all(isinstance(v, int) for v in value):
+        return "×".join(str(v) for v in value)
+    return str(value)
+
+
 def _palette_css() -> str:
     """The page's colours, every one from the palette: neutrals as CSS variables, and the table's
     family stripes in the same hues as the figures on the page."""
@@ -175,7 +186,8 @@ def html_report(network: Network, analysis: Analysis, graph_svg: bytes | None, b
         for c in CONVENTIONS.values())
     expectations = check_expectations(network)
     expect_rows = "".join(
-        f"<tr><th>{e(x.quantity)}</th><td class=\"num\">{e(str(x.expected))}</td><td class=\"num\">{e(str(x.got))}"
+        f"<tr><th>{e(x.quantity)}</th><td class=\"num\">{e(_expected_text(x.expected))}</td>"
+        f"<td class=\"num\">{e(_expected_text(x.got))}"
         f"</td><td class=\"{'ok' if x.holds else 'bad'}\">{'✓ holds' if x.holds else '✗ differs'}</td></tr>"
         for x in expectations)
     sections = []
@@ -189,7 +201,7 @@ def html_report(network: Network, analysis: Analysis, graph_svg: bytes | None, b
                         f'(click to open)</summary>{_inline_svg(graph_svg)}</details></section>')
     reference = f'<p class="ref">{e(" ".join(network.reference.split()))}</p>' if network.reference else ""
     expect_section = (f'<section><h2>Expectations</h2><div class="scroll"><table class="plain"><thead><tr>'
-                      f'<th>quantity</th><th class="num">expected</th><th class="num">archviz</th><th></th></tr>'
+                      f'<th>quantity</th><th class="num">expected</th><th class="num">archviz</th><th>result</th></tr>'
                       f'</thead><tbody>{expect_rows}</tbody></table></div></section>') if expectations else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
