@@ -182,6 +182,60 @@ def test_merges_are_drawn_with_every_incoming_shape() -> None:
     assert source.count("-> n7") == 4  # four branches (relus folded) into the concat
 
 
+@needs_dot
+def test_blocks_detail_draws_each_residual_block_as_one_node_in_a_chain() -> None:
+    network = archviz.load("resnet18")
+    analysis = network.analyze()
+    svg = render_graph(analysis, network, "svg", detail="blocks")
+    root = ET.fromstring(svg)
+    titles = [element.findtext("{http://www.w3.org/2000/svg}title") for element in root.iter()
+              if element.get("class") == "node"]
+    # stem conv1 and maxpool, eight basic blocks (layerS_B), avgpool and fc, plus input and output
+    assert len(titles) == 2 + 8 + 2 + 2, titles
+    text = svg_text(svg)
+    for stage, block in itertools.product(range(1, 5), range(1, 3)):
+        assert f"layer{stage}_{block}" in text
+    # the blocks' counts add up to the network's: nothing is lost by grouping
+    assert "73,984 params · 231,211,008 MACs" in text  # layer1_1: two 3x3x64x64 convs + 2 BN
+    assert 2 * (3 * 3 * 64 * 64 + 2 * 64) == 73_984
+    assert 2 * 3 * 3 * 64 * 64 * 56 * 56 == 231_211_008
+    edges = [element for element in root.iter() if element.get("class") == "edge"]
+    # a chain: every block reads only the node before it (the shortcuts are inside the blocks)
+    assert len(edges) == len(titles) - 1
+    _, height = _svg_size(svg)
+    _, full_height = _svg_size(render_graph(analysis, network, "svg"))
+    assert height < 0.55 * full_height, (height, full_height)
+
+
+def test_blocks_detail_keeps_every_layer_in_exactly_one_node() -> None:
+    from archviz.render.diagram import group_blocks
+
+    for name in ("efficientnet-b0", "shufflenet-v2", "vit-b16", "inception-block", "vgg16"):
+        analysis = archviz.load(name).analyze()
+        blocks, owner = group_blocks(analysis)
+        drawn = [record.name for block in blocks for record in block.records]
+        # every layer but the identity shortcuts (drawn as edges) is in one node
+        assert sorted(drawn) == sorted(record.name for record in analysis.layers if record.op != "identity")
+        assert len(set(drawn)) == len(drawn)
+        assert {block.name for block in blocks} >= set(owner.values()) - {"input"}
+        assert sum(r.params for b in blocks for r in b.records) == analysis.totals.params
+
+
+@needs_dot
+def test_graph_legend_keeps_each_label_beside_its_swatch() -> None:
+    network = archviz.load("resnet18")
+    svg = render_graph(network.analyze(), network, "svg")
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    # the key's labels are the texts padded with non-breaking spaces (' conv   ')
+    labels = {element.text.strip(): float(element.get("x", "0")) for element in root.iter(f"{ns}text")
+              if element.text and element.text.endswith("\xa0")}
+    assert set(labels) >= {"input", "conv", "pool", "dense"}, labels
+    positions = sorted(labels.values())
+    # entries sit next to each other (was spread across the whole title: 280 pt apart)
+    assert max(b - a for a, b in itertools.pairwise(positions)) < 70, positions
+
+
 def test_stage_detail_has_one_node_per_stage() -> None:
     network = archviz.load("resnet18")
     analysis = network.analyze()

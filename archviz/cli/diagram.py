@@ -44,7 +44,7 @@ def diagram(
                                       ".pdf, or .dot (graph style: the Graphviz source).", show_default=False)] = ...,  # type: ignore[assignment]
     style: Annotated[Style, typer.Option("--style", help="graph: Graphviz layer graph; blocks: the paper figure "
                                          "of 3-D tensor boxes.")] = Style.graph,
-    detail: Annotated[Detail, typer.Option("--detail", help="Graph style: compact folds activations, batch norm, dropout and flatten into the layer they follow; all draws every layer; stages one node per stage.")
+    detail: Annotated[Detail, typer.Option("--detail", help="Graph style: compact folds activations, batch norm, dropout and flatten into the layer they follow; all draws every layer; blocks one node per block instance (a residual block, an encoder layer); stages one node per stage.")
                       ] = Detail.compact,
     direction: Annotated[Direction, typer.Option("--direction", help="Graph style: top-to-bottom or "
                                                  "left-to-right.")] = Direction.TB,

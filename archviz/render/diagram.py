@@ -38,6 +38,7 @@ MAX_NODES = 500
 FORMATS = ("svg", "png", "pdf", "dot")
 NAME_LIMIT = 48
 PNG_DPI = 144
+LEGEND_CHAR_PT = 5.4  # the widest average advance of the fallback fonts at 9 pt
 # Layers that change nothing a reader counts are drawn as small one-line nodes.
 SMALL_FAMILIES = frozenset({"activation", "regularization", "shape"})
 UNSTAGED = "(no stage)"
@@ -52,10 +53,12 @@ RESIDUAL_MERGES = frozenset({"add"})
 
 class Detail(str, Enum):
     """compact: one node per weight layer with the activation, batch norm and dropout after it
-    folded in; all: one node per layer; stages: one node per stage."""
+    folded in; all: one node per layer; blocks: one node per block instance (a residual block,
+    an encoder layer), layers outside blocks as in compact; stages: one node per stage."""
 
     compact = "compact"
     all = "all"
+    blocks = "blocks"
     stages = "stages"
 
     @classmethod
@@ -135,13 +138,17 @@ def graph_source(
         for record in analysis.layers:
             members.setdefault(record.stage, []).append(record)
         drawn = {_dominant_family(records) for records in members.values()}
+    elif chosen is Detail.blocks:
+        drawn = {block.family for block in group_blocks(analysis)[0]}
     else:
         drawn = {group.host.family for group in group_layers(analysis, chosen is Detail.compact)[0]}
     graph = _new_graph(analysis, palette, Direction(direction), title, dpi, sorted(drawn | {"input"}))
-    if Detail(detail) is Detail.stages:
+    if chosen is Detail.stages:
         _add_stages(graph, analysis, palette)
+    elif chosen is Detail.blocks:
+        _add_blocks(graph, analysis, _ops(network), palette)
     else:
-        _add_layers(graph, analysis, _ops(network), palette, fold=Detail(detail) is Detail.compact)
+        _add_layers(graph, analysis, _ops(network), palette, fold=chosen is Detail.compact)
     return str(graph.source)
 
 
@@ -246,6 +253,119 @@ def group_layers(analysis: Analysis, fold: bool = True) -> tuple[list[LayerGroup
         owner[record.name] = record.name
         groups[record.name] = LayerGroup(record)
     return list(groups.values()), owner
+
+
+@dataclass
+class BlockGroup:
+    """One node of the blocks graph: the compact nodes of one block instance ('layer1_1' and
+    every 'layer1_1.*' layer), or a single compact node outside any block."""
+
+    name: str
+    groups: list[LayerGroup]
+
+    @property
+    def records(self) -> list[LayerRecord]:
+        return [record for group in self.groups for record in group.members]
+
+    @property
+    def is_block(self) -> bool:
+        return len(self.groups) > 1 or any("." in record.name for record in self.records)
+
+    @property
+    def family(self) -> str:
+        return _dominant_family(self.records) if self.is_block else self.groups[0].host.family
+
+    @property
+    def stage(self) -> str | None:
+        return self.groups[0].host.stage
+
+
+def _instance_of(name: str) -> str:
+    """'layer1_1' for 'layer1_1.conv1' and for 'layer1_1' itself: the outermost block instance."""
+    return name.split(".", 1)[0]
+
+
+def group_blocks(analysis: Analysis) -> tuple[list[BlockGroup], dict[str, str]]:
+    """The blocks graph's nodes, and for every layer name the node (block or host name) that draws it.
+
+    Consecutive compact nodes of one block instance become one node; a block's inner shortcuts
+    and branches then disappear inside it, and the graph shows how blocks follow each other.
+    """
+    groups, owner = group_layers(analysis, fold=True)
+    blocks: list[BlockGroup] = []
+    for group in groups:
+        name = _instance_of(group.host.name)
+        if blocks and blocks[-1].name == name and blocks[-1].stage == group.host.stage:
+            blocks[-1].groups.append(group)
+        else:
+            blocks.append(BlockGroup(name, [group]))
+    # a block's name is unique even when an instance is interrupted (a layer between its parts)
+    seen: Counter[str] = Counter()
+    node_of: dict[str, str] = {}
+    for block in blocks:
+        seen[block.name] += 1
+        if seen[block.name] > 1:
+            block.name = f"{block.name} ({seen[block.name]})"
+        for group in block.groups:
+            node_of[group.host.name] = block.name
+    return blocks, {layer: ("input" if host == "input" else node_of[host]) for layer, host in owner.items()}
+
+
+def _add_blocks(graph: graphviz.Digraph, analysis: Analysis, ops: Mapping[str, Op], theme: Theme) -> None:
+    blocks, owner = group_blocks(analysis)
+    ids = {"input": "in"}
+    ids.update((block.name, f"b{index}") for index, block in enumerate(blocks))
+    shapes = {"input": analysis.input_shape}
+    shapes.update((record.name, record.output_shape) for record in analysis.layers)
+    _endpoint(graph, "in", "input", analysis.input_shape, theme, group="main")
+    by_stage: dict[str | None, list[BlockGroup]] = {}
+    for block in blocks:
+        by_stage.setdefault(block.stage, []).append(block)
+    for index, (stage, members) in enumerate(by_stage.items()):
+        if stage is None:
+            for block in members:
+                _block_node(graph, ids[block.name], block, ops, theme)
+            continue
+        with graph.subgraph(name=f"cluster_{index}") as cluster:
+            _cluster_style(cluster, stage, theme)
+            for block in members:
+                _block_node(cluster, ids[block.name], block, ops, theme)
+    drawn: set[tuple[str, str]] = set()
+    labelled: set[str] = {"input"}
+    for block in blocks:
+        for record in block.records:
+            for source in record.inputs:
+                tail = owner[source]
+                if tail == block.name or (tail, block.name) in drawn:
+                    continue
+                drawn.add((tail, block.name))
+                label = None if source in labelled else _edge_label(shapes[source])
+                labelled.add(source)
+                graph.edge(ids[tail], ids[block.name], label=label)
+    for node_id, name, record in _outputs(analysis):
+        _endpoint(graph, node_id, name, record.output_shape, theme, group="main" if node_id == "out" else None)
+        graph.edge(ids[owner[record.name]], node_id,
+                   label=None if record.name in labelled else _edge_label(record.output_shape))
+
+
+def _block_node(graph: graphviz.Digraph, node_id: str, block: BlockGroup, ops: Mapping[str, Op],
+                theme: Theme) -> None:
+    if not block.is_block:
+        _group_node(graph, node_id, block.groups[0], ops, theme, True)
+        return
+    records = block.records
+    colors = theme.family(block.family)
+    params, macs = sum(r.params for r in records), sum(r.macs for r in records)
+    shape = _shape(records[-1].output_shape)
+    lines = [
+        f"<B>{_text(block.name)}</B>",
+        _text(_op_summary(records)),
+        f'<FONT POINT-SIZE="9" COLOR="{theme.muted}">{len(records):,} layers → {shape}</FONT>',
+    ]
+    if params or macs:
+        lines.append(f'<FONT POINT-SIZE="9" COLOR="{theme.muted}">{_costs(params, macs)}</FONT>')
+    graph.node(node_id, label=_table(lines), fillcolor=colors.fill, color=colors.border, group="main",
+               tooltip=_plain(f"{block.name}: {', '.join(r.name for r in records)}"))
 
 
 def _block_of(name: str) -> str | None:
@@ -437,12 +557,17 @@ def _description(record: LayerRecord, op: Op | None) -> str:
 
 def _legend(families: Sequence[str], theme: Theme) -> str:
     """One swatch per op family the graph uses, in the theme's order: the colour key."""
+    shown = [family for family in FAMILIES if family in families]
     cells = "".join(
         f'<TD BGCOLOR="{theme.family(family).fill}" COLOR="{theme.family(family).border}" BORDER="1" '
         f'WIDTH="14" HEIGHT="10" FIXEDSIZE="TRUE"></TD>'
         f'<TD ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="{theme.muted}"> {family}   </FONT></TD>'
-        for family in FAMILIES if family in families)
-    return f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="0"><TR>{cells}</TR></TABLE>'
+        for family in shown)
+    # dot stretches a nested table to the title's width, spreading the key's entries across the
+    # page; a fixed width (the text's, generously estimated at 9 pt) keeps each label by its swatch
+    width = sum(14 + 4 + LEGEND_CHAR_PT * (len(family) + 4) for family in shown) + 4
+    return (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="0" FIXEDSIZE="TRUE" '
+            f'WIDTH="{round(width)}" HEIGHT="14"><TR>{cells}</TR></TABLE>')
 
 
 def _endpoint(graph: graphviz.Digraph, node_id: str, name: str, shape: Sequence[int], theme: Theme,
