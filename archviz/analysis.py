@@ -108,6 +108,23 @@ class Totals(NamedTuple):
         return dict(zip(self._fields, self))
 
 
+class MemoryStep(NamedTuple):
+    """One layer's output in a PyTorch eval forward pass (``Analysis.memory_profile``), bytes in the dtype."""
+
+    name: str
+    storage: str  # "new", "view" (shares its input's storage) or "in place" (overwrote its input)
+    output_bytes: int  # the record's activation_bytes: the tensor's size, whatever holds it
+    allocated_bytes: int  # what the layer allocates: output_bytes where "new", else 0
+    live_bytes: int  # layer outputs alive while the layer runs: its inputs, its output, and all still to be read
+
+
+class MemoryProfile(NamedTuple):
+    steps: tuple[MemoryStep, ...]
+    allocated_bytes: int  # the sum of the steps' allocated_bytes
+    peak_bytes: int  # the largest live_bytes
+    peak_layer: str  # the first layer where live_bytes is the peak
+
+
 @dataclass(frozen=True)
 class Analysis:
     """The result of analysing a network at one input shape and batch size."""
@@ -163,6 +180,63 @@ class Analysis:
             entry["flops"] += record.flops
             entry["layers"] += 1
         return [(stage, sums[stage]) for stage in order]
+
+    def memory_profile(self) -> MemoryProfile:
+        """Where the layer outputs live in a PyTorch forward pass without gradients (docs/conventions.md, "Memory").
+
+        A layer whose op is a view (flatten, reshape, identity, dropout) shares its input's
+        storage; an op torchvision runs in place (ReLU) overwrites its input where nothing reads
+        that input afterwards (not the network's input or output, no other reader later). Both
+        allocate nothing. A storage is freed after the last layer that reads any tensor on it;
+        the network's outputs (and outputs nothing reads) stay alive to the end. The network's
+        input is the caller's and not counted.
+        """
+        from archviz.ops import OP_REGISTRY
+        from archviz.ops.base import IN_PLACE, NEW_STORAGE, VIEW
+
+        end = len(self.layers)
+        last_reader: dict[str, int] = {}
+        for index, record in enumerate(self.layers):
+            for source in record.inputs:
+                last_reader[source] = index
+        for name in self.outputs:
+            last_reader[name] = end
+        # tensor -> the layer that allocated its storage (-1: the network's input, never overwritten)
+        storage_of: dict[str, int] = {NETWORK_INPUT: -1}
+        on_storage: dict[int, list[str]] = {-1: [NETWORK_INPUT]}
+        kinds: list[str] = []
+        for index, record in enumerate(self.layers):
+            op = OP_REGISTRY.get(record.op)
+            wanted = op.output_storage if op is not None else NEW_STORAGE
+            owner = storage_of.get(record.inputs[0]) if len(record.inputs) == 1 else None
+            kind = NEW_STORAGE
+            if wanted == VIEW and owner is not None:
+                kind = VIEW
+            elif wanted == IN_PLACE and owner is not None and owner >= 0 and all(
+                    last_reader.get(tensor, end) <= index for tensor in on_storage[owner]):
+                kind = IN_PLACE
+            if kind == NEW_STORAGE or owner is None:
+                owner = index
+            kinds.append(kind)
+            storage_of[record.name] = owner
+            on_storage.setdefault(owner, []).append(record.name)
+        freed_after = {owner: max(last_reader.get(tensor, end) for tensor in tensors)
+                       for owner, tensors in on_storage.items()}
+        freeing: dict[int, int] = {}
+        steps: list[MemoryStep] = []
+        live = allocated = peak = 0
+        peak_layer = ""
+        for index, (record, kind) in enumerate(zip(self.layers, kinds, strict=True)):
+            size = record.activation_bytes if kind == NEW_STORAGE else 0
+            live += size
+            allocated += size
+            steps.append(MemoryStep(record.name, kind, record.activation_bytes, size, live))
+            if live > peak or not peak_layer:
+                peak, peak_layer = live, record.name
+            if size:
+                freeing[freed_after[index]] = freeing.get(freed_after[index], 0) + size
+            live -= freeing.pop(index, 0)
+        return MemoryProfile(tuple(steps), allocated, peak, peak_layer)
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per layer (pandas is imported only here)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from archviz.ops.base import Attribute, Cost, Op, axis_index, new_cost, numel, register
+from archviz.ops.base import IN_PLACE, VIEW, Attribute, Cost, Op, axis_index, new_cost, numel, register
 from archviz.shapes import Shape
 
 
@@ -23,27 +23,32 @@ class Elementwise(Op):
         return new_cost(Cost, (0, 0, 0, 0, numel(output) * batch * self.ops_per_element))
 
 
-def activation(op_name: str, text: str, attributes: dict[str, Attribute] | None = None) -> type[Elementwise]:
-    """Make and register one activation op; each differs only in name, docs and attributes."""
-    cls = type(
-        op_name.title().replace("_", ""),
-        (Elementwise,),
-        {"name": op_name, "summary": text, "attributes": attributes or {}, "__doc__": text},
-    )
+def activation(op_name: str, text: str, attributes: dict[str, Attribute] | None = None,
+               in_place: bool = False) -> type[Elementwise]:
+    """Make and register one activation op; each differs only in name, docs, attributes and
+    whether it runs in place (``inplace=True``) as torchvision runs it: ReLU in VGG and ResNet,
+    ReLU6 in MobileNetV2, SiLU in EfficientNet, Hardswish in MobileNetV3; LeakyReLU and ELU take
+    ``inplace`` too. GELU, sigmoid, tanh and MobileNetV3's Hardsigmoid gate allocate."""
+    namespace: dict[str, object] = {"name": op_name, "summary": text, "attributes": attributes or {}, "__doc__": text}
+    if in_place:
+        namespace["output_storage"] = IN_PLACE
+    cls = type(op_name.title().replace("_", ""), (Elementwise,), namespace)
     return register(cls)
 
 
-activation("relu", "max(x, 0).")
-activation("relu6", "min(max(x, 0), 6).")
-activation("leaky_relu", "x if x > 0 else slope * x.", {"slope": Attribute("float", "Negative slope.", default=0.01)})
-activation("elu", "x if x > 0 else alpha * (exp(x) - 1).", {"alpha": Attribute("float", "Scale.", default=1.0)})
+activation("relu", "max(x, 0).", in_place=True)
+activation("relu6", "min(max(x, 0), 6).", in_place=True)
+activation("leaky_relu", "x if x > 0 else slope * x.", {"slope": Attribute("float", "Negative slope.", default=0.01)},
+           in_place=True)
+activation("elu", "x if x > 0 else alpha * (exp(x) - 1).", {"alpha": Attribute("float", "Scale.", default=1.0)},
+           in_place=True)
 activation("gelu", "x * Phi(x); approximate: tanh uses PyTorch's tanh approximation.", {
     "approximate": Attribute("choice", "PyTorch's approximate= argument.", default="none", choices=("none", "tanh")),
 })
-activation("silu", "x * sigmoid(x) (swish).")
+activation("silu", "x * sigmoid(x) (swish).", in_place=True)
 activation("sigmoid", "1 / (1 + exp(-x)).")
 activation("tanh", "Hyperbolic tangent.")
-activation("hardswish", "x * relu6(x + 3) / 6 (MobileNetV3).")
+activation("hardswish", "x * relu6(x + 3) / 6 (MobileNetV3).", in_place=True)
 activation("hardsigmoid", "relu6(x + 3) / 6 (MobileNetV3's squeeze-excitation gate).")
 
 
@@ -77,6 +82,7 @@ class Dropout(Elementwise):
         "rate": Attribute("float", "Drop probability.", default=0.5, minimum=0, below=1),
     }
     ops_per_element = 0
+    output_storage = VIEW  # F.dropout in eval returns its input
 
     def label(self) -> str:
         return "dropout"
@@ -97,6 +103,7 @@ class StochasticDepth(Elementwise):
     }
     torch_notes = "torchvision.ops.StochasticDepth(p=rate, mode); built as nn.Identity (its eval-mode behaviour)."
     ops_per_element = 0
+    output_storage = VIEW
 
     def label(self) -> str:
         return "drop path"
@@ -108,3 +115,4 @@ class Identity(Elementwise):
     family = "shape"
     summary = "Passes its input through; useful as a named shortcut in residual blocks."
     ops_per_element = 0
+    output_storage = VIEW

@@ -103,6 +103,11 @@ GLOBAL = "global"
 NOT_APPLICABLE = "n/a"
 FieldRule = Window | str
 
+# Op.output_storage's values
+NEW_STORAGE = "new"
+VIEW = "view"
+IN_PLACE = "in place"
+
 
 class Op:
     """Base of all ops. Subclasses set the class variables and override the pure methods."""
@@ -122,6 +127,11 @@ class Op:
     # ``prepare`` where it depends on attributes): an analysis then composes receptive fields
     # once per network instead of once per input shape. Must agree with field_rule (tested).
     static_field_rule: FieldRule | None = POINTWISE
+    # Where the output lives in a PyTorch eval forward (Analysis.memory_profile): "new" (its own
+    # tensor), "view" (shares its input's storage: flatten, reshape, identity, dropout in eval)
+    # or "in place" (may overwrite its input, as torchvision's ReLU(inplace=True) does, where
+    # nothing reads that input afterwards).
+    output_storage: ClassVar[str] = NEW_STORAGE
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         self.values: dict[str, Any] = dict(values)

@@ -10,6 +10,7 @@ from archviz.ops.base import (
     GLOBAL,
     NOT_APPLICABLE,
     POINTWISE,
+    VIEW,
     Attribute,
     Cost,
     FieldRule,
@@ -92,6 +93,7 @@ class Flatten(Op):
     start: int
     end: int
     static_field_rule: FieldRule | None = GLOBAL
+    output_storage = VIEW  # torch.flatten of a contiguous tensor is a view
 
     def prepare(self) -> None:
         self.everything = self.start == 0 and self.end == -1

@@ -17,6 +17,7 @@ from archviz.errors import ShapeError, SpecError
 from archviz.ops.base import (
     NOT_APPLICABLE,
     POINTWISE,
+    VIEW,
     Attribute,
     Cost,
     FieldRule,
@@ -46,6 +47,7 @@ class Reshape(Op):
     input_rank = None
     static_field_rule = None  # kept only when nothing changes
     torch_notes = "x.reshape(N, *shape) (torch.reshape, as a view where it can be)."
+    output_storage = VIEW
 
     shape: tuple[int, ...]
 
