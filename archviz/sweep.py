@@ -337,21 +337,26 @@ def sweep(spec: str | Path | Network, vary: Mapping[str, Sequence[Any]] | None =
     return pd.DataFrame(data, columns=list(plan.columns))
 
 
-def pareto_front(points: Sequence[tuple[int, int]]) -> list[int]:
-    """Indices of the points no other point beats on both axes (both minimised), by the first axis.
+def pareto_front(points: Sequence[tuple[float, float]], maximise: tuple[bool, bool] = (False, False)) -> list[int]:
+    """Indices of the points no other point beats on both axes, in order of the first axis.
 
-    A point is on the front when every point with a smaller or equal first value has a larger
-    second value (duplicates of a front point are on it too).
+    Both axes are minimised unless ``maximise`` says otherwise (accuracy against MACs:
+    ``maximise=(False, True)``). A point is on the front when every point at least as good on
+    the first axis is worse on the second (duplicates of a front point are on it too).
 
     >>> pareto_front([(1, 9), (2, 5), (3, 7), (4, 1), (2, 5)])
     [0, 1, 4, 3]
+    >>> pareto_front([(7.6, 69.0), (1.8, 69.8), (4.1, 76.1), (15.5, 71.6)], maximise=(False, True))
+    [1, 2]
     """
-    order = sorted(range(len(points)), key=lambda i: (points[i][0], points[i][1]))
+    signs = tuple(-1 if flag else 1 for flag in maximise)
+    scored = [(point[0] * signs[0], point[1] * signs[1]) for point in points]
+    order = sorted(range(len(scored)), key=lambda i: scored[i])
     front: list[int] = []
-    best: int | None = None
-    last: tuple[int, int] | None = None
+    best: float | None = None
+    last: tuple[float, float] | None = None
     for index in order:
-        point = points[index]
+        point = scored[index]
         if best is None or point[1] < best or point == last:
             front.append(index)
             best = point[1] if best is None else min(best, point[1])

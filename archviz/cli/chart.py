@@ -19,6 +19,7 @@ from archviz.cli.common import (
     write_output,
 )
 from archviz.errors import ArchvizError
+from archviz.published import Metric, Source, TrainScale
 from archviz.render.charts import Kind
 from archviz.render.theme import ThemeName as Theme
 
@@ -28,14 +29,29 @@ FORMATS = ("svg", "png", "pdf")
 
 def chart(
     specs: Annotated[list[str] | None, typer.Argument(
-        help="Spec files or built-in names. Default: vgg16, or for --kind compare the paper's six "
-        "configurations (A, A-LRN, B, C, D, E).", show_default=False)] = None,
+        help="Spec files or built-in names. Default: vgg16; for --kind compare the paper's six "
+        "configurations (A, A-LRN, B, C, D, E); for --kind accuracy every built-in with a published number.",
+        show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .svg, .png or .pdf.",
                                       show_default=False)] = ...,  # type: ignore[assignment]
     kind: Annotated[Kind | None, typer.Option(
         "--kind", "-k", help="cost: params and MACs per layer side by side; params; macs; memory: activation "
-        "memory per layer; compare: params against MACs, one point per network. Default: cost for one spec, "
-        "compare for several.", show_default=False)] = None,
+        "memory per layer; compare: params against MACs, one point per network; accuracy: published ImageNet "
+        "accuracy against MACs and params, with the Pareto front. Default: cost for one spec, compare for several.",
+        show_default=False)] = None,
+    source: Annotated[Source, typer.Option(
+        "--source", help="accuracy: whose numbers. torchvision: acc@1/acc@5 of its IMAGENET1K_V1 weights; paper: "
+        "the VGG paper's top-1/top-5 validation error (Tables 3 and 4), configurations A-E only.")] = Source.torchvision,
+    metric: Annotated[Metric, typer.Option("--metric", help="accuracy: top1 or top5.")] = Metric.top1,
+    table: Annotated[int, typer.Option(
+        "--table", help="accuracy --source paper: Table 3 (single test scale Q) or 4 (multiple test scales).")] = 3,
+    train_scale: Annotated[TrainScale, typer.Option(
+        "--train-scale", help="accuracy --source paper: the training scale S, 256, 384 or 256-512 "
+        "(jittered, the paper's [256;512]).")] = TrainScale.s256,
+    accuracy: Annotated[list[str] | None, typer.Option(
+        "--accuracy", help="accuracy: NAME=VALUE (repeatable), your own number for a network without a published "
+        "one, in the chart's quantity (an accuracy in %, or an error for --source paper); drawn hollow.",
+        show_default=False)] = None,
     input: InputOption = None,
     batch: BatchOption = 1,
     set_: SetOption = None,
@@ -50,6 +66,10 @@ def chart(
       archviz chart vgg19-bn --kind memory --out memory.png
 
       archviz chart vgg11 vgg13 vgg16 vgg19 resnet18 --out compare.svg
+
+      archviz chart --kind accuracy --out accuracy.svg
+
+      archviz chart --kind accuracy --source paper --table 4 --train-scale 256-512 --out vgg-errors.png
     """
     from archviz.render.charts import render_chart
 
@@ -58,6 +78,18 @@ def chart(
         raise ArchvizError(f"charts are written as .svg, .png or .pdf files. Received: --out {out}",
                            hint=f"e.g. --out {out.stem or 'chart'}.svg")
     chosen = kind or (Kind.compare if specs and len(specs) > 1 else Kind.cost)
+    if chosen is Kind.accuracy:
+        from archviz.published import accuracy_chart, default_specs
+        from archviz.render.accuracy_chart import render_accuracy
+
+        own = _own_numbers(accuracy or [])
+        names = specs or default_specs(source, metric, table, train_scale)
+        data = accuracy_chart(_analyses(names, input, batch, set_), source, metric, table, train_scale, own)
+        write_output(out, render_accuracy(data, fmt, theme.value))
+        return
+    if accuracy:
+        raise ArchvizError(f"--accuracy goes with --kind accuracy. Received: --kind {chosen.value}",
+                           hint="add --kind accuracy")
     if chosen is Kind.compare:
         analyses = _analyses(specs or list(VGG_FAMILY), input, batch, set_)
     else:
@@ -82,6 +114,21 @@ def _analyses(specs: list[str], input: str | None, batch: int, sets: list[str] |
             network = network.with_variables(**known)
         found.append(network.analyze(parse_input(input, network.input_shape), batch))
     return found
+
+
+def _own_numbers(texts: list[str]) -> dict[str, float]:
+    numbers: dict[str, float] = {}
+    for text in texts:
+        name, sep, raw = text.rpartition("=")
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not sep or not name.strip() or not 0 <= value <= 100:
+            raise ArchvizError(f"--accuracy expects NAME=VALUE with a percentage from 0 to 100. Received: {text!r}",
+                               hint="e.g. --accuracy my-net=74.5")
+        numbers[name.strip()] = value
+    return numbers
 
 
 def register(app: typer.Typer) -> None:
