@@ -6,8 +6,10 @@ import io
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -35,55 +37,154 @@ def hidden_rows(count: int) -> range:
     return range(MAX_TABLE_ROWS // 2, count - MAX_TABLE_ROWS // 2)
 
 
-def summary_table(analysis: Analysis, columns: list[Column], human_units: bool = True) -> Table:
+# The summary's box: no edges or column lines; a rule under the header and at each section's end
+# (above a stage's subtotal, so that the sum reads as one, as in a ledger, also where colour is off).
+SUMMARY_BOX = box.Box(
+    "    \n"
+    "    \n"
+    " ── \n"
+    "    \n"
+    " ── \n"
+    "    \n"
+    "    \n"
+    "    \n"
+)
+# Columns whose labels may wrap at spaces ("global avgpool"); every other column keeps each cell
+# on one line: a number or shape is never cut, and the Layer column is at least as wide as its
+# longest name (only a subtotal's label may wrap there, as a last resort).
+WRAPPING = ("op", "type", "stage", "inputs")
+GAP = 3  # cells between two columns: a padding space each side of rich's (blank) column line
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One row of the summary table: a layer, a stage's subtotal, the gap after it, or the
+    placeholder for the layers a long table leaves out."""
+
+    kind: str  # layer, subtotal, gap, hidden
+    cells: tuple[str, ...]
+
+
+def summary_rows(analysis: Analysis, columns: Sequence[Column], human_units: bool) -> list[SummaryRow]:
+    stages = analysis.stage_totals()
+    subtotal = dict(stages)
+    hidden = hidden_layers(analysis)
+    rows: list[SummaryRow] = []
+    for index, record in enumerate(analysis.layers):
+        if index in hidden:
+            if index == hidden.start:
+                rows.append(SummaryRow("hidden", (f"… {len(hidden):,} layers",) + ("",) * (len(columns) - 1)))
+            continue
+        rows.append(SummaryRow("layer", tuple(cell_text(c, record, analysis, human_units) for c in columns)))
+        last_of_stage = index + 1 == len(analysis.layers) or analysis.layers[index + 1].stage != record.stage
+        if last_of_stage and record.stage is not None and len(stages) > 1:
+            rows.append(SummaryRow("subtotal", tuple(_subtotal_cell(c, record.stage, subtotal[record.stage],
+                                                                    analysis, human_units) for c in columns)))
+            rows.append(SummaryRow("gap", ("",) * len(columns)))
+    if rows and rows[-1].kind == "gap":  # the totals follow, after the table's own blank line
+        rows.pop()
+    return rows
+
+
+def _subtotal_cell(column: Column, stage: str, sums: dict[str, int], analysis: Analysis, human_units: bool) -> str:
+    if column.key == "name":
+        return f"{stage} total"
+    if column.key in ("params", "macs", "flops", "buffers"):
+        value = sums[column.key]
+        return units.human(value) if human_units else units.exact(value)
+    if column.key == "params_pct":
+        return units.percent(sums["params"], analysis.totals.params)
+    if column.key == "macs_pct":
+        return units.percent(sums["macs"], analysis.totals.macs)
+    return ""
+
+
+def _longest_word(text: str) -> int:
+    return max((cell_len(word) for word in text.split()), default=0)
+
+
+def column_widths(columns: Sequence[Column], rows: Sequence[SummaryRow], width: int | None,
+                  whole_subtotals: bool = True) -> list[int]:
+    """Each column's width: its widest cell, then, while the table is wider than ``width``, the
+    widest wrapping column narrowed a cell at a time, never below its longest word. With
+    ``whole_subtotals`` off (the last resort, once every column that may go has gone), a
+    subtotal's label may wrap too ('classifier' over 'total'); a layer name never does. A table
+    that does not fit at those minimums keeps them."""
+    natural, minimum = [], []
+    for position, column in enumerate(columns):
+        texts = [column.header, *(row.cells[position] for row in rows if row.kind != "hidden")]
+        widest = max(cell_len(text) for text in texts)
+        natural.append(widest)
+        if column.key in WRAPPING:
+            minimum.append(max(_longest_word(text) for text in texts))
+        elif column.key == "name" and not whole_subtotals:
+            minimum.append(max(_longest_word(row.cells[position]) if row.kind == "subtotal"
+                               else cell_len(row.cells[position]) for row in rows))
+        else:
+            minimum.append(widest)
+    for row in rows:
+        if row.kind == "hidden":  # the placeholder sits in the first column, which widens for it
+            natural[0] = max(natural[0], cell_len(row.cells[0]))
+            minimum[0] = max(minimum[0], cell_len(row.cells[0]))
+    widths = list(natural)
+    if width is not None:
+        excess = table_width(widths) - width
+        while excess > 0:
+            slack = [(widths[i], i) for i in range(len(widths)) if widths[i] > minimum[i]]
+            if not slack:
+                break
+            _, widest = max(slack)
+            widths[widest] -= 1
+            excess -= 1
+    return widths
+
+
+def table_width(widths: Sequence[int]) -> int:
+    """The cells a summary table with these column widths takes."""
+    return sum(widths) + GAP * (len(widths) - 1)
+
+
+def minimum_width(columns: Sequence[Column], rows: Sequence[SummaryRow]) -> int:
+    return table_width(column_widths(columns, rows, 0))
+
+
+def summary_table(analysis: Analysis, columns: list[Column], human_units: bool = True,
+                  widths: Sequence[int] | None = None, rows: Sequence[SummaryRow] | None = None) -> Table:
+    """The per-layer table, its columns ``widths`` wide (None: their natural widths)."""
+    rows = summary_rows(analysis, columns, human_units) if rows is None else rows
+    widths = column_widths(columns, rows, None) if widths is None else widths
     table = Table(
-        title=Text(f"{analysis.name}", style="bold"),
+        title=Text(f"{analysis.name}\n", style="bold"),  # a blank line under it, as the edgeless box has none
         caption=None,
-        box=box.SIMPLE_HEAD,
+        box=SUMMARY_BOX,
+        show_edge=False,
         show_footer=False,
         header_style="bold",
         pad_edge=False,
     )
-    for column in columns:
+    for column, column_width in zip(columns, widths):
         numeric = column.kind in NUMERIC
-        table.add_column(column.header, justify="right" if numeric else "left",
-                         no_wrap=numeric or column.kind == "shape", overflow="fold")
-    stages = analysis.stage_totals()
-    subtotal = {stage: sums for stage, sums in stages}
-    current = object()
-    hidden = hidden_layers(analysis)
-    for index, record in enumerate(analysis.layers):
-        if index in hidden:
-            if index == hidden.start:
-                table.add_row(Text(f"… {len(hidden):,} layers"), style="dim", end_section=True)
-            continue
-        if record.stage != current:
-            current = record.stage
-        table.add_row(*(Text(cell_text(c, record, analysis, human_units)) for c in columns))
-        last_of_stage = index + 1 == len(analysis.layers) or analysis.layers[index + 1].stage != record.stage
-        if last_of_stage and record.stage is not None and len(stages) > 1:
-            sums = subtotal[record.stage]
-            cells = []
-            for column in columns:
-                if column.key == "name":
-                    cells.append(Text(f"{record.stage} total", style="italic"))
-                elif column.key in ("params", "macs", "flops", "buffers"):
-                    value = sums[column.key]
-                    cells.append(Text(units.human(value) if human_units else units.exact(value), style="italic"))
-                elif column.key == "params_pct":
-                    cells.append(Text(units.percent(sums["params"], analysis.totals.params), style="italic"))
-                elif column.key == "macs_pct":
-                    cells.append(Text(units.percent(sums["macs"], analysis.totals.macs), style="italic"))
-                else:
-                    cells.append(Text(""))
-            table.add_row(*cells, style="dim", end_section=True)
+        table.add_column(column.header, justify="right" if numeric else "left", width=column_width,
+                         no_wrap=column.key not in (*WRAPPING, "name"), overflow="fold")
+    for position, row in enumerate(rows):
+        before_subtotal = position + 1 < len(rows) and rows[position + 1].kind == "subtotal"
+        if row.kind == "subtotal":
+            # the most read rows: bold (where colour is on) under a rule, never dim
+            table.add_row(*(Text(cell, style="bold") for cell in row.cells))
+        elif row.kind == "hidden":
+            table.add_row(*(Text(cell) for cell in row.cells), style="dim", end_section=True)
+        else:
+            table.add_row(*(Text(cell) for cell in row.cells), end_section=before_subtotal)
     return table
 
 
-def facts_table(analysis: Analysis, convention_line: tuple[str, int] | None = None) -> Table:
-    table = Table(box=None, show_header=False, pad_edge=False)
+def facts_table(analysis: Analysis, convention_line: tuple[str, int] | None = None,
+                width: int | None = None) -> Table:
+    """The totals block; ``width`` wide where given (the layer table's width), its values
+    wrapping at spaces."""
+    table = Table(box=None, show_header=False, pad_edge=False, width=width)
     table.add_column("what", style="bold", no_wrap=True)
-    table.add_column("value", overflow="fold")
+    table.add_column("value", overflow="fold", ratio=1)
     for label, value in summary_facts(analysis, convention_line):
         table.add_row(Text(label), Text(value))
     return table
@@ -180,22 +281,38 @@ def _ascii_lines() -> dict[int, str]:
     return table
 
 
-DROP_ORDER = ("receptive_field", "stride", "padding", "macs_pct", "params_pct", "stage", "inputs", "type", "op")
+# Left out first when a table is too wide, least needed first: the shares (the counts beside them
+# say the same), then the receptive-field columns, then the labels; name, shape and counts stay.
+DROP_ORDER = ("macs_pct", "params_pct", "padding", "stride", "receptive_field", "stage", "inputs", "type", "op")
 
 
-def fit_columns(analysis: Analysis, columns: list[Column], width: int, human_units: bool,
-                convention_line: tuple[str, int] | None) -> tuple[list[Column], list[str]]:
-    """Drop the least important columns until the table fits ``width`` without cutting a number."""
-    probe = Console(width=10_000, file=io.StringIO())
-    kept = list(columns)
-    dropped: list[str] = []
+def facts_minimum(analysis: Analysis, convention_line: tuple[str, int] | None) -> int:
+    """The narrowest the totals block can be without breaking a word."""
+    facts = summary_facts(analysis, convention_line)
+    label = max(cell_len(name) for name, _ in facts)
+    return label + 2 + max(_longest_word(value) for _, value in facts)
+
+
+def fit_columns(columns: Sequence[Column], rows: Sequence[SummaryRow], width: int) -> list[int]:
+    """Positions of the columns kept: the least needed left out (DROP_ORDER) until the table fits
+    ``width`` with every name, number and word whole. At least two columns stay."""
+    kept = list(range(len(columns)))
     for key in DROP_ORDER:
-        if probe.measure(summary_table(analysis, kept, human_units)).minimum <= width:
+        if minimum_width(*_project(columns, rows, kept)) <= width:
             break
-        if any(c.key == key for c in kept) and len(kept) > 2:
-            kept = [c for c in kept if c.key != key]
-            dropped.append(key)
-    return kept, dropped
+        if len(kept) > 2:
+            kept = [i for i in kept if columns[i].key != key]
+    return kept
+
+
+def _project(columns: Sequence[Column], rows: Sequence[SummaryRow],
+             kept: Sequence[int]) -> tuple[list[Column], list[SummaryRow]]:
+    return ([columns[i] for i in kept],
+            [SummaryRow(row.kind, tuple(row.cells[i] for i in kept)) for row in rows])
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def render_summary(
@@ -206,27 +323,32 @@ def render_summary(
     width: int | None = None,
     color: bool | None = None,
 ) -> str:
-    """The summary table followed by the totals.
+    """The summary table followed by the totals, both the same width.
 
-    In a terminal narrower than the table, the least important columns are left out (and
-    named in a note) rather than cutting numbers; what still does not fit keeps its natural width.
+    In a terminal narrower than the table, labels wrap at spaces, then the least important
+    columns are left out (and named in a note, by their headers) rather than cutting a number
+    or splitting a layer name; what still does not fit keeps its narrowest whole width.
     """
     is_tty = sys.stdout.isatty() if color is None else color
     target = width if width is not None else (shutil.get_terminal_size((100, 24)).columns if is_tty else None)
-    note = None
-    if target is not None:
-        columns, dropped = fit_columns(analysis, columns, target, human_units, convention_line)
-        if dropped:
-            note = Text(f"(narrow terminal: left out {', '.join(dropped)}; widen it or choose --columns)",
-                        style="dim")
-        probe = Console(width=10_000, file=io.StringIO())
-        target = max(target, probe.measure(summary_table(analysis, columns, human_units)).minimum)
-    renderables: list[object] = [summary_table(analysis, columns, human_units), facts_table(analysis, convention_line)]
+    all_rows = summary_rows(analysis, columns, human_units)
+    kept = list(range(len(columns))) if target is None else fit_columns(columns, all_rows, target)
+    shown, rows = _project(columns, all_rows, kept)
+    widths = column_widths(shown, rows, target)
+    if target is not None and table_width(widths) > target:
+        widths = column_widths(shown, rows, target, whole_subtotals=False)
+    block = max(table_width(widths), facts_minimum(analysis, convention_line))
+    widths[0] += block - table_width(widths)  # a totals block wider than a narrow table widens its names
+    renderables: list[object] = [summary_table(analysis, shown, human_units, widths, rows), Text(""),
+                                 facts_table(analysis, convention_line, block)]
     hidden = hidden_layers(analysis)
     if hidden:
         first, last = analysis.layers[hidden.start].name, analysis.layers[hidden.stop - 1].name
         renderables.append(Text(f"({len(hidden):,} of {len(analysis.layers):,} layers not shown, {first} to {last}; "
                                 "--format csv, json or markdown lists every layer)", style="dim"))
-    if note is not None:
-        renderables.append(note)
-    return render_rich(*renderables, width=target, color=color)
+    left_out = [column.header for position, column in enumerate(columns) if position not in kept]
+    if left_out:
+        needed = max(minimum_width(columns, all_rows), facts_minimum(analysis, convention_line))
+        renderables.append(Text(f"({_and(left_out)} left out to fit {target} columns: --width {needed} or a "
+                                "terminal that wide shows them; --columns chooses columns)", style="dim"))
+    return render_rich(*renderables, width=block, color=color)
