@@ -55,9 +55,48 @@ def test_page_loads_without_console_errors(page) -> None:  # type: ignore[no-unt
     assert len(page.find_elements("css selector", "svg")) >= 3  # blocks figure, chart, graph inline
 
 
+def _conv(inputs: int, filters: int) -> int:
+    return 9 * inputs * filters + filters  # a 3x3 convolution's weights and biases
+
+
+def _dense(inputs: int, outputs: int) -> int:
+    return inputs * outputs + outputs
+
+
+# VGG16's stages, counted by hand from Table 1 of the paper: (layers, params)
+VGG16_STAGES = {
+    "conv1": (5, _conv(3, 64) + _conv(64, 64)),
+    "conv2": (5, _conv(64, 128) + _conv(128, 128)),
+    "conv3": (7, _conv(128, 256) + 2 * _conv(256, 256)),
+    "conv4": (7, _conv(256, 512) + 2 * _conv(512, 512)),
+    "conv5": (7, 3 * _conv(512, 512)),
+    "classifier": (9, _dense(512 * 7 * 7, 4096) + _dense(4096, 4096) + _dense(4096, 1000)),
+}
+
+
+def _shown(page, selector: str) -> list:  # type: ignore[no-untyped-def]
+    return [r for r in page.find_elements("css selector", selector) if r.is_displayed()]
+
+
 def test_one_row_per_layer(page) -> None:  # type: ignore[no-untyped-def]
-    rows = page.find_elements("css selector", "#layers tbody tr")
+    rows = page.find_elements("css selector", "#layers tbody tr.layer")
     assert len(rows) == len(archviz.load("vgg16").analyze().layers) == 40
+
+
+def test_stage_subtotals_follow_their_stage(page) -> None:  # type: ignore[no-untyped-def]
+    """A subtotal row after each stage's last layer, as the terminal table has them, with the
+    stage's layer count and its parameters (counted by hand above)."""
+    rows = page.find_elements("css selector", "#layers tbody tr")
+    subtotals = [(i, r) for i, r in enumerate(rows) if "subtotal" in (r.get_attribute("class") or "")]
+    seen = {}
+    for index, row in subtotals:
+        cells = row.find_elements("css selector", "td")
+        stage = cells[0].text.removesuffix(" total")
+        seen[stage] = (int(cells[1].text.split()[0]), int(cells[4].text.replace(",", "")))
+        before = rows[index - 1].find_elements("css selector", "td")[2].text
+        assert before == stage  # it follows the stage's last layer
+    assert seen == VGG16_STAGES
+    assert sum(params for _, params in VGG16_STAGES.values()) == 138_357_544
 
 
 def test_sorting_by_params(page) -> None:  # type: ignore[no-untyped-def]
@@ -66,20 +105,31 @@ def test_sorting_by_params(page) -> None:  # type: ignore[no-untyped-def]
     params.click()  # first click: largest first
     first = page.find_elements("css selector", "#layers tbody tr")[0]
     assert first.find_elements("css selector", "td")[0].text == "fc6"
+    assert _shown(page, "#layers tbody tr.subtotal") == []  # a subtotal is no layer to rank
     params.click()  # second click: smallest first
     values = [int(r.find_elements("css selector", "td")[4].get_attribute("data-value"))
-              for r in page.find_elements("css selector", "#layers tbody tr")]
-    assert values == sorted(values)
+              for r in _shown(page, "#layers tbody tr")]
+    assert len(values) == 40 and values == sorted(values)
     assert params.get_attribute("aria-sort") == "ascending"
+    params.click()  # third click: network order again, with the stage subtotals
+    assert params.get_attribute("aria-sort") is None
+    names = [r.find_elements("css selector", "td")[0].text for r in _shown(page, "#layers tbody tr")]
+    assert names[:6] == ["conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1", "conv1 total"]
+    assert len(names) == 40 + len(VGG16_STAGES) and names[-1] == "classifier total"
 
 
 def test_filtering(page) -> None:  # type: ignore[no-untyped-def]
     box = page.find_element("id", "filter")
     box.clear()
     box.send_keys("fc")
-    visible = [r for r in page.find_elements("css selector", "#layers tbody tr") if r.is_displayed()]
+    visible = _shown(page, "#layers tbody tr")
+    # the classifier's subtotal is not shown beside three of its nine layers
     assert sorted(r.find_elements("css selector", "td")[0].text for r in visible) == ["fc6", "fc7", "fc8"]
     assert page.find_element("id", "count").text == "3 of 40 layers"
+    box.clear()
+    box.send_keys("classifier")  # a whole stage: its subtotal is true of what is shown
+    names = [r.find_elements("css selector", "td")[0].text for r in _shown(page, "#layers tbody tr")]
+    assert names[-1] == "classifier total" and len(names) == VGG16_STAGES["classifier"][0] + 1
     box.clear()
     box.send_keys(" ")
     box.clear()
@@ -149,3 +199,110 @@ def test_expectations_table_uses_the_page_number_format() -> None:
     section = section[:section.index("</section>")]
     assert "138357544" not in section and "138,357,544" in section
     assert "[3, 3]" not in section and "<th>result</th>" in section
+
+
+# What the page measures in the browser: the page's own width, where the layer table's columns and
+# its first numbers end, and the frames of the figures.
+MEASURE = """
+const heads=[...document.querySelectorAll('#layers thead th')];
+const edge=h=>heads.find(x=>x.textContent===h).getBoundingClientRect().right;
+const frame=document.querySelector('#layers').closest('.scroll').getBoundingClientRect();
+const params=document.querySelector('#layers tbody tr.layer td:nth-child(5)').getBoundingClientRect();
+const figures=[...document.querySelectorAll('div.figure')].map(f=>{
+  const svg=f.querySelector('svg').getBoundingClientRect();
+  return [f.getBoundingClientRect().right, f.clientWidth, f.scrollWidth, svg.width];});
+const cards=[...document.querySelectorAll('.card')].map(c=>c.getBoundingClientRect().right);
+return {viewport: innerWidth, page: document.scrollingElement.scrollWidth, frameLeft: frame.left,
+        frameRight: frame.right, rf: edge('RF'), stride: edge('Eff. stride'), pad: edge('Eff. pad'),
+        paramsLeft: params.left, paramsRight: params.right, figures: figures, cards: cards};
+"""
+
+
+@pytest.fixture(scope="module")
+def page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("responsive") / "vgg16.html"
+    result = CliRunner().invoke(app, ["report", "vgg16", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _measure_at(browser, page: Path, width: int) -> dict:  # type: ignore[no-untyped-def]
+    browser.set_window_size(width, 1000)
+    browser.get(page.as_uri())
+    inner = browser.execute_script("return innerWidth")
+    if inner != width:  # the window's frame, where there is one, is not the page's
+        browser.set_window_size(2 * width - inner, 1000)
+        browser.get(page.as_uri())
+    measured: dict = browser.execute_script(MEASURE)  # type: ignore[type-arg]
+    assert measured["viewport"] == width
+    return measured
+
+
+def test_wide_screen_shows_every_column(page_file: Path) -> None:
+    """At 1400 px the RF, stride and padding columns were past the table's frame (RF's right
+    edge at 1,288 px in a frame ending at 1,266): now every column is inside the frame."""
+    browser = chromium()
+    try:
+        m = _measure_at(browser, page_file, 1400)
+    finally:
+        browser.quit()
+    assert m["page"] <= 1400
+    assert m["rf"] <= m["stride"] <= m["pad"] <= m["frameRight"] <= 1400
+    # figures fit their frames at their natural size or smaller, without scrolling
+    assert all(scroll <= client for _, client, scroll, _ in m["figures"])
+
+
+def test_phone_width_scrolls_inside_the_page(page_file: Path, tmp_path: Path) -> None:
+    """At 420 px (a phone) nothing widens the page; the table scrolls inside its frame with its
+    first numbers in view, figures keep a readable size and scroll in theirs, cards wrap."""
+    from archviz.report.html import READABLE_SCALE
+
+    browser = chromium()
+    try:
+        m = _measure_at(browser, page_file, 420)
+        assert browser.save_screenshot(str(tmp_path / "vgg16-420.png"))
+    finally:
+        browser.quit()
+    assert m["page"] <= 420
+    assert m["frameLeft"] <= m["paramsLeft"] < m["paramsRight"] <= m["frameRight"] <= 420  # Params in view
+    assert m["pad"] > m["frameRight"]  # the rest is there, a swipe away
+    for right, client, scroll, drawn in m["figures"]:
+        assert right <= 420
+        # scaled no further than READABLE_SCALE of its natural size, then scrolled sideways
+        assert drawn > client and scroll > client or drawn <= client
+    blocks = m["figures"][0]
+    assert blocks[3] >= READABLE_SCALE * 1165 - 1  # the blocks figure is 1,165 px wide at full size
+    assert max(m["cards"]) <= 420 and len(set(m["cards"])) == 2  # two cards a row
+
+
+def test_headline_cards(page) -> None:  # type: ignore[no-untyped-def]
+    """Training memory is labelled an estimate and follows docs/conventions.md's float32 formula
+    (weights, gradients and one momentum buffer, 3 x params x 4 bytes, plus the input and every
+    layer output kept for backward); the receptive field is pool5's, as TensorFlow's
+    receptive_field table publishes it (212 px at stride 32)."""
+    from archviz.report.published import TF_VGG16_FIELDS
+
+    cards = {c.find_element("css selector", ".label").text: c for c in page.find_elements("css selector", ".card")}
+    analysis = archviz.load("vgg16").analyze()
+    kept = analysis.totals.activation_elements + 3 * 224 * 224
+    expected = 3 * 138_357_544 * 4 + kept * 4
+    training = cards["Training memory (estimate)"]
+    value = training.find_element("css selector", ".value").text
+    number, unit = value.split()
+    assert unit == "GiB" and abs(float(number) - expected / 2**30) < 0.005
+    assert "weights + gradients + one SGD-momentum buffer" in (training.get_attribute("title") or "")
+    field, stride, _ = TF_VGG16_FIELDS["pool5"]
+    rf = cards["Receptive field (exact)"]
+    assert rf.find_element("css selector", ".value").text == f"{field}×{field} px"
+    assert rf.find_element("css selector", ".exact").text == f"pool5, effective stride {stride}"
+
+
+def test_memory_chart_and_graph_legend_are_embedded(page) -> None:  # type: ignore[no-untyped-def]
+    """The memory chart has a bar per layer (ReLUs too, which the cost chart leaves out); the
+    graph keeps its title block's colour key, one entry per family it draws."""
+    sections = {s.find_element("css selector", "h2").text: s for s in page.find_elements("css selector", "section")}
+    memory = sections["Where the activation memory goes"].get_attribute("innerHTML")
+    assert "<svg" in memory and "relu1_1" in memory and "prob" in memory
+    graph = sections["Layer graph"].find_element("css selector", "svg")
+    texts = [t.get_attribute("textContent").strip() for t in graph.find_elements("css selector", "text")]
+    assert {"input", "conv", "pool", "dense"} <= set(texts[:8])
