@@ -22,6 +22,8 @@ from archviz.spec.expand import NETWORK_INPUT, LayerDef
 if TYPE_CHECKING:
     import pandas as pd
 
+    from archviz.render.notebook import Picture
+
 RECORDS_LIMIT = 20_000  # records a plan remembers for later analyses (a few MB)
 BYTES_PER_VALUE = {"float32": 4, "bfloat16": 2, "float16": 2, "int8": 1}
 DTYPES = tuple(BYTES_PER_VALUE)
@@ -158,6 +160,14 @@ class Analysis:
         from archviz.render.notebook import analysis_html
 
         return analysis_html(self)
+
+    def chart(self, kind: str = "cost", theme: str = "light") -> Picture:
+        """A chart of this analysis (``archviz chart --kind``: cost, params, macs, memory,
+        accuracy) as an SVG picture a notebook draws inline; ``.save(path)`` writes it."""
+        from archviz.render.charts import render_chart
+        from archviz.render.notebook import Picture
+
+        return Picture(render_chart([self], kind, "svg", theme))
 
     def layer(self, name: str) -> LayerRecord:
         for record in self.layers:
