@@ -20,13 +20,20 @@ def test_analysis_shows_its_layers_stage_subtotals_and_totals() -> None:
     shown = analysis._repr_html_()
     root = ET.fromstring(shown)  # well-formed: a notebook renders it as one table
     rows = root.findall("./tbody/tr")
-    assert len(rows) == 40
+    assert len(rows) == 40 + 6  # every layer, and each of the six stages' subtotal after its last layer
     assert [cell.text for cell in rows[0]] == ["conv1_1", "conv3-64", "conv1", "64x224x224", "1,792", "86,704,128"]
-    footer = root.findall("./tfoot/tr")
-    assert len(footer) == 6 + 1  # five conv stages and the classifier, then the total
+    names = [cell.text for cell in (row[0] for row in rows)]
+    assert names[names.index("pool1") + 1] == "conv1 subtotal"
+    subtotal = rows[names.index("conv1 subtotal")]
+    # conv1_1 + conv1_2 = (3·9·64 + 64) + (64·9·64 + 64); bold, not italic
+    assert [cell.text for cell in subtotal][-2:] == [f"{1_792 + 36_928:,}", f"{86_704_128 + 1_849_688_064:,}"]
+    assert "font-weight:bold" in (subtotal[0].get("style") or "") and subtotal.find(".//i") is None
     # the classifier's subtotal: fc6 + fc7 + fc8 = 25088·4096+4096 + 4096·4096+4096 + 4096·1000+1000
-    assert [cell.text for cell in footer[5]][-2:] == [f"{102_764_544 + 16_781_312 + 4_097_000:,}",
-                                                      f"{25088 * 4096 + 4096 * 4096 + 4096 * 1000:,}"]
+    assert names[-1] == "classifier subtotal"
+    assert [cell.text for cell in rows[-1]][-2:] == [f"{102_764_544 + 16_781_312 + 4_097_000:,}",
+                                                    f"{25088 * 4096 + 4096 * 4096 + 4096 * 1000:,}"]
+    footer = root.findall("./tfoot/tr")
+    assert len(footer) == 1
     assert [cell.text for cell in footer[-1]][-2:] == ["138,357,544", "15,470,264,320"]
 
 

@@ -22,18 +22,28 @@ def analysis_html(analysis: Analysis) -> str:
     e = html.escape
     totals = analysis.totals
     head = "".join(f"<th>{name}</th>" for name in ("layer", "op", "stage", "output", "params", "MACs"))
+    sums_of = dict(analysis.stage_totals())
+    last_of = {record.stage: index for index, record in enumerate(analysis.layers)}
+
+    def subtotal(stage: str | None) -> str:
+        # bold with a rule above, as the terminal table draws them: the rows a reader looks for
+        sums = sums_of[stage]
+        cell = "style='text-align:right;font-weight:bold;border-top:1px solid currentColor'"
+        return (f"<tr><td colspan='4' style='font-weight:bold;border-top:1px solid currentColor'>"
+                f"{e(stage if stage is not None else '(no stage)')} subtotal</td>"
+                f"<td {cell}>{units.exact(sums['params'])}</td><td {cell}>{units.exact(sums['macs'])}</td></tr>")
+
     rows = []
-    for record in analysis.layers[:ROW_LIMIT]:
+    for index, record in enumerate(analysis.layers[:ROW_LIMIT]):
         rows.append(f"<tr><td>{e(record.name)}</td><td>{e(record.label)}</td><td>{e(record.stage or '')}</td>"
                     f"<td>{e(units.shape(record.output_shape))}</td><td style='text-align:right'>"
                     f"{units.exact(record.params)}</td><td style='text-align:right'>{units.exact(record.macs)}</td></tr>")
+        if last_of[record.stage] == index:
+            rows.append(subtotal(record.stage))
     if len(analysis.layers) > ROW_LIMIT:
         rows.append(f"<tr><td colspan='6'>… {len(analysis.layers) - ROW_LIMIT:,} more layers</td></tr>")
-    stages = "".join(
-        f"<tr><td colspan='4'><i>{e(stage if stage is not None else '(no stage)')} subtotal</i></td>"
-        f"<td style='text-align:right'>{units.exact(sums['params'])}</td>"
-        f"<td style='text-align:right'>{units.exact(sums['macs'])}</td></tr>"
-        for stage, sums in analysis.stage_totals())
+    # the stages whose last layer is past the rows shown still get their subtotal, at the foot
+    stages = "".join(subtotal(stage) for stage, last in last_of.items() if last >= ROW_LIMIT)
     total = (f"<tr><th colspan='4' style='text-align:left'>total ({totals.layers:,} layers, output "
              f"{e(units.shape(totals.output_shape))})</th><th style='text-align:right'>{units.exact(totals.params)}</th>"
              f"<th style='text-align:right'>{units.exact(totals.macs)}</th></tr>")
