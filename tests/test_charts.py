@@ -48,7 +48,7 @@ def test_cost_chart_shows_where_params_and_compute_sit(cost_svg: bytes) -> None:
 def test_compare_chart_has_one_point_per_network_and_shares_equal_points() -> None:
     analyses = [archviz.load(name).analyze() for name in ("vgg11", "vgg16", "vgg16-dense", "resnet18")]
     text = text_of(render_chart(analyses, Kind.compare))
-    assert "vgg16, vgg16-dense" in text
+    assert "D (vgg16), vgg16-dense" in text
     assert "vgg11" in text and "resnet18" in text
 
 

@@ -125,25 +125,36 @@ def _memory(analysis: Analysis, theme: Theme) -> Figure:
 def _compare(analyses: Sequence[Analysis], theme: Theme) -> Figure:
     from matplotlib.figure import Figure
 
+    from archviz.published import CONFIG_LETTER
+    from archviz.render.labels import freeze_layout, place_labels
+
     figure = Figure(figsize=(8, 5.5), layout="constrained")
     ax = figure.subplots()
-    # Networks with the same totals (vgg16 and its dense-evaluation form) share one point.
+    # Networks with the same totals (vgg16 and its dense-evaluation form) share one point; the
+    # paper's configurations are named by its letters, 'D (vgg16)'.
     points: dict[tuple[int, int], list[str]] = {}
     for analysis in analyses:
-        points.setdefault((analysis.totals.macs, analysis.totals.params), []).append(_label(analysis.name, 40))
+        name = _label(analysis.name, 40)
+        letter = CONFIG_LETTER.get(analysis.name)
+        points.setdefault((analysis.totals.macs, analysis.totals.params), []).append(
+            f"{letter} ({name})" if letter else name)
     color = theme.family("conv").border
-    for (macs, params), names in points.items():
+    for macs, params in points:
         ax.scatter([macs], [params], s=46, color=color, edgecolors=theme.background, linewidths=0.8, zorder=3)
-        ax.annotate(", ".join(names), (macs, params), xytext=(7, 4), textcoords="offset points", fontsize=9,
-                    color=theme.text)
     ax.xaxis.set_major_formatter(_human_formatter())
     ax.yaxis.set_major_formatter(_human_formatter())
-    ax.set_xlabel("MACs per image")
+    batches = sorted({a.batch for a in analyses})
+    ax.set_xlabel("MACs per image" if batches == [1] else f"MACs per batch of {', '.join(map(str, batches))}")
     ax.set_ylabel("Parameters")
     ax.grid(True, color=theme.grid, linewidth=0.6, zorder=0)
-    ax.margins(x=0.18, y=0.12)
+    # Both axes from 0: a cut axis would show the family's 8% spread in parameters as a factor.
+    ax.set_xlim(0, max(macs for macs, _ in points) * 1.12 or 1)
+    ax.set_ylim(0, max(params for _, params in points) * 1.1 or 1)
     inputs = sorted({units.shape(a.input_shape) for a in analyses})
     ax.set_title(f"Parameters against compute (input {', '.join(inputs)})", loc="left", fontsize=11)
+    renderer = freeze_layout(figure)
+    place_labels(ax, renderer, list(points), [", ".join(names) for names in points.values()], fontsize=9,
+                 color=theme.text)
     return figure
 
 

@@ -38,7 +38,7 @@ def build_reports(specs: Sequence[str] | None = None, verify: bool = True, previ
     from archviz.render.charts import render_chart
     from archviz.render.diagram import render_graph
     from archviz.render.figure import render_blocks
-    from archviz.report.family import PAPER_ORDER, family_report
+    from archviz.report.family import PAPER_ORDER, accuracy_charts, family_report
     from archviz.report.pages import (
         VerificationSummary,
         recorded_verifications,
@@ -91,6 +91,7 @@ def build_reports(specs: Sequence[str] | None = None, verify: bool = True, previ
         pages[name] = page
         verification_rows.append((name, page, summaries))
     files["diagrams/vgg-family-compare.svg"] = render_chart([load(n).analyze() for n in PAPER_ORDER], "compare", "svg")
+    files.update(accuracy_charts())
     files["verification.md"] = verification_page(verification_rows).encode()
     files["README.md"] = family_report(pages).encode()
     if not rerun and log is not None:

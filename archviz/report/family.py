@@ -12,6 +12,7 @@ from archviz.analysis import Analysis, LayerRecord
 from archviz.comparison import compare
 from archviz.conventions import CONVENTIONS
 from archviz.network import load, loads
+from archviz.published import AccuracyChart
 from archviz.render import units
 from archviz.render.compare import compare_markdown
 from archviz.render.formats import markdown_escape
@@ -55,7 +56,8 @@ def family_report(spec_pages: dict[str, str], verification: Callable[[str], str]
         ("Contents: [Table 1](#table-1-the-configurations) · [Table 2](#table-2-parameters) · "
          "[exact size and cost](#exact-size-and-cost-at-224x224) · [where parameters and compute sit]"
          "(#where-the-parameters-and-the-compute-sit) · [what C's 1x1 and E's extra layers cost]"
-         "(#what-the-1x1-convolutions-of-c-and-the-extra-layers-of-e-cost) · [receptive fields]"
+         "(#what-the-1x1-convolutions-of-c-and-the-extra-layers-of-e-cost) · [accuracy against cost]"
+         "(#accuracy-against-cost-published-numbers) · [receptive fields]"
          "(#receptive-fields-three-3x3-convolutions-see-7x7) · [the seed notebook]"
          "(#the-seed-notebook-its-code-its-text-and-the-paper) · [CS231n's memory walk-through]"
          "(#cs231ns-vgg16-memory-walk-through-recomputed) · [what other tools print]"
@@ -68,6 +70,7 @@ def family_report(spec_pages: dict[str, str], verification: Callable[[str], str]
     lines += _size_and_cost(analyses)
     lines += _where(analyses)
     lines += _increments(analyses)
+    lines += _accuracy()
     lines += _receptive_fields(analyses["vgg16"])
     lines += _seed(analyses["vgg16"])
     lines += _cs231n(analyses["vgg16"])
@@ -183,6 +186,54 @@ def _increments(analyses: dict[str, Analysis]) -> list[str]:
         (f"The LRN layer of A-LRN has no parameters and no MACs, but {units.exact(lrn.elementwise_ops)} "
          f"elementwise operations and {units.human_bytes(lrn.activation_bytes)} of extra activations per "
          "image — the paper found it does not improve accuracy but costs memory and time."),
+        "",
+    ]
+
+
+def _accuracy_data() -> tuple[AccuracyChart, AccuracyChart]:
+    from archviz.published import accuracy_chart, default_specs
+
+    torchvision = accuracy_chart([load(n).analyze() for n in default_specs()])
+    paper = accuracy_chart([load(n).analyze() for n in default_specs("paper")], "paper")
+    return torchvision, paper
+
+
+def accuracy_charts() -> dict[str, bytes]:
+    """The report's two accuracy charts: torchvision's top-1 for every built-in it covers, the paper's Table 3."""
+    from archviz.render.accuracy_chart import render_accuracy
+
+    torchvision, paper = _accuracy_data()
+    return {"diagrams/accuracy.svg": render_accuracy(torchvision), "diagrams/vgg-family-errors.svg": render_accuracy(paper)}
+
+
+def _accuracy() -> list[str]:
+    torchvision, paper = _accuracy_data()
+
+    def front(chart: AccuracyChart, indices: tuple[int, ...]) -> str:
+        return ", ".join(chart.points[i].label for i in indices)
+
+    rows = [[f"{p.label}", units.exact(p.params), units.exact(p.macs), f"{p.value:.1f}"] for p in paper.points]
+    return [
+        "## Accuracy against cost (published numbers)",
+        "",
+        ("The paper's top-1 validation error at a single test scale (Table 3, trained and tested at S = Q = 256, "
+         "dense evaluation), beside archviz's exact counts at 224x224:"),
+        "",
+        *_table(["configuration", "params", "MACs", "top-1 error (%)"], rows),
+        (f"Against MACs the Pareto front (no configuration both cheaper and lower in error) is "
+         f"{front(paper, paper.front_macs)}: E costs more than D at a higher error, and A-LRN has A's cost "
+         "at a higher error. Against parameters it is "
+         f"{front(paper, paper.front_params)}."),
+        "",
+        "![The paper's top-1 error against MACs and parameters](diagrams/vgg-family-errors.svg)",
+        "",
+        (f"torchvision 0.29.1's ImageNet-1K top-1 accuracy of its IMAGENET1K_V1 weights for the "
+         f"{len(torchvision.points)} built-ins it ships. Against MACs the front is "
+         f"{front(torchvision, torchvision.front_macs)}; against parameters "
+         f"{front(torchvision, torchvision.front_params)}. The numbers and their sources are in "
+         "[docs/conventions.md](../docs/conventions.md#published-accuracies)."),
+        "",
+        "![torchvision's top-1 accuracy against MACs and parameters](diagrams/accuracy.svg)",
         "",
     ]
 

@@ -6,12 +6,13 @@ anything: the reports set them beside the analysis and say whether they agree.
 
 from __future__ import annotations
 
+from archviz.published import CONFIG_LETTER  # noqa: F401 (the reports' name for it; one table in the package)
+
 PAPER = ('K. Simonyan and A. Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition", '
          "ICLR 2015, arXiv:1409.1556")
 
 # The paper's Table 2: number of parameters, in millions.
 TABLE2_MILLIONS = {"vgg11": 133, "vgg11-lrn": 133, "vgg13": 133, "vgg16-c": 134, "vgg16": 138, "vgg19": 144}
-CONFIG_LETTER = {"vgg11": "A", "vgg11-lrn": "A-LRN", "vgg13": "B", "vgg16-c": "C", "vgg16": "D", "vgg19": "E"}
 
 TORCHVISION = "torchvision.models documentation (weights tables: num_params, GFLOPS)"
 # torchvision's published parameter counts (num_params) and "GFLOPS" (MACs, 2 decimals).
