@@ -412,17 +412,19 @@ def test_blocks_legend_names_batch_norm_and_fused_activations() -> None:
     assert {"convolution + ReLU", "global average pooling", "fully connected + softmax"} <= legends
 
 
-def test_blocks_for_branching_networks_draw_one_box_per_stage() -> None:
-    analysis = archviz.load("resnet18").analyze()
+def test_blocks_for_branches_that_do_not_nest_draw_one_box_per_stage() -> None:
+    """SSD300's heads are taken from six depths and meet in two concatenations: no fork meets
+    again at one merge, so the figure falls back to one box per stage and says so."""
+    analysis = archviz.load("ssd300-vgg16").analyze()
     result = figure_boxes(analysis)
-    assert result.per_stage and result.note is not None and "one box per stage" in result.note
+    assert result.per_stage and result.note is not None and "do not nest" in result.note
     assert [box.names[0] for box in result.boxes] == ["input", *(s for s, _ in analysis.stage_totals())]
-    assert "Branching network" in svg_text(render_blocks(analysis))
+    assert "do not nest" in svg_text(render_blocks(analysis))
 
 
 def test_blocks_scale_reads_for_small_and_large_sizes() -> None:
     boxes = figure_boxes(archviz.load("vgg16").analyze()).boxes
-    scale, _ = figure._scales(boxes)
+    scale = figure._spatial_scale(boxes)
     sizes = {box.caption: figure._size(box, scale) for box in boxes if not box.pool}
     thickness64, height224, _ = sizes["64x224x224"]
     thickness512, height14, _ = sizes["512x14x14"]
@@ -433,12 +435,19 @@ def test_blocks_scale_reads_for_small_and_large_sizes() -> None:
 
 
 def test_blocks_captions_never_overlap() -> None:
-    for name in ("vgg16", "vgg19-bn", "vgg16-dense", "vgg16-cifar10", "resnet18"):
-        boxes = figure_boxes(archviz.load(name).analyze()).boxes
-        _, captions, _, _ = figure._layout(boxes, figure_boxes(archviz.load(name).analyze()).per_stage)
-        spans = sorted((x - figure._text_width(text, figure.CAPTION_SIZE) / 2,
-                        x + figure._text_width(text, figure.CAPTION_SIZE) / 2) for x, _, text in captions)
-        assert all(left[1] <= right[0] for left, right in itertools.pairwise(spans)), name
+    for name in ("vgg16", "vgg19-bn", "vgg16-dense", "vgg16-cifar10", "resnet18", "inception-block", "resnet50",
+                 "mobilenet-v2", "shufflenet-v2", "fcn8s-vgg16"):
+        result = figure_boxes(archviz.load(name).analyze())
+        layout, _ = figure._fit(result, figure.AUTO)
+        canvas = figure._Canvas()
+        layout.row(result.items or result.boxes, canvas)
+        rows: dict[float, list[tuple[float, float]]] = {}
+        for x, y, text, secondary in canvas.captions:
+            half = figure._text_width(text, figure.SECOND_CAPTION_SIZE if secondary else figure.CAPTION_SIZE) / 2
+            rows.setdefault(y, []).append((x - half, x + half))
+        for spans in rows.values():
+            spans.sort()
+            assert all(left[1] <= right[0] for left, right in itertools.pairwise(spans)), name
 
 
 def test_blocks_reject_unknown_format() -> None:
@@ -461,18 +470,20 @@ def test_renderers_compute_nothing() -> None:
     assert "123,456,789 params" in graph_source(doctored)
 
 
-@pytest.mark.parametrize("spec", ["vit-b16", "inception-block"])
-def test_blocks_figure_is_as_wide_as_its_note(spec: str) -> None:
-    """ViT-B/16 has three stages: its figure was narrower than the note under it, which was cut."""
+@pytest.mark.parametrize("spec", ["vit-b16", "inception-block", "ssd300-vgg16"])
+def test_blocks_figure_is_as_wide_as_its_notes(spec: str) -> None:
+    """ViT-B/16 had three stages: its figure was narrower than the note under it, which was cut.
+    Every note (the scale, a fallback) fits now."""
     network = archviz.load(spec)
     analysis = network.analyze()
     boxes = figure_boxes(analysis, network)
-    assert boxes.note
     root = ET.fromstring(render_blocks(analysis, network, "svg"))
     width = float(root.attrib["width"])
-    # at least a Helvetica-like 0.5 em per character, and the left margin the text starts at
-    note = next(el for el in root.iter() if el.tag.endswith("text") and el.text == boxes.note)
-    assert width >= float(note.attrib["x"]) * 2 + 0.5 * figure.LEGEND_SIZE * len(boxes.note)
+    notes = [el for el in root.iter() if el.tag.endswith("text") and (el.text or "").startswith(
+        ("Scale fitted", "Fixed scale", boxes.note or "-"))]
+    assert len(notes) == (2 if boxes.note else 1)
+    for note in notes:  # at least a Helvetica-like 0.5 em per character, and the left margin the text starts at
+        assert width >= float(note.attrib["x"]) * 2 + 0.5 * figure.NOTE_SIZE * len(note.text or "")
 
 
 def test_graph_draws_every_output() -> None:

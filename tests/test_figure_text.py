@@ -12,7 +12,8 @@ import archviz
 from archviz.render.figure import render_blocks
 
 SPECS = ["vgg16", "vgg16-c", "vgg19", "vgg16-bn", "vgg16-cifar10", "vgg16-dense", "resnet18", "inception-block",
-         "vit-b16", "mobilenet-v2"]
+         "vit-b16", "mobilenet-v2", "resnet50", "shufflenet-v2", "fcn8s-vgg16", "ssd300-vgg16", "convnext-tiny",
+         "efficientnet-b0"]
 
 
 def _extent(text: str, size: float, bold: bool) -> float:
@@ -24,11 +25,13 @@ def _extent(text: str, size: float, bold: bool) -> float:
     return float(width)
 
 
-@pytest.mark.parametrize("spec", SPECS)
-def test_every_text_is_inside_the_view_box(spec: str) -> None:
+@pytest.mark.parametrize(("spec", "scale"), [*((spec, "auto") for spec in SPECS),
+                                            *((spec, "fixed") for spec in ("vgg16", "vgg16-cifar10", "resnet18",
+                                                                          "inception-block"))])
+def test_every_text_is_inside_the_view_box(spec: str, scale: str) -> None:
     pytest.importorskip("matplotlib")
     network = archviz.load(spec)
-    root = ET.fromstring(render_blocks(network.analyze(), network, "svg"))
+    root = ET.fromstring(render_blocks(network.analyze(), network, "svg", scale=scale, warn=lambda _: None))
     _, _, view_width, view_height = (float(v) for v in root.attrib["viewBox"].split())
     outside = []
     for element in root.iter():

@@ -57,6 +57,12 @@ def diagram(
     max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Graph style: above this many layers draw "
                                            "one node per stage (with a warning); blocks style: above this many "
                                            "boxes draw one box per stage.")] = 500,
+    scale: Annotated[str, typer.Option("--scale", metavar="auto|fixed|SIDE,CHANNELS",
+                                       help="Blocks style: auto fits the sizes to this figure (side as √pixels, "
+                                       "thickness as channels^0.4); fixed draws every figure alike (1 px per 1.5 "
+                                       "pixels of side, per 8 channels of thickness), so a family compares; "
+                                       "SIDE,CHANNELS sets both (e.g. 2,16). The figure states its scale.")
+                     ] = "auto",
 ) -> None:
     """Draw a network: a layered graph (Graphviz) or the blocks figure used in papers.
 
@@ -66,6 +72,8 @@ def diagram(
 
       archviz diagram vgg19 --style blocks --out vgg19.png
 
+      archviz diagram vgg16-cifar10 --style blocks --scale fixed --out cifar.svg
+
       archviz diagram resnet18 --detail stages --direction LR --out resnet18.pdf
     """
     fmt = output_format(out, style)
@@ -74,7 +82,7 @@ def diagram(
         from archviz.render.figure import render_blocks
 
         data = render_blocks(analysis, network, fmt=fmt, theme=theme.value, title=title, max_boxes=max_nodes,
-                             warn=warn)
+                             warn=warn, scale=scale)
     else:
         from archviz.render.diagram import choose_detail, render_graph
 

@@ -1,15 +1,25 @@
 """The blocks style: the figure people put in papers and slides (the classic VGG16 drawing).
 
 Each layer's output tensor is an oblique 3-D box: its height and receding depth follow the
-spatial size (square-root scale, so 224 and 7 both read), its thickness follows the channels
-(power 0.4, so 64 and 512 both read). Activations, batch norm and dropout are drawn inside the
-box of the layer they follow, so a figure has one box per weight layer and per pooling step;
-pooling is the step down; dense layers are thin bars. A softmax joins the box before it, which
-then takes the output colour.
+spatial size, its thickness along the flow follows the channels. Activations, batch norm and
+dropout are drawn inside the box of the layer they follow, so a figure has one box per weight
+layer and per pooling step; every spatial pooling step is a thin slab at the end of the boxes
+before it; dense layers and other vectors are thin bars. A softmax joins the box before it,
+which then takes the output colour.
 
-Branching networks (add, concat) have no single row of tensors to draw; for them, and for
-networks with more than ``MAX_BOXES`` boxes, the figure draws one box per stage, showing each
-stage's output tensor, and says so under the legend.
+Branches are drawn from the layer graph itself, for any network whose branches nest (every
+fork's branches meet again at one merge): the branches of a fork are lanes stacked across the
+flow (Inception's towers), the longest on the main line when one is longest; a branch with no
+layer (an identity shortcut) is an arc over the others into the merge; ``add`` and ``multiply``
+are drawn as ⊕ and ⊗, ``concat`` as the box of its output. Runs of identical blocks (ResNet's,
+MobileNet's) are drawn once, marked ×N. A network whose branches do not nest (SSD's heads,
+taken from several depths) and a network of more than ``MAX_BOXES`` boxes get one box per
+stage, showing each stage's output tensor, and a note that says so.
+
+The scale is either fitted to the figure (``scale="auto"``: side ∝ √pixels, thickness ∝
+channels^0.4, so 224 and 7, 64 and 512 all read) or fixed (``scale="fixed"``, or ``"S,C"``: 1 px
+of side per S pixels, 1 px of thickness per C channels), so that figures of a family compare;
+the note under the legend states which.
 
 The SVG is built as text with every spec string escaped; PNG and PDF come from cairosvg.
 
@@ -22,11 +32,12 @@ True
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
 
 from archviz.analysis import Analysis, LayerRecord
 from archviz.errors import ArchvizError
@@ -43,19 +54,35 @@ PNG_SCALE = 2.0
 
 # Geometry, in SVG pixels.
 MARGIN = 28
-TALLEST = 168          # front-face height of the largest spatial size
+TALLEST = 168          # auto scale: front-face height of the largest spatial size
 OBLIQUE = 0.42         # receding depth per pixel of spatial width
 BAR_WIDTH = 9
 BAR_DEPTH = 6
 GAP = 6                # between boxes of one group
 BAR_GAP = 16           # between thin bars, which have almost no depth to separate them
 GROUP_GAP = 22
+POOL_THICKNESS = 0.45  # a pooling slab's thickness, as a share of a box of its channels
+SYMBOL_RADIUS = 11     # the ⊕ and ⊗ of add and multiply
+LANE_GAP = 18          # between stacked branches
+ARC_CLEARANCE = 14     # a shortcut arc's height above the boxes it passes over
+HEIGHT_BUDGET = 640    # auto scale: the tallest a figure's boxes, branches and captions may stand
+MAX_WIDTH = 6000       # wider than this at one box per layer, a figure draws one box per stage
+# Fixed scale (scale="fixed"): the same for every figure, so a family of figures compares.
+FIXED_SIDE = 1.5       # pixels of input side per SVG pixel (224 -> 149 px, 32 -> 21 px)
+FIXED_CHANNELS = 8.0   # channels per SVG pixel of thickness (64 -> 8 px, 512 -> 64 px)
+MIN_THICKNESS = 2.0
+MIN_SIDE = 1.0
 # Text is sized for the figure shrunk to a page's width: a 1,100-pixel-wide figure in a
-# 7-inch column still has 7-point captions.
-CAPTION_SIZE = 15
-STAGE_SIZE = 13
+# 7-inch column still has 7-point captions. Stage headers lead, dimensions follow, lighter.
+CAPTION_SIZE = 14
+SECOND_CAPTION_SIZE = 12
+STAGE_SIZE = 16
 LEGEND_SIZE = 14
 LEGEND_ROW = 28
+LEGEND_GAP = 24        # between legend columns
+LEGEND_LIMIT = 90      # characters of a legend entry before it is cut
+REPEAT_SIZE = 15
+NOTE_SIZE = 13
 TITLE_SIZE = 21
 SUBTITLE_SIZE = 14
 
@@ -66,8 +93,11 @@ BASE_NAMES = {
     "avg_pool2d": "average pooling", "global_avg_pool2d": "global average pooling",
     "global_max_pool2d": "global max pooling", "adaptive_avg_pool2d": "adaptive average pooling",
     "lrn": "local response normalisation", "batch_norm": "batch normalisation", "softmax": "softmax",
-    "add": "add", "concat": "concatenate",
+    "add": "add", "concat": "concatenate", "multiply": "multiply", "layer_norm": "layer normalisation",
+    "group_norm": "group normalisation", "l2_norm": "L2 normalisation", "multi_head_attention": "multi-head attention",
+    "conv_transpose2d": "transposed convolution", "upsample": "upsampling", "stochastic_depth": "stochastic depth",
 }
+SYMBOLS = {"add": "+", "multiply": "×"}  # merges drawn as a circled sign rather than a tensor
 KERNEL_SIZE = 9  # font size of the kernel printed on a convolution's box
 STAGE_NAMES = {"conv": "convolution stage", "dense": "fully connected stage", "pool": "pooling stage",
                "merge": "stage with branches", "norm": "normalisation stage"}
@@ -85,6 +115,9 @@ class Box:
     stage: str | None
     pool: bool = False
     kernel: str = ""           # '3×3' for a convolution: printed on its front face
+    symbol: str = ""           # '+' for add, '×' for multiply: drawn as a circled sign
+    base: str = ""             # 'convolution': the legend before the layers merged into it
+    inputs: tuple[tuple[int, ...], ...] = ()  # the input shapes, so equal-looking blocks that stride differ
 
     @property
     def flat(self) -> bool:
@@ -93,12 +126,79 @@ class Box:
 
 
 @dataclass(frozen=True)
+class Branches:
+    """A fork's branches, between the box before (the fork) and the box after (the merge).
+
+    ``lanes`` are the branches with layers, in the spec's order except that a branch longer than
+    every other comes first; ``anchor`` is the one drawn on the line of the boxes around it, the
+    others stacked above and below it. ``shortcut``: one more branch with no layer (an identity
+    shortcut), drawn as an arc over the others.
+    """
+
+    lanes: tuple[tuple[Item, ...], ...]
+    anchor: int
+    shortcut: bool
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """``items`` drawn once for ``times`` identical runs of them in a row (marked ×times)."""
+
+    items: tuple[Item, ...]
+    times: int
+
+
+Item = Union[Box, Branches, Repeat]  # noqa: UP007 - a runtime alias, read by isinstance-free code only
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How tensor sizes become pixels. ``side`` and ``channels`` are None for the auto scale
+    (fitted to each figure); otherwise pixels of side and channels per SVG pixel."""
+
+    side: float | None = None
+    channels: float | None = None
+
+    @property
+    def fixed(self) -> bool:
+        return self.side is not None and self.channels is not None
+
+
+AUTO = Scale()
+FIXED = Scale(FIXED_SIDE, FIXED_CHANNELS)
+
+
+def parse_scale(value: str | Scale) -> Scale:
+    """'auto', 'fixed', or 'S,C' (1 px of side per S pixels, 1 px of thickness per C channels)."""
+    if isinstance(value, Scale):
+        return value
+    text = str(value).strip().lower()
+    if text == "auto":
+        return AUTO
+    if text == "fixed":
+        return FIXED
+    parts = text.split(",")
+    try:
+        side, channels = (float(part) for part in parts)
+    except ValueError:
+        side = channels = math.nan
+    if not (math.isfinite(side) and math.isfinite(channels) and side > 0 and channels > 0):
+        raise ArchvizError(f"the blocks scale is 'auto', 'fixed' or two positive numbers 'SIDE,CHANNELS'. "
+                           f"Received: scale={value!r}",
+                           hint="e.g. --scale fixed (1 px per 1.5 pixels of side, per 8 channels of depth) "
+                                "or --scale 2,16 for a figure half as large")
+    return Scale(side, channels)
+
+
+@dataclass(frozen=True)
 class Figure:
-    """The boxes to draw and the note that explains a fallback (None when every layer is drawn)."""
+    """What to draw: the top-level row of items, every box in drawing order, and the note that
+    explains a fallback (None when every layer is drawn)."""
 
     boxes: tuple[Box, ...]
     note: str | None
     per_stage: bool = False
+    items: tuple[Item, ...] = ()
 
 
 def render_blocks(
@@ -109,20 +209,29 @@ def render_blocks(
     title: bool = True,
     max_boxes: int = MAX_BOXES,
     warn: Callable[[str], None] | None = None,
+    scale: str | Scale = "auto",
 ) -> bytes:
     """The blocks figure as a file's bytes: svg (pure Python), png or pdf (through cairosvg).
 
     ``network`` adds activations fused into a layer (Keras' ``activation=``) to the legend.
     ``warn`` receives the message when the figure falls back to one box per stage because the
-    network has more than ``max_boxes`` boxes (default: ``warnings.warn``).
+    network has more than ``max_boxes`` boxes (default: ``warnings.warn``). ``scale``: 'auto'
+    (fitted to this figure), 'fixed' (the same for every figure) or 'S,C' (see ``parse_scale``).
     """
     if fmt not in FORMATS:
         raise ArchvizError(f"the blocks style writes {', '.join(FORMATS)}. Received: format={fmt!r}",
                            hint="name the output file .svg, .png or .pdf")
+    chosen = parse_scale(scale)
     figure = figure_boxes(analysis, network, max_boxes)
-    if figure.note is not None and figure.note.startswith("More than"):
+    if not figure.per_stage:
+        wide = _fit(figure, chosen)[1].width + 2 * MARGIN
+        if wide > MAX_WIDTH:
+            note = (f"Wider than {MAX_WIDTH:,} px at one box per layer ({math.ceil(wide):,} px): the figure shows "
+                    "one box per stage, each stage's output tensor.")
+            figure = Figure(tuple(_stage_boxes(analysis)), note, per_stage=True)
+    if figure.note is not None and figure.note.startswith(("More than", "Wider than")):
         (warn or _default_warn)(figure.note)
-    svg = figure_svg(analysis, figure, get_theme(theme), title).encode("utf-8")
+    svg = figure_svg(analysis, figure, get_theme(theme), title, chosen).encode("utf-8")
     if fmt == "svg":
         return svg
     return convert_svg(svg, fmt, scale=PNG_SCALE)
@@ -135,25 +244,32 @@ def _default_warn(message: str) -> None:
 # -- which boxes --------------------------------------------------------------------------------
 
 def figure_boxes(analysis: Analysis, network: Network | None = None, max_boxes: int = MAX_BOXES) -> Figure:
-    """One box per weight layer and pooling step for a chain of layers; one per stage otherwise."""
-    if _is_chain(analysis):
-        boxes = _layer_boxes(analysis, _fused_activations(network))
-        if len(boxes) <= max_boxes:
-            return Figure(tuple(boxes), None)
-        note = (f"More than {max_boxes:,} boxes ({len(boxes):,}): the figure shows one box per stage, "
+    """One box per weight layer and pooling step, branches as lanes; one box per stage where the
+    branches do not nest or the boxes are too many."""
+    graph = _drawn_graph(analysis, _fused_activations(network))
+    items = _decompose(*graph) if graph is not None else None
+    if items is None:
+        return Figure(tuple(_stage_boxes(analysis)),
+                      "Branches that do not nest into blocks (outputs taken from several depths): "
+                      "one box per stage, showing each stage's output tensor.", per_stage=True)
+    count = len(graph[0]) if graph is not None else 0
+    if count > max_boxes:
+        note = (f"More than {max_boxes:,} boxes ({count:,}): the figure shows one box per stage, "
                 "each stage's output tensor.")
         return Figure(tuple(_stage_boxes(analysis)), note, per_stage=True)
-    return Figure(tuple(_stage_boxes(analysis)),
-                  "Branching network: one box per stage, showing each stage's output tensor.", per_stage=True)
+    folded = _fold(tuple(items))
+    return Figure(tuple(_walk_boxes(folded)), None, items=folded)
 
 
-def _is_chain(analysis: Analysis) -> bool:
-    previous = "input"
-    for record in analysis.layers:
-        if record.inputs != (previous,):
-            return False
-        previous = record.name
-    return True
+def _walk_boxes(items: Sequence[Item]) -> Iterator[Box]:
+    for item in items:
+        if isinstance(item, Box):
+            yield item
+        elif isinstance(item, Branches):
+            for lane in item.lanes:
+                yield from _walk_boxes(lane)
+        else:
+            yield from _walk_boxes(item.items)
 
 
 def _fused_activations(network: Network | None) -> dict[str, str]:
@@ -167,47 +283,71 @@ def _fused_activations(network: Network | None) -> dict[str, str]:
     return fused
 
 
-def _layer_boxes(analysis: Analysis, fused: dict[str, str]) -> list[Box]:
-    boxes = [_input_box(analysis)]
-    # merged[i]: display names of the layers drawn inside boxes[i]
-    merged: list[list[str]] = [[]]
-    names: list[list[str]] = [[]]
+def _folds_into_previous(record: LayerRecord) -> bool:
+    return (record.op in MERGED_ACTIVATIONS or record.op == "softmax" or record.family == "regularization"
+            or record.op == "batch_norm")
+
+
+def _drawn_graph(analysis: Analysis, fused: dict[str, str]) -> tuple[dict[str, Box], dict[str, list[str]]] | None:
+    """The boxes to draw, keyed by the layer each starts at, and each box's input boxes.
+
+    Layers that change nothing a reader needs to see (flatten, identity, a split's halves) are
+    the box they read; activations, BN, dropout and a merge of one drawn input (ViT's class
+    token, a layer-scale parameter) are drawn inside it; learned parameters are not boxes.
+    None when the graph has a source or an end other than the input and the one output.
+    """
+    boxes: dict[str, Box] = {"input": _input_box(analysis)}
+    inside: dict[str, list[str]] = {"input": []}
+    names: dict[str, list[str]] = {"input": ["input"]}
+    sources: dict[str, list[str]] = {"input": []}
+    alias: dict[str, str | None] = {"input": "input"}
     for record in analysis.layers:
-        into_previous = len(boxes) > 1 and (
-            record.op in MERGED_ACTIVATIONS or record.op == "softmax"
-            or record.family == "regularization" or record.op == "batch_norm"
-        )
-        if into_previous:
-            merged[-1].append(_merged_name(record))
-            names[-1].append(record.name)
+        if record.family == "parameter":
+            alias[record.name] = None
             continue
-        if record.family == "shape":  # flatten and identity change nothing a reader needs to see
-            continue
-        boxes.append(_layer_box(record))
+        drawn = list(dict.fromkeys(a for a in (alias.get(name) for name in record.inputs) if a is not None))
+        if len(drawn) == 1:
+            source = drawn[0]
+            if record.family == "shape":
+                alias[record.name] = source
+                continue
+            if source != "input" and (_folds_into_previous(record) or record.family == "merge"):
+                alias[record.name] = source
+                if record.family != "merge":  # a class token or layer scale is in the tooltip, not the legend
+                    inside[source].append(_merged_name(record))
+                names[source].append(record.name)
+                continue
+        if not drawn:
+            return None
+        boxes[record.name] = _layer_box(record)
         activation = fused.get(record.name)
-        merged.append([MERGED_ACTIVATIONS.get(activation, activation)] if activation else [])
-        names.append([record.name])
-    result = []
-    for box, inside, drawn in zip(boxes, merged, names, strict=True):
-        ends_in_softmax = bool(inside) and inside[-1] == "softmax"
-        legend = " + ".join([box.legend, *dict.fromkeys(inside)])
-        result.append(Box(color="output" if ends_in_softmax else box.color, shape=box.shape,
-                          names=(*box.names, *drawn[1:]) if drawn else box.names,
-                          legend=legend, caption=box.caption, stage=box.stage, pool=box.pool,
-                          kernel=box.kernel))
-    return result
+        inside[record.name] = [MERGED_ACTIVATIONS.get(activation, activation)] if activation else []
+        names[record.name] = [record.name]
+        sources[record.name] = drawn
+        alias[record.name] = record.name
+    result = {}
+    for key, box in boxes.items():
+        parts = list(dict.fromkeys(inside[key]))
+        ends_in_softmax = bool(inside[key]) and inside[key][-1] == "softmax"
+        result[key] = Box(color="output" if ends_in_softmax else box.color, shape=box.shape, names=tuple(names[key]),
+                          legend=" + ".join([box.legend, *parts]), caption=box.caption, stage=box.stage,
+                          pool=box.pool, kernel=box.kernel, symbol=box.symbol, base=box.legend, inputs=box.inputs)
+    return result, sources
 
 
 def _input_box(analysis: Analysis) -> Box:
-    return Box("input", analysis.input_shape, ("input",), "input", _caption(analysis.input_shape, False), None)
+    return Box("input", analysis.input_shape, ("input",), "input", _caption(analysis.input_shape, False), None,
+               base="input")
 
 
 def _layer_box(record: LayerRecord) -> Box:
     color = {"conv": "conv", "pool": "pool", "dense": "dense", "norm": "norm", "merge": "merge"}.get(
         record.family, "output" if record.op == "softmax" else "shape")
-    return Box(color=color, shape=record.output_shape, names=(record.name,),
-               legend=BASE_NAMES.get(record.op, record.op), caption=_caption(record.output_shape, record.op == "dense"),
-               stage=record.stage, pool=record.family == "pool", kernel=_kernel(record))
+    legend = BASE_NAMES.get(record.op, record.op)
+    return Box(color=color, shape=record.output_shape, names=(record.name,), legend=legend,
+               caption=_caption(record.output_shape, record.op == "dense"), stage=record.stage,
+               pool=record.family == "pool", kernel=_kernel(record), symbol=SYMBOLS.get(record.op, ""),
+               base=legend, inputs=tuple(tuple(shape) for shape in record.input_shapes))
 
 
 def _kernel(record: LayerRecord) -> str:
@@ -223,7 +363,142 @@ def _merged_name(record: LayerRecord) -> str:
         return MERGED_ACTIVATIONS[record.op]
     if record.op == "batch_norm":
         return "BN"
-    return record.op
+    return BASE_NAMES.get(record.op, record.op)
+
+
+def _decompose(boxes: dict[str, Box], sources: dict[str, list[str]]) -> list[Item] | None:
+    """The drawn graph as nested rows: the boxes every path passes through, in order, and between
+    two of them that are not neighbours, the branches (each decomposed the same way). None when
+    some branch does not start at one fork and end at one merge."""
+    order = {name: index for index, name in enumerate(boxes)}
+    targets: dict[str, list[str]] = {name: [] for name in boxes}
+    for name, inputs in sources.items():
+        for source in inputs:
+            targets[source].append(name)
+    ends = [name for name, after in targets.items() if not after]
+    if len(ends) != 1:
+        return None
+    return _row("input", ends[0], boxes, sources, targets, order)
+
+
+def _row(first: str, last: str, boxes: dict[str, Box], sources: dict[str, list[str]],
+         targets: dict[str, list[str]], order: dict[str, int]) -> list[Item] | None:
+    between = _reachable(first, targets) & _reachable(last, sources)
+    ordered = sorted(between, key=order.__getitem__)
+    paths_in: dict[str, int] = {}
+    for name in ordered:
+        paths_in[name] = 1 if name == first else sum(paths_in.get(s, 0) for s in sources[name] if s in between)
+    paths_out: dict[str, int] = {}
+    for name in reversed(ordered):
+        paths_out[name] = 1 if name == last else sum(paths_out.get(t, 0) for t in targets[name] if t in between)
+    total = paths_in[last]
+    # a box every path passes through: the paths through it are all the paths
+    cuts = [name for name in ordered if paths_in[name] * paths_out[name] == total]
+    items: list[Item] = [boxes[first]]
+    for fork, merge in itertools.pairwise(cuts):
+        inner = {name for name in between if order[fork] < order[name] < order[merge]}
+        inner &= _reachable(fork, targets) & _reachable(merge, sources)
+        if not inner:
+            items.append(boxes[merge])
+            continue
+        lanes: list[tuple[Item, ...]] = []
+        for component in _components(inner, sources, targets, order):
+            if any(s not in component and s != fork for n in component for s in sources[n]) or any(
+                    t not in component and t != merge for n in component for t in targets[n]):
+                return None
+            starts = [n for n in component if fork in sources[n]]
+            stops = [n for n in component if merge in targets[n]]
+            if len(starts) != 1 or len(stops) != 1:
+                return None
+            lane = _row(starts[0], stops[0], boxes, sources, targets, order)
+            if lane is None:
+                return None
+            lanes.append(tuple(lane))
+        weights = [_weight(lane) for lane in lanes]
+        longest = max(weights)
+        if weights.count(longest) == 1 and len(lanes) > 1:
+            main = weights.index(longest)
+            lanes.insert(0, lanes.pop(main))
+            anchor = 0
+        else:
+            anchor = (len(lanes) - 1) // 2
+        items.append(Branches(tuple(lanes), anchor, merge in targets[fork]))
+        items.append(boxes[merge])
+    return items
+
+
+def _reachable(start: str, edges: dict[str, list[str]]) -> set[str]:
+    seen = {start}
+    stack = [start]
+    while stack:
+        for following in edges[stack.pop()]:
+            if following not in seen:
+                seen.add(following)
+                stack.append(following)
+    return seen
+
+
+def _components(nodes: set[str], sources: dict[str, list[str]], targets: dict[str, list[str]],
+                order: dict[str, int]) -> list[set[str]]:
+    """Weakly connected parts of ``nodes``, in the order of their first layer."""
+    left = set(nodes)
+    parts = []
+    for start in sorted(nodes, key=order.__getitem__):
+        if start not in left:
+            continue
+        part = {start}
+        stack = [start]
+        while stack:
+            name = stack.pop()
+            for other in (*sources[name], *targets[name]):
+                if other in left and other not in part:
+                    part.add(other)
+                    stack.append(other)
+        left -= part
+        parts.append(part)
+    return parts
+
+
+def _weight(items: Sequence[Item]) -> int:
+    return sum(1 for _ in _walk_boxes(items))
+
+
+def _signature(item: Item) -> tuple[object, ...]:
+    if isinstance(item, Box):
+        return ("box", item.color, item.shape, item.legend, item.kernel, item.symbol, item.stage, item.inputs)
+    if isinstance(item, Branches):
+        return ("branches", item.anchor, item.shortcut, tuple(tuple(map(_signature, lane)) for lane in item.lanes))
+    return ("repeat", item.times, tuple(map(_signature, item.items)))
+
+
+def _fold(items: tuple[Item, ...]) -> tuple[Item, ...]:
+    """Runs of identical blocks (branches and the merge after them, or two or three such blocks
+    that alternate, like a transformer layer's two residual halves) drawn once, marked ×N."""
+    inner: list[Item] = [Branches(tuple(_fold(lane) for lane in item.lanes), item.anchor, item.shortcut)
+                         if isinstance(item, Branches) else item for item in items]
+    signatures = [_signature(item) for item in inner]
+    out: list[Item] = []
+    index = 0
+    while index < len(inner):
+        best = (1, 1)
+        if isinstance(inner[index], Branches):
+            for length in (2, 4, 6):
+                unit = signatures[index:index + length]
+                if len(unit) < length:
+                    break
+                times = 1
+                while signatures[index + times * length:index + (times + 1) * length] == unit:
+                    times += 1
+                if times > 1 and times * length > best[0] * best[1]:
+                    best = (times, length)
+        times, length = best
+        if times > 1:
+            out.append(Repeat(tuple(inner[index:index + length]), times))
+            index += times * length
+        else:
+            out.append(inner[index])
+            index += 1
+    return tuple(out)
 
 
 def _stage_boxes(analysis: Analysis) -> list[Box]:
@@ -237,10 +512,10 @@ def _stage_boxes(analysis: Analysis) -> list[Box]:
         record = last[stage]
         present = families[stage]
         family = next((f for f in ("merge", "conv", "dense", "pool", "norm") if f in present), "shape")
+        legend = STAGE_NAMES.get(family, "stage")
         boxes.append(Box(color=family, shape=record.output_shape,
-                         names=(stage if stage is not None else record.name,),
-                         legend=STAGE_NAMES.get(family, "stage"),
-                         caption=_caption(record.output_shape, record.op == "dense"), stage=stage))
+                         names=(stage if stage is not None else record.name,), legend=legend,
+                         caption=_caption(record.output_shape, record.op == "dense"), stage=stage, base=legend))
     return boxes
 
 
@@ -252,55 +527,32 @@ def _caption(shape: Sequence[int], dense: bool) -> str:
     return units.shape(shape)
 
 
-# -- layout ---------------------------------------------------------------------------------------
+# -- sizes ----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Placed:
-    box: Box
-    x: float       # left of the front face
-    top: float     # top of the front face
-    width: float   # front face: thickness along the flow (channels)
-    height: float  # front face: spatial height
-    depth: float   # receding offset, up and to the right (spatial width)
+def _spatial_scale(boxes: Sequence[Box]) -> float:
+    """Auto scale: pixels per √pixel, so the largest spatial size is ``TALLEST`` high."""
+    spatial = max((max(b.shape[1], b.shape[2]) for b in boxes if not b.flat and not b.symbol), default=1)
+    return TALLEST / math.sqrt(spatial)
 
 
-def _scales(boxes: Sequence[Box]) -> tuple[float, float]:
-    spatial = max((max(b.shape[1], b.shape[2]) for b in boxes if not b.flat), default=1)
-    vector = max((b.shape[0] for b in boxes if b.flat), default=1)
-    return TALLEST / math.sqrt(spatial), float(vector)
-
-
-def _size(box: Box, spatial_scale: float) -> tuple[float, float, float]:
+def _size(box: Box, spatial_scale: float, scale: Scale = AUTO) -> tuple[float, float, float]:
     """(thickness, height, depth) of a box, before placement."""
+    if box.symbol:
+        return 2 * SYMBOL_RADIUS, 2 * SYMBOL_RADIUS, 0.0
     if box.flat:
         length = box.shape[0]
         height = min(max(12.0 * math.log2(max(length, 2)), 28.0), TALLEST)
         return BAR_WIDTH, height, BAR_DEPTH
     channels, height, width = box.shape
+    if scale.side is not None and scale.channels is not None:
+        thickness = max(channels / scale.channels, MIN_THICKNESS)
+        if box.pool:
+            thickness = max(thickness * POOL_THICKNESS, MIN_THICKNESS)
+        return thickness, max(height / scale.side, MIN_SIDE), max(width / scale.side * OBLIQUE, MIN_SIDE * OBLIQUE)
     thickness = min(max(3.0 * channels ** 0.4, 3.0), 64.0)
     if box.pool:
-        thickness = max(thickness * 0.45, 3.0)
+        thickness = max(thickness * POOL_THICKNESS, 3.0)
     return thickness, max(spatial_scale * math.sqrt(height), 6.0), max(spatial_scale * math.sqrt(width) * OBLIQUE, 3.0)
-
-
-def _groups(boxes: Sequence[Box], per_stage: bool) -> list[list[int]]:
-    """Runs of boxes that share one caption. A pooling step whose output the next box keeps
-    spatially adds nothing to say and joins the run before it (as in the classic figure).
-    Stage boxes each keep their own caption."""
-    if per_stage:
-        return [[index] for index in range(len(boxes))]
-    groups: list[list[int]] = []
-    captions: list[str] = []
-    for index, box in enumerate(boxes):
-        following = boxes[index + 1] if index + 1 < len(boxes) else None
-        silent = (box.pool and following is not None and not following.flat and not box.flat
-                  and following.shape[1:] == box.shape[1:])
-        if groups and (silent or captions[-1] == box.caption):
-            groups[-1].append(index)
-            continue
-        groups.append([index])
-        captions.append(box.caption)
-    return groups
 
 
 def _text_width(text: str, size: float, bold: bool = False) -> float:
@@ -320,66 +572,272 @@ def _text_width(text: str, size: float, bold: bool = False) -> float:
     return total * size * (1.06 if bold else 1.0)
 
 
-def _layout(boxes: Sequence[Box], per_stage: bool) -> tuple[list[_Placed], list[tuple[float, float, str]], float, float]:
-    """Place every box; return them, the captions (centre x, -, text), the width used and the
-    tallest box's extent (height + depth)."""
-    spatial_scale, _ = _scales(boxes)
-    sizes = [_size(box, spatial_scale) for box in boxes]
-    extent = max(height + depth for _, height, depth in sizes)
-    placed: list[_Placed] = []
-    captions: list[tuple[float, float, str]] = []
-    cursor = float(MARGIN)
-    for group in _groups(boxes, per_stage):
-        offsets = []
-        position = 0.0
-        for order, index in enumerate(group):
-            if order:
-                both_bars = boxes[index].flat and boxes[group[order - 1]].flat
-                position += BAR_GAP if both_bars else GAP
-            offsets.append(position)
-            position += sizes[index][0]
-        drawn = position + sizes[group[-1]][2]
-        caption = boxes[group[0]].caption
-        # the caption sits under the boxes that share it, not under a silent pooling step
-        shared = [i for i in group if boxes[i].caption == caption]
-        caption_left = offsets[0]
-        last_shared = shared[-1]
-        caption_right = offsets[group.index(last_shared)] + sizes[last_shared][0] + sizes[last_shared][2]
-        needed = _text_width(caption, CAPTION_SIZE) + 10
-        slot = max(drawn, needed)
-        start = cursor + (slot - drawn) / 2
-        centre = start + (caption_left + caption_right) / 2
-        # keep a wide caption inside its slot even when its boxes sit at one side
-        half = needed / 2
-        centre = min(max(centre, cursor + half - 5), cursor + slot - half + 5)
-        captions.append((centre, 0.0, caption))
-        for offset, index in zip(offsets, group, strict=True):
-            thickness, height, depth = sizes[index]
-            total = height + depth
-            top = -total / 2 + depth
-            placed.append(_Placed(boxes[index], start + offset, top, thickness, height, depth))
-        cursor += slot + GROUP_GAP
-    return placed, captions, cursor - GROUP_GAP + MARGIN, extent
+# -- layout ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Placed:
+    box: Box
+    x: float       # left of the front face
+    y: float       # top of the front face
+    width: float   # front face: thickness along the flow (channels)
+    height: float  # front face: spatial height
+    depth: float   # receding offset, up and to the right (spatial width)
+
+
+@dataclass
+class _Canvas:
+    """What a layout draws, in SVG coordinates: boxes in drawing order (left to right within a
+    row, so a box's side face is covered by the next one's front), branch lines per lane,
+    shortcut arcs, ×N marks and the captions (x, baseline, text, secondary)."""
+
+    boxes: list[_Placed] = field(default_factory=list)
+    towers: list[list[list[tuple[float, float]]]] = field(default_factory=list)
+    arcs: list[list[tuple[float, float]]] = field(default_factory=list)
+    repeats: list[tuple[float, float, float, str]] = field(default_factory=list)
+    captions: list[tuple[float, float, str, bool]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Extent:
+    """A row's size around its centre line: width, and how far it reaches up (top < 0) and down."""
+
+    width: float
+    top: float
+    bottom: float
+
+
+@dataclass
+class _Open:
+    kind: str                 # 'branches' or 'repeat'
+    item: Branches | Repeat
+    start: float              # x where the span's first group starts
+    pad: float                # branches: room added on both sides of a narrower main lane
+    fork: _Placed | None      # the box before
+    reach: float = 0.0        # how far up the span's boxes and inner marks reach (positive)
+    floor: float = 0.0        # how far down inner branches reach
+
+
+def _tokens(items: Sequence[Item]) -> Iterator[tuple[str, Box | Branches | Repeat]]:
+    """A row's items flattened along its centre line: a branch point's main lane is drawn inline."""
+    for item in items:
+        if isinstance(item, Box):
+            yield "box", item
+        elif isinstance(item, Branches):
+            yield "open", item
+            yield from _tokens(item.lanes[item.anchor])
+            yield "close", item
+        else:
+            yield "repeat", item
+            yield from _tokens(item.items)
+            yield "end", item
+
+
+class _Layout:
+    def __init__(self, spatial_scale: float, scale: Scale, per_stage: bool) -> None:
+        self.spatial_scale = spatial_scale
+        self.scale = scale
+        self.per_stage = per_stage
+
+    def size(self, box: Box) -> tuple[float, float, float]:
+        return _size(box, self.spatial_scale, self.scale)
+
+    def half(self, box: Box) -> float:
+        _, height, depth = self.size(box)
+        return (height + depth) / 2
+
+    def row(self, items: Sequence[Item], canvas: _Canvas | None = None, dx: float = 0.0,
+            dy: float = 0.0) -> _Extent:
+        """Lay out a row with its left edge at ``dx`` and its centre line at ``dy``; draw into
+        ``canvas`` (None: only measure)."""
+        tokens = list(_tokens(items))
+        boxes = [item for kind, item in tokens if kind == "box" and isinstance(item, Box)]
+        half = max((self.half(box) for box in boxes), default=0.0)
+        caption_y = half + 14 + CAPTION_SIZE
+        has_second = False
+        cursor = 0.0
+        top = -half
+        bottom = caption_y + 6
+        stack: list[_Open] = []
+        group: list[tuple[Box, float, tuple[float, float, float]]] = []  # (box, offset, size)
+        last_placed: _Placed | None = None
+        box_index = 0
+
+        def next_box(after: int) -> Box | None:
+            return boxes[after] if after < len(boxes) else None
+
+        def flush() -> None:
+            nonlocal cursor, has_second, last_placed
+            if not group:
+                return
+            first = group[0][0]
+            drawn = group[-1][1] + group[-1][2][0] + group[-1][2][2]
+            texts: list[tuple[str, float, float, bool]] = []  # text, left, right (within group), secondary
+            if not first.symbol:
+                shared = [entry for entry in group if entry[0].caption == first.caption or entry is group[0]]
+                right = shared[-1][1] + shared[-1][2][0] + shared[-1][2][2]
+                texts.append((first.caption, 0.0, right, False))
+            for entry in group:
+                box, offset, (thickness, _, depth) = entry
+                if entry is not group[0] and box.pool and box.caption != first.caption and id(box) in speaking:
+                    texts.append((box.caption, offset, offset + thickness + depth, True))
+            needed = max([drawn] + [_text_width(t, SECOND_CAPTION_SIZE if s else CAPTION_SIZE) + 10
+                                    for t, _, _, s in texts])
+            start = cursor + (needed - drawn) / 2
+            for text, left, right, secondary in texts:
+                size = SECOND_CAPTION_SIZE if secondary else CAPTION_SIZE
+                centre = start + (left + right) / 2
+                half_text = (_text_width(text, size) + 10) / 2
+                # keep a wide caption inside its slot even when its boxes sit at one side
+                centre = min(max(centre, cursor + half_text - 5), cursor + needed - half_text + 5)
+                y = caption_y + (SECOND_CAPTION_SIZE + 6 if secondary else 0)
+                has_second = has_second or secondary
+                if canvas is not None:
+                    canvas.captions.append((dx + centre, dy + y, text, secondary))
+            for box, offset, (thickness, height, depth) in group:
+                total = height + depth
+                placed = _Placed(box, dx + start + offset, dy - total / 2 + depth, thickness, height, depth)
+                if canvas is not None:
+                    canvas.boxes.append(placed)
+                last_placed = placed
+            cursor += needed + GROUP_GAP
+            group.clear()
+
+        speaking: set[int] = set()
+        # which pooling slabs print their output under them: those whose size the next box does not show
+        for index, box in enumerate(boxes):
+            following = next_box(index + 1)
+            if box.pool and not box.flat and not (following is not None and not following.flat
+                                                  and not following.symbol and following.shape[1:] == box.shape[1:]):
+                speaking.add(id(box))
+
+        for position, (kind, item) in enumerate(tokens):
+            if kind == "box" and isinstance(item, Box):
+                box = item
+                size = self.size(box)
+                joins = bool(group) and not box.symbol and not group[-1][0].symbol and (
+                    (box.pool and not box.flat) or box.caption == group[0][0].caption) and not self.per_stage
+                if group and not joins:
+                    flush()
+                if group:
+                    previous = group[-1]
+                    both_bars = box.flat and previous[0].flat
+                    offset = previous[1] + previous[2][0] + (BAR_GAP if both_bars else GAP)
+                else:
+                    offset = 0.0
+                group.append((box, offset, size))
+                for frame in stack:
+                    frame.reach = max(frame.reach, self.half(box))
+                box_index += 1
+                continue
+            flush()
+            if kind in ("open", "repeat"):
+                assert isinstance(item, (Branches, Repeat))
+                pad = 0.0
+                if isinstance(item, Branches):
+                    main = self.row(item.lanes[item.anchor]).width
+                    others = [self.row(lane).width for number, lane in enumerate(item.lanes) if number != item.anchor]
+                    pad = max(0.0, max(others, default=0.0) - main) / 2
+                    cursor += pad
+                stack.append(_Open(kind, item, cursor, pad, last_placed))
+                continue
+            frame = stack.pop()
+            span_right = cursor - GROUP_GAP + frame.pad  # the span's right edge
+            cursor += frame.pad
+            following = next_box(box_index)
+            if isinstance(frame.item, Branches):
+                reach, floor = self._branches(frame, span_right, following, caption_y + 6, canvas, dx, dy)
+            else:
+                # a bracket over the repeated blocks, ×N above its middle
+                reach, floor = frame.reach + 14 + REPEAT_SIZE, frame.floor
+                if canvas is not None:
+                    canvas.repeats.append((dx + frame.start, dx + span_right, dy - frame.reach - 8,
+                                           f"×{frame.item.times}"))
+            top = min(top, -reach)
+            bottom = max(bottom, floor)
+            if stack:
+                stack[-1].reach = max(stack[-1].reach, reach)
+                stack[-1].floor = max(stack[-1].floor, floor)
+        flush()
+        if has_second:
+            bottom = max(bottom, caption_y + SECOND_CAPTION_SIZE + 12)
+        width = max(cursor - GROUP_GAP, 0.0)
+        return _Extent(width, top, bottom)
+
+    def _branches(self, frame: _Open, right: float, merge: Box | None, floor_start: float,
+                  canvas: _Canvas | None, dx: float, dy: float) -> tuple[float, float]:
+        """Place the lanes other than the main one, the lines into and out of every lane and the
+        shortcut arc; return how far the branches reach up and down."""
+        item = frame.item
+        assert isinstance(item, Branches)
+        left = frame.start - frame.pad
+        span = right + frame.pad - left
+        x_in, x_out = left - GROUP_GAP / 2, left + span + GROUP_GAP / 2
+        reach = frame.reach
+        fork_half = self.half(frame.fork.box) if frame.fork is not None else 0.0
+        merge_half = self.half(merge) if merge is not None else 0.0
+        arc_y = -(max(reach, fork_half, merge_half) + ARC_CLEARANCE)
+        if item.shortcut:
+            reach = -arc_y + 2
+            if canvas is not None and frame.fork is not None:
+                start_x = frame.fork.x + (frame.fork.width + frame.fork.depth) / 2
+                start_y = -fork_half
+                canvas.arcs.append([(dx + start_x, dy + start_y), (dx + start_x, dy + arc_y),
+                                    (dx + x_out + GROUP_GAP / 2 + SYMBOL_RADIUS, dy + arc_y),
+                                    (dx + x_out + GROUP_GAP / 2 + SYMBOL_RADIUS, dy - merge_half)])
+        lanes: list[tuple[int, float]] = []  # (lane number, centre line)
+        upper = -reach
+        for number in range(item.anchor - 1, -1, -1):
+            extent = self.row(item.lanes[number])
+            centre = upper - LANE_GAP - extent.bottom
+            upper = centre + extent.top
+            lanes.append((number, centre))
+        lower = max(floor_start, frame.floor)
+        for number in range(item.anchor + 1, len(item.lanes)):
+            extent = self.row(item.lanes[number])
+            centre = lower + LANE_GAP - extent.top
+            lower = centre + extent.bottom
+            lanes.append((number, centre))
+        if canvas is not None:
+            canvas.towers.append([[(dx + x_in - GROUP_GAP / 2, dy), (dx + left, dy)],
+                                  [(dx + left + span, dy), (dx + x_out + GROUP_GAP / 2, dy)]])
+            for number, centre in sorted(lanes):
+                extent = self.row(item.lanes[number])
+                lane_left = left + (span - extent.width) / 2
+                self.row(item.lanes[number], canvas, dx + lane_left, dy + centre)
+                canvas.towers.append([
+                    [(dx + x_in - GROUP_GAP / 2, dy), (dx + x_in, dy), (dx + x_in, dy + centre),
+                     (dx + lane_left, dy + centre)],
+                    [(dx + lane_left + extent.width, dy + centre), (dx + x_out, dy + centre), (dx + x_out, dy),
+                     (dx + x_out + GROUP_GAP / 2, dy)]])
+        return -upper, lower
 
 
 # -- drawing ----------------------------------------------------------------------------------
 
-def figure_svg(analysis: Analysis, figure: Figure, theme: Theme, title: bool = True) -> str:
+def figure_svg(analysis: Analysis, figure: Figure, theme: Theme, title: bool = True, scale: Scale = AUTO) -> str:
     """The figure as SVG text (no external tools)."""
-    placed, captions, width, extent = _layout(figure.boxes, figure.per_stage)
+    items: tuple[Item, ...] = figure.items or figure.boxes
+    layout, extent = _fit(figure, scale)
     top = MARGIN + (TITLE_SIZE + SUBTITLE_SIZE + 30 if title else 0)
     stage_row = top + STAGE_SIZE
-    axis = stage_row + 16 + extent / 2
-    caption_row = axis + extent / 2 + 14 + CAPTION_SIZE
-    legend_entries = list(dict.fromkeys((box.color, box.legend) for box in figure.boxes))
+    axis = stage_row + 14 - extent.top
+    canvas = _Canvas()
+    layout.row(items, canvas, MARGIN, axis)
+    width = extent.width + 2 * MARGIN
+    notes = [note for note in (figure.note, _scale_note(figure.boxes, scale, layout.spatial_scale)) if note]
     if title:
         width = max(width, _text_width(_title_line(analysis), SUBTITLE_SIZE) + 2 * MARGIN)
-    if figure.note:  # a network of few stages (ViT: three) is narrower than its note
-        width = max(width, _text_width(figure.note, LEGEND_SIZE) + 2 * MARGIN)
-    legend_rows = _legend_rows(legend_entries, max(width - 2 * MARGIN, 360.0))
-    width = max(width, max((row[-1][2] + row[-1][3] for row in legend_rows), default=0.0) + 2 * MARGIN)
-    legend_top = caption_row + CAPTION_SIZE + 16
-    height = legend_top + len(legend_rows) * LEGEND_ROW + (LEGEND_ROW if figure.note else 0) + MARGIN - 10
+    for note in notes:  # a network of few stages (ViT: three) is narrower than its note
+        width = max(width, 1.1 * _text_width(note, NOTE_SIZE) + 2 * MARGIN)
+    entries = _legend_entries(figure.boxes)
+    legend_top = axis + extent.bottom + 16
+    legend = _legend_layout(entries, max(width - 2 * MARGIN, 360.0), legend_top)
+    width = max(width, max((x + w for _, _, _, x, _, w in legend), default=0.0) + MARGIN)
+    legend_rows = len({y for _, _, _, _, y, _ in legend})
+    notes_top = legend_top + legend_rows * LEGEND_ROW + 4
+    height = notes_top + len(notes) * (NOTE_SIZE + 8) + MARGIN - 10
+    # whole pixels: a fractional width leaves a PNG's last column half covered (semi-transparent)
+    width, height = float(math.ceil(width)), float(math.ceil(height))
 
     out: list[str] = [
         (f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}" '
@@ -392,20 +850,66 @@ def figure_svg(analysis: Analysis, figure: Figure, theme: Theme, title: bool = T
                    f'fill="{theme.text}">{_esc(analysis.name)}</text>')
         out.append(f'<text x="{MARGIN}" y="{MARGIN + TITLE_SIZE + SUBTITLE_SIZE + 10}" font-size="{SUBTITLE_SIZE}" fill="{theme.muted}">'
                    f"{_esc(_title_line(analysis))}</text>")
-    out.extend(_stage_labels(placed, stage_row, theme))
-    out.append('<g stroke-linejoin="round" stroke-width="0.8">')
-    for item in placed:
-        out.append(_box_svg(item, axis, theme))
+    out.extend(_stage_labels(canvas.boxes, stage_row, theme))
+    out.append(f'<g fill="none" stroke="{theme.edge}" stroke-width="1.4">')
+    for tower in canvas.towers:
+        lines = "".join(f'<polyline points="{_points(line)}"/>' for line in tower)
+        out.append(f'<g class="tower">{lines}</g>')
+    for arc in canvas.arcs:
+        out.append(f'<path class="skip" d="{_arc_path(arc)}"/>')
     out.append("</g>")
-    for centre, _, text in captions:
-        out.append(f'<text x="{_n(centre)}" y="{_n(caption_row)}" font-size="{CAPTION_SIZE}" text-anchor="middle" '
-                   f'fill="{theme.text}">{_esc(text)}</text>')
-    out.extend(_legend_svg(legend_rows, legend_top, theme))
-    if figure.note:
-        out.append(f'<text x="{MARGIN}" y="{_n(legend_top + len(legend_rows) * LEGEND_ROW + 10)}" font-size="{LEGEND_SIZE}" '
-                   f'fill="{theme.muted}">{_esc(figure.note)}</text>')
+    out.append('<g stroke-linejoin="round" stroke-width="0.8">')
+    for item in canvas.boxes:
+        out.append(_symbol_svg(item, theme) if item.box.symbol else _box_svg(item, theme))
+    out.append("</g>")
+    for left, right, y, text in canvas.repeats:
+        out.append(f'<path d="M {_n(left)} {_n(y + 5)} V {_n(y)} H {_n(right)} V {_n(y + 5)}" fill="none" '
+                   f'stroke="{theme.muted}" stroke-width="1"/>')
+        out.append(f'<text class="repeat" x="{_n((left + right) / 2)}" y="{_n(y - 5)}" font-size="{REPEAT_SIZE}" '
+                   f'font-weight="bold" text-anchor="middle" fill="{theme.text}">{_esc(text)}</text>')
+    for x, y, text, secondary in canvas.captions:
+        size = SECOND_CAPTION_SIZE if secondary else CAPTION_SIZE
+        out.append(f'<text x="{_n(x)}" y="{_n(y)}" font-size="{size}" text-anchor="middle" '
+                   f'fill="{theme.muted}">{_esc(text)}</text>')
+    out.extend(_legend_svg(legend, theme))
+    for number, note in enumerate(notes):
+        out.append(f'<text x="{MARGIN}" y="{_n(notes_top + number * (NOTE_SIZE + 8) + NOTE_SIZE)}" '
+                   f'font-size="{NOTE_SIZE}" fill="{theme.muted}">{_esc(note)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _fit(figure: Figure, scale: Scale) -> tuple[_Layout, _Extent]:
+    """The layout at the figure's scale; the auto scale shrinks the boxes of a figure whose
+    stacked branches (Inception's four towers) would be taller than ``HEIGHT_BUDGET``."""
+    items: tuple[Item, ...] = figure.items or figure.boxes
+    layout = _Layout(_spatial_scale(figure.boxes), scale, figure.per_stage)
+    extent = layout.row(items)
+    for _ in range(4):
+        tall = extent.bottom - extent.top
+        if scale.fixed or tall <= HEIGHT_BUDGET:
+            break
+        layout = _Layout(layout.spatial_scale * max(HEIGHT_BUDGET / tall, 0.5), scale, figure.per_stage)
+        extent = layout.row(items)
+    return layout, extent
+
+
+def _scale_note(boxes: Sequence[Box], scale: Scale, spatial_scale: float) -> str:
+    """The scale, stated, so a reader knows whether two figures compare."""
+    bars = any(box.flat and not box.symbol for box in boxes)
+    vectors = "; vectors 12 px per doubling of length" if bars else ""
+    if scale.side is not None and scale.channels is not None:
+        return (f"Fixed scale: side 1 px per {_number(scale.side)} pixels, thickness 1 px per "
+                f"{_number(scale.channels)} channels (at least {_number(MIN_SIDE)} and {_number(MIN_THICKNESS)} px)"
+                f"{vectors}.")
+    spatial = max((max(b.shape[1], b.shape[2]) for b in boxes if not b.flat and not b.symbol), default=0)
+    largest = f" ({spatial} pixels = {round(spatial_scale * math.sqrt(spatial))} px)" if spatial else ""
+    return (f"Scale fitted to this figure: side as √pixels{largest}, thickness as channels^0.4{vectors}; "
+            "--scale fixed compares figures.")
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
 
 
 def _title_line(analysis: Analysis) -> str:
@@ -414,16 +918,14 @@ def _title_line(analysis: Analysis) -> str:
             f"{units.human(totals.macs)} MACs")
 
 
-def _box_svg(item: _Placed, axis: float, theme: Theme, tooltip: bool = True) -> str:
+def _box_svg(item: _Placed, theme: Theme, tooltip: bool = True) -> str:
     solid = theme.family(item.box.color).solid
     stroke = shade(solid, -0.45)
-    x, y, w, h, d = item.x, axis + item.top, item.width, item.height, item.depth
+    x, y, w, h, d = item.x, item.y, item.width, item.height, item.depth
     front = f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" fill="{solid}"/>'
     top = _polygon([(x, y), (x + d, y - d), (x + w + d, y - d), (x + w, y)], shade(solid, 0.35))
     side = _polygon([(x + w, y), (x + w + d, y - d), (x + w + d, y + h - d), (x + w, y + h)], shade(solid, -0.16))
-    kernel = f", kernel {item.box.kernel}" if item.box.kernel else ""
-    described = f"{', '.join(item.box.names)}: {item.box.legend}, {item.box.caption}{kernel}"
-    title = f"<title>{_esc(described)}</title>" if tooltip else ""
+    title = f"<title>{_esc(_described(item.box))}</title>" if tooltip else ""
     label = ""
     if item.box.kernel and w >= KERNEL_SIZE + 2 and h >= 4 * KERNEL_SIZE:
         # along the front face, read bottom to top, in the page's background colour
@@ -434,59 +936,112 @@ def _box_svg(item: _Placed, axis: float, theme: Theme, tooltip: bool = True) -> 
     return f'<g stroke="{stroke}">{title}{front}{top}{side}{label}</g>'
 
 
+def _described(box: Box) -> str:
+    kernel = f", kernel {box.kernel}" if box.kernel else ""
+    return f"{', '.join(box.names)}: {box.legend}, {box.caption}{kernel}"
+
+
+def _symbol_svg(item: _Placed, theme: Theme, tooltip: bool = True) -> str:
+    """A merge of same-shaped tensors as a circled sign (⊕ add, ⊗ multiply), drawn with lines
+    rather than a font's glyph, so it looks the same everywhere."""
+    solid = theme.family(item.box.color).solid
+    r = item.width / 2
+    cx, cy = item.x + r, item.y + r
+    arm = r * 0.55
+    if item.box.symbol == "×":
+        arm *= 0.8
+        sign = [((cx - arm, cy - arm), (cx + arm, cy + arm)), ((cx - arm, cy + arm), (cx + arm, cy - arm))]
+    else:
+        sign = [((cx - arm, cy), (cx + arm, cy)), ((cx, cy - arm), (cx, cy + arm))]
+    lines = "".join(f'<line x1="{_n(a[0])}" y1="{_n(a[1])}" x2="{_n(b[0])}" y2="{_n(b[1])}"/>' for a, b in sign)
+    title = f"<title>{_esc(_described(item.box))}</title>" if tooltip else ""
+    return (f'<g class="merge" stroke="{shade(solid, -0.45)}">{title}<circle cx="{_n(cx)}" cy="{_n(cy)}" '
+            f'r="{_n(r)}" fill="{solid}"/><g stroke="{theme.background}" stroke-width="2">{lines}</g></g>')
+
+
 def _polygon(points: Sequence[tuple[float, float]], fill: str) -> str:
-    return f'<polygon points="{" ".join(f"{_n(px)},{_n(py)}" for px, py in points)}" fill="{fill}"/>'
+    return f'<polygon points="{_points(points)}" fill="{fill}"/>'
+
+
+def _points(points: Sequence[tuple[float, float]]) -> str:
+    return " ".join(f"{_n(px)},{_n(py)}" for px, py in points)
+
+
+def _arc_path(points: Sequence[tuple[float, float]]) -> str:
+    """Up from the fork, over, down into the merge, with rounded corners and an arrow head."""
+    (x1, y1), (_, apex), (x2, _), (_, y2) = points
+    r = min(8.0, (x2 - x1) / 2, (y1 - apex) / 2, (y2 - apex) / 2)
+    head = (f" M {_n(x2 - 4)} {_n(y2 - 7)} L {_n(x2)} {_n(y2)} L {_n(x2 + 4)} {_n(y2 - 7)}")
+    return (f"M {_n(x1)} {_n(y1)} V {_n(apex + r)} Q {_n(x1)} {_n(apex)} {_n(x1 + r)} {_n(apex)} "
+            f"H {_n(x2 - r)} Q {_n(x2)} {_n(apex)} {_n(x2)} {_n(apex + r)} V {_n(y2)}{head}")
 
 
 def _stage_labels(placed: Sequence[_Placed], row: float, theme: Theme) -> list[str]:
-    spans: list[tuple[str, float, float]] = []  # (stage, left, right)
+    spans: dict[str, tuple[float, float]] = {}  # stage -> (left, right), in the order stages appear
     for item in placed:
         if item.box.stage is None:
             continue
         right = item.x + item.width + item.depth
-        if spans and spans[-1][0] == item.box.stage:
-            spans[-1] = (spans[-1][0], spans[-1][1], right)
-        else:
-            spans.append((item.box.stage, item.x, right))
+        left, old_right = spans.get(item.box.stage, (item.x, right))
+        spans[item.box.stage] = (min(left, item.x), max(old_right, right))
     out = []
     last_right = -math.inf
-    for stage, left, right in spans:
+    for stage, (left, right) in sorted(spans.items(), key=lambda entry: entry[1][0]):
         text = printable(stage, 28)
         centre = (left + right) / 2
-        half = _text_width(text, STAGE_SIZE) / 2
-        if centre - half < last_right + 6:
+        half = _text_width(text, STAGE_SIZE, bold=True) / 2
+        if centre - half < last_right + 8:
             continue  # a crowded stage name is dropped rather than drawn over its neighbour
         last_right = centre + half
-        out.append(f'<text x="{_n(centre)}" y="{_n(row)}" font-size="{STAGE_SIZE}" text-anchor="middle" '
-                   f'fill="{theme.muted}">{_esc(text)}</text>')
+        out.append(f'<text x="{_n(centre)}" y="{_n(row)}" font-size="{STAGE_SIZE}" font-weight="bold" '
+                   f'text-anchor="middle" fill="{theme.text}">{_esc(text)}</text>')
     return out
 
 
-def _legend_rows(entries: Sequence[tuple[str, str]], width: float) -> list[list[tuple[str, str, float, float]]]:
-    """Entries wrapped into rows: (colour, text, x, entry width)."""
-    rows: list[list[tuple[str, str, float, float]]] = []
-    x = float(MARGIN)
-    for color, text in entries:
-        entry = 26 + _text_width(printable(text, 60), LEGEND_SIZE)
-        if rows and x + entry > MARGIN + width:
-            x = float(MARGIN)
-            rows.append([])
-        if not rows:
-            rows.append([])
-        rows[-1].append((color, text, x, entry))
-        x += entry + 22
-    return rows
+def _legend_entries(boxes: Sequence[Box]) -> list[tuple[str, str, bool]]:
+    """One entry per colour (colour, text, drawn as a sign): the kinds of layer in it joined with
+    '/', then what is merged into every box of that colour, then what only some have."""
+    colours: dict[str, list[Box]] = {}
+    for box in boxes:
+        colours.setdefault(box.color, []).append(box)
+    entries = []
+    for colour, members in colours.items():
+        bases = list(dict.fromkeys(box.base or box.legend for box in members))
+        parts = [[part for part in box.legend.split(" + ")[len((box.base or box.legend).split(" + ")):]]
+                 for box in members]
+        every = [part for part in dict.fromkeys(p for ps in parts for p in ps) if all(part in ps for ps in parts)]
+        some = [part for part in dict.fromkeys(p for ps in parts for p in ps) if part not in every]
+        text = " / ".join(bases) + "".join(f" + {part}" for part in every)
+        if some:
+            text += f" (+ {', '.join(some)} on some)"
+        entries.append((colour, text, all(box.symbol for box in members)))
+    return entries
 
 
-def _legend_svg(rows: Sequence[Sequence[tuple[str, str, float, float]]], top: float, theme: Theme) -> list[str]:
+def _legend_layout(entries: Sequence[tuple[str, str, bool]], width: float,
+                   top: float) -> list[tuple[str, str, bool, float, float, float]]:
+    """Entries in columns of one width (the widest entry), so every gap is the same:
+    (colour, text, sign, x, y, entry width)."""
+    widths = [26 + _text_width(printable(text, LEGEND_LIMIT), LEGEND_SIZE) for _, text, _ in entries]
+    column = float(math.ceil(max(widths, default=0.0) + LEGEND_GAP))  # whole pixels: equal steps in the SVG text
+    per_row = max(1, int((width + LEGEND_GAP) // column))
+    placed = []
+    for number, ((colour, text, sign), entry) in enumerate(zip(entries, widths, strict=True)):
+        row, col = divmod(number, per_row)
+        placed.append((colour, text, sign, MARGIN + col * column, top + row * LEGEND_ROW, entry))
+    return placed
+
+
+def _legend_svg(entries: Sequence[tuple[str, str, bool, float, float, float]], theme: Theme) -> list[str]:
     out = []
-    for number, row in enumerate(rows):
-        y = top + number * LEGEND_ROW
-        for color, text, x, _ in row:
-            swatch = _Placed(Box(color, (1,), (), "", "", None), x, -7, 14, 14, 5)
-            out.append(_box_svg(swatch, y + 2, theme, tooltip=False))
-            out.append(f'<text x="{_n(x + 26)}" y="{_n(y + 7)}" font-size="{LEGEND_SIZE}" fill="{theme.text}">'
-                       f"{_esc(printable(text, 60))}</text>")
+    for colour, text, sign, x, y, _ in entries:
+        box = Box(colour, (1,), (), "", "", None, symbol="+" if sign else "")
+        if sign:
+            out.append(_symbol_svg(_Placed(box, x, y - 5, 16, 16, 0), theme, tooltip=False))
+        else:
+            out.append(_box_svg(_Placed(box, x, y - 5, 14, 14, 5), theme, tooltip=False))
+        out.append(f'<text class="legend" x="{_n(x + 26)}" y="{_n(y + 7)}" font-size="{LEGEND_SIZE}" '
+                   f'fill="{theme.text}">{_esc(printable(text, LEGEND_LIMIT))}</text>')
     return out
 
 
