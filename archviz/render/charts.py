@@ -1,9 +1,12 @@
 """Charts (matplotlib, imported lazily): where parameters, compute and memory sit, and how variants compare.
 
 - ``cost``: params and MACs per weight layer, side by side: VGG's parameters sit in the dense
-  layers while its compute sits in the convolutions.
+  layers while its compute sits in the convolutions. Layers with no MACs and next to no
+  parameters (batch norm) are left out, and counted in a note.
 - ``params``, ``macs``: one of those panels alone.
-- ``memory``: activation memory of every layer's output.
+- ``memory``: what each layer's output allocates in a forward pass without gradients (views and
+  in-place ReLUs nothing: ``Analysis.memory_profile``), beside the outputs alive at once and
+  their peak.
 - ``compare``: params against MACs, one point per network.
 - ``accuracy``: published ImageNet accuracy against MACs and params (:mod:`archviz.render.accuracy_chart`).
 
@@ -19,12 +22,14 @@ True
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archviz.analysis import Analysis, LayerRecord
 from archviz.errors import ArchvizError
+from archviz.ops.base import IN_PLACE, NEW_STORAGE, VIEW
 from archviz.optional import require
 from archviz.render import units
 from archviz.render.theme import Theme, get_theme, printable
@@ -37,6 +42,11 @@ FORMATS = ("svg", "png", "pdf")
 MAX_BARS = 2000
 LABELLED_BARS = 150   # above this, layer names would overlap: the axis keeps its ticks only
 ROW_INCHES = 0.24
+PAD_INCHES = 0.12     # between the figure's edge and its outermost text
+VISIBLE_SHARE = 0.005  # a bar under half a percent of the longest is a pixel or two wide at print size
+LABEL_HEADROOM = 1.42  # the x range past the longest bar, for its "102.8 M (74.27%)" label
+MEMORY_HEADROOM = 1.22  # ... for "12.25 MiB"
+NOTE_CHARS_PER_INCH = 15
 FONTS = ["Helvetica", "Arial", "Liberation Sans", "DejaVu Sans"]
 
 
@@ -68,57 +78,120 @@ def render_chart(analyses: Sequence[Analysis], kind: Kind | str = Kind.cost, fmt
         return render_accuracy(accuracy_chart(analyses), fmt, theme)
     palette = get_theme(theme)
     with _style(palette):
-        if chosen is Kind.compare:
-            figure = _compare(analyses, palette)
-        elif chosen is Kind.memory:
-            figure = _memory(analyses[0], palette)
-        else:
-            figure = _costs(analyses[0], chosen, palette)
-        return _save(figure, fmt, palette)
+        return _save(_build(analyses, chosen, palette), fmt, palette)
+
+
+def _build(analyses: Sequence[Analysis], kind: Kind, theme: Theme) -> Figure:
+    """The chart's figure (called inside ``_style``: its texts take their fonts and colours there)."""
+    if kind is Kind.compare:
+        return _compare(analyses, theme)
+    if kind is Kind.memory:
+        return _memory(analyses[0], theme)
+    return _costs(analyses[0], kind, theme)
 
 
 # -- the charts -------------------------------------------------------------------------------
 
 def _costs(analysis: Analysis, kind: Kind, theme: Theme) -> Figure:
-    records = [r for r in analysis.layers if r.params or r.macs]
-    _check_bars(len(records))
+    charted = [r for r in analysis.layers if r.params or r.macs]
+    _check_bars(len(charted))
+    records, left_out = _drawn_cost_rows(charted, analysis.totals.params)
     panels = {Kind.cost: ("params", "macs"), Kind.params: ("params",), Kind.macs: ("macs",)}[kind]
-    figure = _figure(width=11 if len(panels) == 2 else 7.5, rows=len(records))
+    rows = _row_layout(records)
+    figure = _figure(width=11.5 if len(panels) == 2 else 8, rows=rows.total)
     axes = figure.subplots(1, len(panels), sharey=True, squeeze=False)[0]
     totals = {"params": analysis.totals.params, "macs": analysis.totals.macs}
     titles = {"params": "Parameters", "macs": "MACs (multiply-accumulates)"}
+    visible: set[str] = set()
     for ax, field in zip(axes, panels, strict=True):
         values = [getattr(r, field) for r in records]
-        _bars(ax, records, values, theme)
+        _bars(ax, rows.positions, values, [r.family for r in records], theme)
+        visible |= _visible_families(records, values)
         ax.set_title(f"{titles[field]}: {units.human(totals[field])} in all", loc="left", fontsize=11)
         ax.xaxis.set_major_formatter(_human_formatter())
-        for position, value in enumerate(values):
-            if value and len(records) <= LABELLED_BARS:
-                ax.annotate(units.percent(value, totals[field]), (value, position), xytext=(3, 0),
-                            textcoords="offset points", va="center", fontsize=8, color=theme.muted)
-        ax.set_xlim(0, max(values, default=1) * 1.18 or 1)
-    _layer_axis(axes[0], records)
-    figure.suptitle(f"{_label(analysis.name, 60)}: where the parameters and the compute are "
-                    f"(input {units.shape(analysis.input_shape)}, batch {analysis.batch})",
-                    x=0.01, ha="left", fontsize=12, fontweight="bold")
-    _legend(figure, records, theme)
+        if len(records) <= LABELLED_BARS:
+            for position, value in zip(rows.positions, values, strict=True):
+                text = f"{units.human(value)} ({units.percent(value, totals[field])})" if value else "0"
+                _value_label(ax, value, position, text, theme)
+        ax.set_xlim(0, max(values, default=1) * LABEL_HEADROOM or 1)
+    _layer_axis(axes[0], records, rows)
+    _stage_rules(axes, rows, theme)
+    question = {Kind.cost: "where the parameters and the compute are", Kind.params: "where the parameters are",
+                Kind.macs: "where the compute is"}[kind]
+    _title(figure, f"{_label(analysis.name, 60)}: {question} "
+                   f"(input {units.shape(analysis.input_shape)}, batch {analysis.batch})")
+    note = ""
+    if left_out:
+        families = ", ".join(dict.fromkeys(r.family for r in left_out))
+        named = left_out[0].name if len(left_out) == 1 else f"{left_out[0].name} … {left_out[-1].name}"
+        note = (f"Not drawn: {len(left_out)} {'layer' if len(left_out) == 1 else 'layers'} ({families}: "
+                f"{_label(named, 60)}) with no MACs and under {VISIBLE_SHARE:.1%} of the largest layer's "
+                "parameters; 'archviz summary' lists them.")
+    _legend(figure, [r.family for r in records if r.family in visible], theme, note)
     return figure
+
+
+def _drawn_cost_rows(records: Sequence[LayerRecord], total_params: int) -> tuple[list[LayerRecord], list[LayerRecord]]:
+    """The rows worth a bar, and those left out: a layer with no MACs whose parameters would draw
+    under ``VISIBLE_SHARE`` of the longest bar (batch norm's scale and shift, a class token) shows
+    nothing but its name; VGG16-BN had 13 such rows among 29."""
+    largest = max((r.params for r in records), default=0)
+    drawn = [r for r in records if r.macs or r.params >= VISIBLE_SHARE * largest]
+    return drawn, [r for r in records if r not in drawn]
 
 
 def _memory(analysis: Analysis, theme: Theme) -> Figure:
     records = list(analysis.layers)
     _check_bars(len(records))
-    figure = _figure(width=8, rows=len(records))
-    ax = figure.subplots()
-    unit, size = _binary_unit(max((r.activation_bytes for r in records), default=0))
-    _bars(ax, records, [r.activation_bytes / size for r in records], theme)
-    _layer_axis(ax, records)
+    profile = analysis.memory_profile()
+    steps = profile.steps
+    rows = _row_layout(records)
+    figure = _figure(width=11, rows=rows.total)
+    ax, live_ax = figure.subplots(1, 2, sharey=True, width_ratios=(3, 2))
+    unit, size = _binary_unit(max(profile.peak_bytes, max((s.allocated_bytes for s in steps), default=0)))
+    allocated = [s.allocated_bytes / size for s in steps]
+    _bars(ax, rows.positions, allocated, [r.family for r in records], theme)
+    shared = {s.storage for s in steps if s.storage != NEW_STORAGE}
+    if len(records) <= LABELLED_BARS:
+        for position, step, value in zip(rows.positions, steps, allocated, strict=True):
+            if step.storage == NEW_STORAGE:
+                _value_label(ax, value, position, units.human_bytes(step.allocated_bytes), theme)
+            else:
+                _value_label(ax, 0, position, step.storage, theme, italic=True)
+    ax.set_xlim(0, max(allocated, default=1) * MEMORY_HEADROOM or 1)
     ax.set_xlabel(unit)
-    ax.set_title(f"Output of each layer, float32, batch {analysis.batch}: "
-                 f"{units.human_bytes(analysis.totals.activation_bytes)} in all", loc="left", fontsize=11)
-    figure.suptitle(f"{_label(analysis.name, 60)}: activation memory per layer", x=0.01, ha="left",
-                    fontsize=12, fontweight="bold")
-    _legend(figure, records, theme)
+    ax.set_title(f"Allocated by each layer: {units.human_bytes(profile.allocated_bytes)} in all "
+                 f"({units.human_bytes(analysis.totals.activation_bytes)} if every output had its own)",
+                 loc="left", fontsize=10.5)
+    live = [s.live_bytes / size for s in steps]
+    peak_index = next(index for index, s in enumerate(steps) if s.name == profile.peak_layer)
+    dots = 2.2 if len(records) <= LABELLED_BARS else 0
+    live_ax.plot(live, rows.positions, color=theme.text, linewidth=1.3, marker="o", markersize=dots, zorder=3)
+    live_ax.plot([live[peak_index]], [rows.positions[peak_index]], marker="o", markersize=8, color=theme.text,
+                 markerfacecolor=theme.background, markeredgewidth=1.6, zorder=4)
+    # below and to the left of the marker: the peak is the panel's rightmost point
+    live_ax.annotate(f"peak: {_label(profile.peak_layer, 40)}", (live[peak_index], rows.positions[peak_index]),
+                     xytext=(4, -7), textcoords="offset points", ha="right", va="top", fontsize=8.5,
+                     fontweight="bold", color=theme.text,
+                     bbox={"boxstyle": "square,pad=0.15", "facecolor": theme.background, "edgecolor": "none"})
+    live_ax.set_xlim(0, max(live, default=1) * 1.15 or 1)
+    live_ax.set_xlabel(unit)
+    live_ax.grid(True, axis="x", color=theme.grid, linewidth=0.6, zorder=0)
+    for side in ("top", "right"):
+        live_ax.spines[side].set_visible(False)
+    live_ax.set_title(f"Alive at once: peak {units.human_bytes(profile.peak_bytes)}", loc="left", fontsize=10.5)
+    _layer_axis(ax, records, rows)
+    _stage_rules([ax, live_ax], rows, theme)
+    _title(figure, f"{_label(analysis.name, 60)}: activation memory of a forward pass without gradients "
+                   f"({analysis.dtype}, batch {analysis.batch})")
+    ops = {kind: sorted({r.op for r, s in zip(records, steps, strict=True) if s.storage == kind}) for kind in shared}
+    explained = [f"{kind} ({', '.join(_label(op, 24) for op in ops[kind])}): "
+                 + ("overwrites its input, as torchvision's inplace=True" if kind == IN_PLACE
+                    else "shares its input's storage") for kind in (IN_PLACE, VIEW) if kind in shared]
+    note = "; ".join(explained) + ("; neither allocates (no bar). " if explained else "")
+    note += "Outputs are freed after their last reader; the network's input is not counted."
+    drawn = [r.family for r, s in zip(records, steps, strict=True) if s.allocated_bytes]
+    _legend(figure, [f for f in drawn if f in _visible_families(records, allocated)], theme, note)
     return figure
 
 
@@ -160,36 +233,108 @@ def _compare(analyses: Sequence[Analysis], theme: Theme) -> Figure:
 
 # -- pieces -----------------------------------------------------------------------------------
 
+class _Rows(NamedTuple):
+    """Where each layer's bar sits (y, first layer on top), with a header row for each stage."""
+
+    positions: list[int]
+    headers: list[tuple[int, str]]  # (y, stage name)
+    rules: list[float]  # y of a separator line above each stage after the first
+    total: int  # rows in all, headers included
+
+
+def _row_layout(records: Sequence[LayerRecord]) -> _Rows:
+    """Stage headers (the spec's ``stage:`` names, as the table's subtotals use them) where the
+    layers are labelled and there is more than one stage; separator lines between stages always."""
+    stages = [r.stage for r in records]
+    headed = len(records) <= LABELLED_BARS and len(set(stages)) > 1
+    positions: list[int] = []
+    headers: list[tuple[int, str]] = []
+    rules: list[float] = []
+    y = 0
+    for index, stage in enumerate(stages):
+        if index == 0 or stage != stages[index - 1]:
+            if index:
+                rules.append(y - 0.5)
+            if headed and stage is not None:
+                headers.append((y, stage))
+                y += 1
+        positions.append(y)
+        y += 1
+    return _Rows(positions, headers, rules, y)
+
+
 def _figure(width: float, rows: int) -> Figure:
     from matplotlib.figure import Figure
 
     shown = rows if rows <= LABELLED_BARS else 60
-    return Figure(figsize=(width, max(2.8, 1.3 + ROW_INCHES * shown)), layout="constrained")
+    figure = Figure(figsize=(width, max(2.8, 1.6 + ROW_INCHES * shown)), layout="constrained")
+    # room around the edges for the title and between panels for their end ticks ("120 M", "0")
+    figure.get_layout_engine().set(w_pad=PAD_INCHES, h_pad=PAD_INCHES, wspace=0.05)  # type: ignore[union-attr,call-arg]
+    return figure
 
 
-def _bars(ax: Axes, records: Sequence[LayerRecord], values: Sequence[float], theme: Theme) -> None:
-    colors = [theme.family(r.family).solid for r in records]
-    edges = [theme.family(r.family).border for r in records]
-    ax.barh(range(len(records)), values, color=colors, edgecolor=edges, linewidth=0.6, height=0.72, zorder=2)
+def _title(figure: Figure, text: str) -> None:
+    figure.suptitle(text, x=PAD_INCHES / figure.get_figwidth(), ha="left", fontsize=12, fontweight="bold")
+
+
+def _bars(ax: Axes, positions: Sequence[int], values: Sequence[float], families: Sequence[str],
+          theme: Theme) -> None:
+    colors = [theme.family(f).solid for f in families]
+    edges = [theme.family(f).border for f in families]
+    ax.barh(positions, values, color=colors, edgecolor=edges, linewidth=0.6, height=0.72, zorder=2)
     ax.grid(True, axis="x", color=theme.grid, linewidth=0.6, zorder=0)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
 
 
-def _layer_axis(ax: Axes, records: Sequence[LayerRecord]) -> None:
-    ax.set_ylim(len(records) - 0.5, -0.5)  # first layer on top, in network order
+def _value_label(ax: Axes, value: float, position: int, text: str, theme: Theme, italic: bool = False) -> None:
+    ax.annotate(text, (value, position), xytext=(3, 0), textcoords="offset points", va="center", fontsize=7.5,
+                color=theme.muted, fontstyle="italic" if italic else "normal")
+
+
+def _visible_families(records: Sequence[LayerRecord], values: Sequence[float]) -> set[str]:
+    """The families with a bar of at least ``VISIBLE_SHARE`` of the longest: the legend lists only
+    colours a reader can find (VGG16-BN's batch norms had a key entry and no visible bar)."""
+    largest = max(values, default=0)
+    return {r.family for r, value in zip(records, values, strict=True) if value and value >= VISIBLE_SHARE * largest}
+
+
+def _layer_axis(ax: Axes, records: Sequence[LayerRecord], rows: _Rows) -> None:
+    from matplotlib.transforms import blended_transform_factory
+
+    ax.set_ylim(rows.total - 0.5, -0.5)  # first layer on top, in network order
     if len(records) <= LABELLED_BARS:
-        ax.set_yticks(range(len(records)), [_label(r.name, 32) for r in records], fontsize=8.5)
+        ax.set_yticks(rows.positions, [_label(r.name, 32) for r in records], fontsize=8.5)
+        on_axis = blended_transform_factory(ax.transAxes, ax.transData)
+        for y, stage in rows.headers:
+            ax.text(0.004, y, _label(stage, 40), transform=on_axis, ha="left", va="center", fontsize=8.5,
+                    fontweight="bold")
     else:
+        ax.set_yticks([])
         ax.set_ylabel(f"{len(records):,} layers, in network order")
 
 
-def _legend(figure: Figure, records: Sequence[LayerRecord], theme: Theme) -> None:
+def _stage_rules(axes: Sequence[Axes], rows: _Rows, theme: Theme) -> None:
+    for ax in axes:
+        for y in rows.rules:
+            ax.axhline(y, color=theme.muted, linewidth=0.6, alpha=0.6, zorder=1)
+
+
+def _legend(figure: Figure, families: Sequence[str], theme: Theme, note: str = "") -> None:
     from matplotlib.patches import Patch
 
-    families = list(dict.fromkeys(r.family for r in records))
-    handles = [Patch(facecolor=theme.family(f).solid, edgecolor=theme.family(f).border, label=f) for f in families]
-    figure.legend(handles=handles, loc="outside lower left", ncols=min(len(handles), 6), frameon=False, fontsize=9)
+    handles = [Patch(facecolor=theme.family(f).solid, edgecolor=theme.family(f).border, label=f)
+               for f in dict.fromkeys(families)]
+    if not handles and not note:
+        return
+    # wrapped to the figure: matplotlib does not wrap a legend's title (DejaVu Sans at 8.5 pt sets
+    # about 16 characters to the inch)
+    text = textwrap.fill(note, width=int((figure.get_figwidth() - 2 * PAD_INCHES) * NOTE_CHARS_PER_INCH))
+    legend = figure.legend(handles=handles, loc="outside lower left", ncols=max(1, min(len(handles), 7)),
+                           frameon=False, fontsize=9, title=text or None, title_fontsize=8.5,
+                           alignment="left")
+    if note:
+        legend.get_title().set_color(theme.muted)
 
 
 def _check_bars(count: int) -> None:
