@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,54 @@ def test_no_verify_keeps_the_results_too(tmp_path: Path) -> None:
                      f"as {folder / 'verification.md'} has them")]
     fresh = build_reports(["vgg16"], verify=False)  # no earlier report: nothing to keep
     assert "| meta | 3x224x224 | not run (--no-verify) |" in fresh["specs/vgg16.md"].decode()
+
+
+# -- the Markdown as GitHub renders it ------------------------------------------------------------
+
+FENCED = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
+CODE_SPAN = re.compile(r"(`+)[^\n]*?\1")
+# a tag name in angle brackets: GitHub passes it through as HTML, and an unknown tag's text vanishes
+RAW_TAG = re.compile(r"</?[A-Za-z][\w-]*[^>]*>")
+INTENDED_TAGS = {"<br>"}  # line breaks inside table cells
+# a number, an ordinary space, then a unit that archviz writes: a wide table's cell may wrap there
+SPLIT_UNIT = re.compile(r"\d (?:[KMGTP]i?B|[KMGTP]|B)\b")
+
+
+def _outside_code(text: str) -> str:
+    return CODE_SPAN.sub("", FENCED.sub("", text))
+
+
+@pytest.fixture(scope="module")
+def markdown_pages() -> dict[str, str]:
+    from archviz.report import build_reports
+
+    files = build_reports(["vgg16", "resnet18"], verify=False)
+    return {path: content.decode() for path, content in files.items() if path.endswith(".md")}
+
+
+def test_markdown_has_no_raw_tags_outside_code(markdown_pages: dict[str, str]) -> None:
+    """reports/README.md wrote conv<kernel>-<filters> as text: GitHub took <kernel> and <filters>
+    for HTML tags and the words disappeared."""
+    assert set(markdown_pages) == {"README.md", "verification.md", "specs/vgg16.md", "specs/resnet18.md"}
+    for path, text in markdown_pages.items():
+        tags = set(RAW_TAG.findall(_outside_code(text))) - INTENDED_TAGS
+        assert tags == set(), path
+    assert "`conv<kernel>-<filters>`" in markdown_pages["README.md"]
+
+
+def test_numbers_and_units_do_not_wrap_apart(markdown_pages: dict[str, str]) -> None:
+    for path, text in markdown_pages.items():
+        assert SPLIT_UNIT.findall(_outside_code(text)) == [], path
+    page = markdown_pages["specs/vgg16.md"]
+    # VGG16's 138,357,544 params, 15,470,264,320 MACs, and 138,357,544 x 4 bytes of float32 weights
+    assert "138,357,544 (138.4\u00a0M)" in page and "15,470,264,320 (15.47\u00a0G)" in page
+    assert f"{138_357_544 * 4 / 2**20:.2f}\u00a0MiB fp32" in page
+    assert "|---:|" in page  # still a table GitHub aligns
+
+
+def test_no_break_spaces_leave_code_alone() -> None:
+    from archviz.report.markdown import keep_units_together
+
+    text = "a 3 M cell | `archviz summary --input 3 224 B` | 0 B\n```\n1 G\n```\nvgg16 M, 2.5 GiB"
+    assert keep_units_together(text) == ("a 3\u00a0M cell | `archviz summary --input 3 224 B` | 0\u00a0B\n"
+                                         "```\n1 G\n```\nvgg16 M, 2.5\u00a0GiB")

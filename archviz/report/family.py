@@ -17,6 +17,7 @@ from archviz.render import units
 from archviz.render.compare import compare_markdown
 from archviz.render.formats import markdown_escape
 from archviz.report import published
+from archviz.report.markdown import keep_units_together
 
 PAPER_ORDER = ("vgg11", "vgg11-lrn", "vgg13", "vgg16-c", "vgg16", "vgg19")
 BN_ORDER = ("vgg11-bn", "vgg13-bn", "vgg16-bn", "vgg19-bn")
@@ -76,7 +77,7 @@ def family_report(spec_pages: dict[str, str], verification: Callable[[str], str]
     lines += _cs231n(analyses["vgg16"])
     lines += _peers()
     lines += _index(spec_pages)
-    return "\n".join(lines).rstrip() + "\n"
+    return keep_units_together("\n".join(lines).rstrip() + "\n")
 
 
 def _table1(analyses: dict[str, Analysis]) -> list[str]:
@@ -89,7 +90,7 @@ def _table1(analyses: dict[str, Analysis]) -> list[str]:
     return [
         "## Table 1: the configurations",
         "",
-        ("Regenerated from the specs in the paper's notation (convolutions as conv<kernel>-<filters>, "
+        ("Regenerated from the specs in the paper's notation (convolutions as `conv<kernel>-<filters>`, "
          "every convolution followed by ReLU, not shown, as in the paper):"),
         "",
         f"| | {letters} |",

@@ -11,6 +11,7 @@ from archviz.render import units
 from archviz.render.columns import select
 from archviz.render.facts import summary_facts
 from archviz.render.formats import markdown_escape, to_markdown
+from archviz.report.markdown import keep_units_together
 
 PAGE_COLUMNS = "name,op,stage,output_shape,params,params_pct,macs,macs_pct,receptive_field,stride,padding"
 
@@ -130,7 +131,7 @@ def spec_page(network: Network, source: str, diagrams: str, verifications: list[
     body = [line for line in table[2:] if line != ""]
     cut = body.index("| Total | |") if "| Total | |" in body else len(body)
     lines += body[:cut]
-    return "\n".join(lines).rstrip() + "\n"
+    return keep_units_together("\n".join(lines).rstrip() + "\n")
 
 
 def verification_page(rows: list[tuple[str, str, list[VerificationSummary]]]) -> str:
@@ -155,4 +156,4 @@ def verification_page(rows: list[tuple[str, str, list[VerificationSummary]]]) ->
         for v in summaries:
             lines.append(f"| [{markdown_escape(name)}]({page}) | {v.device} | {v.input_cell()} | "
                          f"{v.layers_cell()} | {v.status()} |")
-    return "\n".join(lines) + "\n"
+    return keep_units_together("\n".join(lines) + "\n")
