@@ -1025,6 +1025,8 @@ def _legend_layout(entries: Sequence[tuple[str, str, bool]], width: float,
     widths = [26 + _text_width(printable(text, LEGEND_LIMIT), LEGEND_SIZE) for _, text, _ in entries]
     column = float(math.ceil(max(widths, default=0.0) + LEGEND_GAP))  # whole pixels: equal steps in the SVG text
     per_row = max(1, int((width + LEGEND_GAP) // column))
+    if entries:  # rows as even as they can be: 3 + 2 rather than 4 + 1
+        per_row = math.ceil(len(entries) / math.ceil(len(entries) / per_row))
     placed = []
     for number, ((colour, text, sign), entry) in enumerate(zip(entries, widths, strict=True)):
         row, col = divmod(number, per_row)
