@@ -364,6 +364,42 @@ def pareto_front(points: Sequence[tuple[float, float]], maximise: tuple[bool, bo
     return front
 
 
+@dataclass
+class SweepPoints:
+    """What the sweep's chart draws: each valid variant's MACs and params and its values on the
+    axes that vary (more than one value: the variables in order, then batch, then input).
+
+    Params and MACs are both costs, so their Pareto front is only ever the smallest variant: a
+    sweep has no quantity worth trading them against (no accuracy), and its chart draws no front
+    (:func:`pareto_front` with an accuracy: ``archviz chart --kind accuracy``).
+    """
+
+    axes: tuple[str, ...]
+    batches: tuple[int, ...]
+    values: list[tuple[Any, ...]]
+    macs: list[int]
+    params: list[int]
+    invalid: int = 0
+
+    @classmethod
+    def for_plan(cls, plan: SweepPlan) -> SweepPoints:
+        axes = [name for name, values in plan.variables if len(values) > 1]
+        axes += [name for name, values in ((BATCH, plan.batches), (INPUT, plan.inputs)) if len(values) > 1]
+        batches = tuple(itertools.islice(plan.batches, 0, 1000))
+        return cls(tuple(axes), batches, [], [], [])
+
+    def collect(self, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Pass ``rows`` on, keeping each valid variant's point."""
+        for row in rows:
+            if row[ERROR] is None:
+                self.values.append(tuple(row[axis] for axis in self.axes))
+                self.macs.append(row["macs"])
+                self.params.append(row["params"])
+            else:
+                self.invalid += 1
+            yield row
+
+
 # -- the --vary syntax ------------------------------------------------------------------------
 
 def parse_vary(texts: Sequence[str]) -> dict[str, Values]:

@@ -160,6 +160,8 @@ def _figure(chart):  # type: ignore[no-untyped-def]
 
 
 def test_chart_axes_labels_and_front(analyses) -> None:  # type: ignore[no-untyped-def]
+    from matplotlib.text import Text
+
     chart = accuracy_chart([analyses[n] for n in default_specs()])
     figure, renderer = _figure(chart)
     macs_ax, params_ax = figure.axes
@@ -169,7 +171,7 @@ def test_chart_axes_labels_and_front(analyses) -> None:  # type: ignore[no-untyp
     for ax in (macs_ax, params_ax):
         texts = [t for t in ax.texts]
         assert sorted(t.get_text() for t in texts) == sorted(p.label for p in chart.points)
-        boxes = [t.get_window_extent(renderer) for t in texts]
+        boxes = [Text.get_window_extent(t, renderer) for t in texts]  # the text, not its leader line
         frame = ax.get_window_extent(renderer)
         for a, b in itertools.combinations(boxes, 2):
             assert not a.overlaps(b), "two point labels overlap"

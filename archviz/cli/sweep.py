@@ -49,7 +49,8 @@ def sweep(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to a file instead of stdout.",
                                              show_default=False)] = None,
     chart: Annotated[Path | None, typer.Option(
-        "--chart", help="Also draw params against MACs with the Pareto front: .svg, .png or .pdf.",
+        "--chart", help="Also draw params against MACs (log axes), each variant labelled by its varied values: "
+        ".svg, .png or .pdf.",
         show_default=False)] = None,
     dtype: DtypeOption = Dtype.float32,
     width: WidthOption = None,
@@ -71,7 +72,7 @@ def sweep(
 
       archviz sweep resnet18 --vary width=0.25,0.5,1,2 --vary input=64..256:64 --chart pareto.svg
     """
-    from archviz.sweep import MAX_TABLE_ROWS, parse_vary, plan_sweep, run_sweep
+    from archviz.sweep import MAX_TABLE_ROWS, SweepPoints, parse_vary, plan_sweep, run_sweep
 
     if chart is not None and chart.suffix.lower().lstrip(".") not in CHART_FORMATS:
         raise SpecError(f"--chart is written as {', '.join(CHART_FORMATS)}. Received: {str(chart)!r}",
@@ -90,19 +91,15 @@ def sweep(
     show = progress if progress is not None else (sys.stderr.isatty() and plan.size >= 10_000)
     with _Progress(plan.size, show) as advance, stream_output(out) as stream:
         rows = run_sweep(plan, advance)
-        points: list[tuple[int, int]] = []
-        labels: list[str] = []
+        points = SweepPoints.for_plan(plan)
         if chart is not None:
-            rows = _collect(rows, plan.columns[: len(plan.variables) + 2], points, labels)
+            rows = points.collect(rows)
         _write(plan, rows, format, stream, color=False if out is not None else None, width=width)
         if chart is not None:
             # Still inside the --out block: a chart that cannot be written leaves no --out file either.
-            from archviz.render.sweep_chart import render_pareto
-            from archviz.sweep import pareto_front
+            from archviz.render.sweep_chart import render_sweep_chart
 
-            image = render_pareto(points, labels, pareto_front(points), plan.network.name,
-                                  fmt=chart.suffix.lower().lstrip("."))
-            write_output(chart, image)
+            write_output(chart, render_sweep_chart(points, plan.network.name, fmt=chart.suffix.lower().lstrip(".")))
 
 
 def _write(plan: SweepPlan, rows: Iterator[dict[str, Any]], format: Format, stream: TextIO,
@@ -121,19 +118,6 @@ def _write(plan: SweepPlan, rows: Iterator[dict[str, Any]], format: Format, stre
     chunks = render.csv_lines(plan.columns, rows) if format is Format.csv else \
         render.json_chunks(header, plan.columns, rows)
     stream.writelines(chunks)
-
-
-def _collect(rows: Iterator[dict[str, Any]], label_keys: tuple[str, ...], points: list[tuple[int, int]],
-             labels: list[str]) -> Iterator[dict[str, Any]]:
-    """Pass the rows on, keeping (MACs, params) and a short label of each valid variant for the chart."""
-    from archviz.render.units import shape
-
-    for row in rows:
-        if row["error"] is None:
-            points.append((row["macs"], row["params"]))
-            labels.append(", ".join(shape(row[k]) if k == "input" else f"{k}={row[k]}"
-                                    for k in label_keys if k != "batch"))
-        yield row
 
 
 class _Progress:

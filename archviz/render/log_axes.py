@@ -2,7 +2,8 @@
 
 matplotlib's log locator labels powers of ten only, so a range within one decade (the VGG
 family's 133-144 M parameters) gets no label at all. Here the ticks are the first of these that
-gives at least three inside the data's range: 1-2-5 per decade, every integer multiple of a
+gives at least three inside the data's range: powers of ten alone (over more than three
+decades), 1-2-5 per decade, every integer multiple of a
 power of ten, or round linear steps.
 """
 
@@ -20,11 +21,14 @@ def log_ticks(low: float, high: float) -> list[float]:
 
     >>> log_ticks(1.4e8, 3.5e10)
     [200000000.0, 500000000.0, 1000000000.0, 2000000000.0, 5000000000.0, 10000000000.0, 20000000000.0]
+    >>> log_ticks(2e6, 5e11)
+    [10000000.0, 100000000.0, 1000000000.0, 10000000000.0, 100000000000.0]
     >>> log_ticks(1.32e8, 1.44e8)
     [132000000, 134000000, 136000000, 138000000, 140000000, 142000000, 144000000]
     """
     first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
-    for multiples in ((1, 2, 5), tuple(range(1, 10))):
+    wide = math.log10(high / low) > 3  # 1-2-5 over more than three decades: labels run together
+    for multiples in (((1,),) if wide else ()) + ((1, 2, 5), tuple(range(1, 10))):
         ticks = [m * 10.0**k for k in range(first, last + 1) for m in multiples]
         inside = [t for t in ticks if low <= t <= high]
         if len(inside) >= 3:
@@ -66,3 +70,19 @@ def human_log_axis(axis: Any, values: Sequence[float]) -> None:
     axis.set_major_formatter(_human_formatter())
     axis.set_minor_locator(NullLocator())
     axis.set_minor_formatter(NullFormatter())
+
+
+def count_axis(axis: Any, values: Sequence[float]) -> bool:
+    """A log axis over ``values`` when all are positive; else (a variant with no parameters) a
+    linear one from 0. Returns whether it is logarithmic."""
+    from matplotlib.ticker import MaxNLocator
+
+    setter = axis.axes.set_xlim if axis.axis_name == "x" else axis.axes.set_ylim
+    if values and min(values) > 0:
+        (axis.axes.set_xscale if axis.axis_name == "x" else axis.axes.set_yscale)("log")
+        human_log_axis(axis, values)
+        return True
+    setter(0, max(values, default=0) * 1.1 or 1)
+    axis.set_major_locator(MaxNLocator(6, integer=True))
+    axis.set_major_formatter(_human_formatter())
+    return False
