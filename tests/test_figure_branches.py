@@ -246,3 +246,19 @@ def test_networks_too_wide_fall_back_to_stages_with_a_warning() -> None:
     assert len(messages) == 1 and messages[0].startswith("Wider than 6,000 px at one box per layer")
     assert float(root.attrib["width"]) < figure.MAX_WIDTH
     assert figure_boxes(network.analyze(), network).per_stage is False  # the structure itself is found
+
+
+def test_shortcut_arcs_leave_the_fork_and_enter_the_merge() -> None:
+    """Each identity arc starts over the box or ⊕ before its block and ends on the ⊕ after it
+    (they were drawn a margin to the right of both)."""
+    root = _root("resnet18")
+    centres = [float(circle.attrib["cx"]) for group in root.iter(f"{SVG}g")
+               if group.attrib.get("class") == "merge" and group.find(f"{SVG}title") is not None
+               for circle in group.iter(f"{SVG}circle")]
+    for arc in _classed(root, "skip"):
+        words = arc.attrib["d"].split()
+        start_x = float(words[1])
+        end_x = float(words[words.index("L") + 1])
+        assert any(abs(end_x - centre) <= 0.1 for centre in centres), (end_x, centres)
+        if start_x > 200:  # all but layer1's, which leaves the stem's pooling slab
+            assert any(abs(start_x - centre) <= 0.1 for centre in centres), (start_x, centres)

@@ -661,6 +661,7 @@ class _Layout:
         group: list[tuple[Box, float, tuple[float, float, float]]] = []  # (box, offset, size)
         last_placed: _Placed | None = None
         box_index = 0
+        pending: dict[int, list[tuple[float, float]]] = {}  # shortcut arcs waiting for their merge box
 
         def next_box(after: int) -> Box | None:
             return boxes[after] if after < len(boxes) else None
@@ -698,6 +699,10 @@ class _Layout:
                 placed = _Placed(box, dx + start + offset, dy - total / 2 + depth, thickness, height, depth)
                 if canvas is not None:
                     canvas.boxes.append(placed)
+                    arc = pending.pop(id(box), None)
+                    if arc is not None:
+                        end = _top_middle(placed)
+                        canvas.arcs.append([*arc, (end[0], arc[1][1]), end])
                 last_placed = placed
             cursor += needed + GROUP_GAP
             group.clear()
@@ -710,7 +715,7 @@ class _Layout:
                                                   and not following.symbol and following.shape[1:] == box.shape[1:]):
                 speaking.add(id(box))
 
-        for position, (kind, item) in enumerate(tokens):
+        for kind, item in tokens:
             if kind == "box" and isinstance(item, Box):
                 box = item
                 size = self.size(box)
@@ -745,7 +750,7 @@ class _Layout:
             cursor += frame.pad
             following = next_box(box_index)
             if isinstance(frame.item, Branches):
-                reach, floor = self._branches(frame, span_right, following, caption_y + 6, canvas, dx, dy)
+                reach, floor = self._branches(frame, span_right, following, caption_y + 6, canvas, dx, dy, pending)
             else:
                 # a bracket over the repeated blocks, ×N above its middle
                 reach, floor = frame.reach + 14 + REPEAT_SIZE, frame.floor
@@ -764,7 +769,8 @@ class _Layout:
         return _Extent(width, top, bottom)
 
     def _branches(self, frame: _Open, right: float, merge: Box | None, floor_start: float,
-                  canvas: _Canvas | None, dx: float, dy: float) -> tuple[float, float]:
+                  canvas: _Canvas | None, dx: float, dy: float,
+                  pending: dict[int, list[tuple[float, float]]]) -> tuple[float, float]:
         """Place the lanes other than the main one, the lines into and out of every lane and the
         shortcut arc; return how far the branches reach up and down."""
         item = frame.item
@@ -778,12 +784,10 @@ class _Layout:
         arc_y = -(max(reach, fork_half, merge_half) + ARC_CLEARANCE)
         if item.shortcut:
             reach = -arc_y + 2
-            if canvas is not None and frame.fork is not None:
-                start_x = frame.fork.x + (frame.fork.width + frame.fork.depth) / 2
-                start_y = -fork_half
-                canvas.arcs.append([(dx + start_x, dy + start_y), (dx + start_x, dy + arc_y),
-                                    (dx + x_out + GROUP_GAP / 2 + SYMBOL_RADIUS, dy + arc_y),
-                                    (dx + x_out + GROUP_GAP / 2 + SYMBOL_RADIUS, dy - merge_half)])
+            if canvas is not None and frame.fork is not None and merge is not None:
+                # from the middle of the fork's top; the end is set when the merge is placed
+                start = _top_middle(frame.fork)
+                pending[id(merge)] = [start, (start[0], dy + arc_y)]
         lanes: list[tuple[int, float]] = []  # (lane number, centre line)
         upper = -reach
         for number in range(item.anchor - 1, -1, -1):
@@ -810,6 +814,13 @@ class _Layout:
                     [(dx + lane_left + extent.width, dy + centre), (dx + x_out, dy + centre), (dx + x_out, dy),
                      (dx + x_out + GROUP_GAP / 2, dy)]])
         return -upper, lower
+
+
+def _top_middle(placed: _Placed) -> tuple[float, float]:
+    """Where a shortcut arc leaves or enters a box: the middle of its top face (a sign's top)."""
+    if placed.box.symbol:
+        return placed.x + placed.width / 2, placed.y
+    return placed.x + (placed.width + placed.depth) / 2, placed.y - placed.depth / 2
 
 
 # -- drawing ----------------------------------------------------------------------------------
