@@ -168,26 +168,36 @@ def _inline_svg(data: bytes) -> str:
     return text.strip()
 
 
-# A figure is never drawn smaller than this share of its own size (its smallest text, 8.5 pt in
-# the charts, stays about 9 px); a narrower screen scrolls the figure sideways inside its frame.
-READABLE_SCALE = 0.8
+# A figure shrinks to its frame until its smallest text would be MIN_TEXT_PX high, and no
+# further: a narrower screen (a phone) scrolls the figure sideways inside its frame instead.
+MIN_TEXT_PX = 8.0
 _CSS_PIXELS = {"": 1.0, "px": 1.0, "pt": 4 / 3, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4}
+_FONT_SIZE = re.compile(rb'font-size(?:="|:\s*)([0-9.]+)')
 
 
-def _natural_width(data: bytes) -> float | None:
-    """The width an SVG asks for, in CSS pixels (its root's ``width`` attribute), if it says."""
+def readable_width(data: bytes) -> float | None:
+    """The narrowest width, in CSS pixels, at which an SVG's smallest text is still MIN_TEXT_PX
+    high (its natural width if that text is smaller already); None if the SVG does not say its
+    size or has no sized text."""
     root = re.search(rb"<svg\b[^>]*>", data)
-    width = re.search(rb'\swidth="([0-9.]+)([a-z]*)"', root.group(0)) if root else None
-    if width is None or width.group(2).decode() not in _CSS_PIXELS:
+    if root is None:
         return None
-    return float(width.group(1)) * _CSS_PIXELS[width.group(2).decode()]
+    width = re.search(rb'\swidth="([0-9.]+)([a-z]*)"', root.group(0))
+    box = re.search(rb'\sviewBox="[-0-9.]+[ ,]+[-0-9.]+[ ,]+([0-9.]+)', root.group(0))
+    sizes = [float(size) for size in _FONT_SIZE.findall(data) if float(size) > 0]
+    if width is None or box is None or not sizes or width.group(2).decode() not in _CSS_PIXELS:
+        return None
+    natural = float(width.group(1)) * _CSS_PIXELS[width.group(2).decode()]
+    # font sizes are in viewBox units: one unit is natural / viewBox-width CSS pixels
+    return min(natural, MIN_TEXT_PX * float(box.group(1)) / min(sizes))
 
 
 def _figure(data: bytes, tag: str = "div", summary: str = "") -> str:
-    """A framed figure that shrinks to its frame down to READABLE_SCALE, then scrolls."""
-    width = _natural_width(data)
-    style = f' style="--readable:{round(width * READABLE_SCALE)}px"' if width else ""
-    return f'<{tag} class="figure"{style}>{summary}{_inline_svg(data)}</{tag}>'
+    """A framed figure that shrinks to its frame down to its readable width, then scrolls; on a
+    wide screen a frame grows past the text column (up to 1,400 px) for a figure that needs it."""
+    width = readable_width(data)
+    style = f' style="--readable:{width:.0f}px"' if width else ""
+    return f'<{tag} class="figure wide"{style}>{summary}{_inline_svg(data)}</{tag}>'
 
 
 def _cards(analysis: Analysis) -> list[tuple[str, str, str, str]]:
