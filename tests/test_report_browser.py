@@ -305,11 +305,25 @@ def test_headline_cards(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_memory_chart_and_graph_legend_are_embedded(page) -> None:  # type: ignore[no-untyped-def]
-    """The memory chart has a bar per layer (ReLUs too, which the cost chart leaves out); the
-    graph keeps its title block's colour key, one entry per family it draws."""
+    """The memory chart has a row per layer (ReLUs too, in place, which the cost chart leaves out);
+    the graph keeps its title block's colour key, one entry per family it draws."""
     sections = {s.find_element("css selector", "h2").text: s for s in page.find_elements("css selector", "section")}
     memory = sections["Where the activation memory goes"].get_attribute("innerHTML")
     assert "<svg" in memory and "relu1_1" in memory and "prob" in memory
     graph = sections["Layer graph"].find_element("css selector", "svg")
     texts = [t.get_attribute("textContent").strip() for t in graph.find_elements("css selector", "text")]
     assert {"input", "conv", "pool", "dense"} <= set(texts[:8])
+
+
+def test_cost_chart_panels_tick_labels_do_not_meet_in_the_browser(page) -> None:  # type: ignore[no-untyped-def]
+    """The parameters panel's last tick ("120 M") ran into the MACs panel's "0" (11.5 px apart
+    at this window, about one text height); measured in the page's own fonts."""
+    sections = {s.find_element("css selector", "h2").text: s for s in page.find_elements("css selector", "section")}
+    chart = sections["Where the parameters and the compute sit"].find_element("css selector", "svg")
+    left_end, right_start, height = page.execute_script("""
+        const boxes = id => [...arguments[0].querySelectorAll(`g[id="${id}"] g[id^="xtick_"] text`)]
+            .map(text => text.getBoundingClientRect()).filter(box => box.width > 0);
+        const left = boxes("axes_1"), right = boxes("axes_2");
+        return [Math.max(...left.map(box => box.right)), Math.min(...right.map(box => box.left)), left[0].height];
+    """, chart)
+    assert right_start - left_end >= 1.5 * height, (left_end, right_start, height)
