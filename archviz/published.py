@@ -255,8 +255,9 @@ def accuracy_chart(analyses: Sequence[Analysis], source: Source | str = Source.t
     front_params = pareto_front([(p.params, p.value) for p in points], maximise=(False, higher))
     inputs = sorted({units.shape(a.input_shape) for a in analyses})
     return AccuracyChart(tuple(points), what[0].upper() + what[1:], higher, tuple(front_macs), tuple(front_params),
-                         _title(chosen, kind, table, scale), _footnote(chosen, table, scale, any(p.own for p in points),
-                                                                       ", ".join(inputs)), ", ".join(inputs))
+                         _title(chosen, kind, table, scale),
+                         _footnote(chosen, kind, table, scale, any(p.own for p in points), ", ".join(inputs)),
+                         ", ".join(inputs))
 
 
 def _describe(source: Source, metric: Metric, table: int, scale: TrainScale) -> str:
@@ -278,9 +279,10 @@ def _scale_text(scale: TrainScale) -> str:
     return "[256;512]" if scale is TrainScale.jittered else scale.value
 
 
-def _footnote(source: Source, table: int, scale: TrainScale, has_own: bool, inputs: str) -> str:
+def _footnote(source: Source, metric: Metric, table: int, scale: TrainScale, has_own: bool, inputs: str) -> str:
     if source is Source.torchvision:
-        text = f"Accuracy: {TORCHVISION_CITATION}."
+        field = "acc@1" if metric is Metric.top1 else "acc@5"
+        text = f"Accuracy: {field} of {TORCHVISION_CITATION}."
     else:
         tests = {(3, "256"): "256", (3, "384"): "384", (3, "256-512"): "384", (4, "256"): "{224,256,288}",
                  (4, "384"): "{352,384,416}", (4, "256-512"): "{256,384,512}"}[(table, scale.value)]

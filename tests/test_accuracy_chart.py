@@ -181,7 +181,17 @@ def test_chart_axes_labels_and_front(analyses) -> None:  # type: ignore[no-untyp
         ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
         assert len(ticks) >= 3 and all(t.split()[-1] in ("M", "G") for t in ticks)
     footer = " ".join(t.get_text() for t in figure.texts)
-    assert "torchvision 0.29.1" in footer and "IMAGENET1K_V1" in footer
+    assert "acc@1 of torchvision 0.29.1" in footer and "IMAGENET1K_V1" in footer
+
+
+def test_hostile_name_with_own_number(write_spec) -> None:  # type: ignore[no-untyped-def]
+    """A name is text, never mathtext: '$x^$' would crash matplotlib's parser."""
+    from archviz.render.accuracy_chart import render_accuracy
+
+    spec = write_spec("name: '$x^$'\ninput: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 4, kernel: 3}\n")
+    chart = accuracy_chart([archviz.load(spec).analyze()], own={"$x^$": 50.0})
+    svg = render_accuracy(chart)
+    assert "$x^$" in " ".join("".join(e.itertext()) for e in ET.fromstring(svg).iter())
 
 
 def test_narrow_family_still_gets_round_ticks(analyses) -> None:  # type: ignore[no-untyped-def]

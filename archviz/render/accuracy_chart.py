@@ -78,7 +78,7 @@ def accuracy_figure(chart: AccuracyChart, palette: Theme) -> Figure:
     better = "more accurate" if chart.higher_is_better else "lower in error"
     handles = [
         Line2D([], [], color=front_color, marker="o", linewidth=1.3,
-               label=f"Pareto front: no network is both cheaper and {better}"),
+               label=f"Pareto front: no other network is both cheaper and {better}"),
         Line2D([], [], color=other_color, marker="o", linewidth=0, label="beaten on both by a front network"),
     ]
     if any(p.own for p in chart.points):
