@@ -94,6 +94,13 @@ def test_resnet18_draws_every_shortcut_and_folds_identical_blocks() -> None:
     # MobileNetV2's Table 2: n = 1, 2, 3, 4, 3, 3, 1; a stage's blocks after its first are residual
     # (the 24-channel stage's single residual block is drawn as it is)
     ("mobilenet-v2", ["×2", "×3", "×2", "×2"]),
+    # ConvNeXt-T's stage depths (3, 3, 9, 3); each stage's downsampling sits before its blocks
+    ("convnext-tiny", ["×3", "×3", "×9", "×3"]),
+    # ShuffleNetV2's stages repeat 4, 8, 4 units, the first of each downsampling with two branches
+    ("shufflenet-v2", ["×3", "×7", "×3"]),
+    # ViT-B/16's 12 encoder layers, each two residual halves (a pre-norm opens each branch: the
+    # first layer's LN stays in its branch rather than joining the patch embedding's box)
+    ("vit-b16", ["×12"]),
 ])
 def test_repeated_blocks_are_counted_as_published(spec: str, repeats: list[str]) -> None:
     root = _root(spec)

@@ -35,6 +35,7 @@ import html
 import itertools
 import math
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Union
@@ -283,7 +284,18 @@ def _fused_activations(network: Network | None) -> dict[str, str]:
     return fused
 
 
-def _folds_into_previous(record: LayerRecord) -> bool:
+NORMS_AFTER_WEIGHTS = {"layer_norm": "LN", "group_norm": "GN", "instance_norm": "IN"}
+
+
+def _folds_into_previous(record: LayerRecord, source: Box, opens_branch: bool) -> bool:
+    """Drawn inside the box before: activations, softmax, dropout, batch norm, and a layer, group
+    or instance norm right after a convolution or dense layer (ConvNeXt's 7×7 + LN). A layer that
+    opens a branch (a transformer's pre-norm, a pre-activation block's BN) stays a box of its own
+    in that branch."""
+    if opens_branch:
+        return False
+    if record.op in NORMS_AFTER_WEIGHTS:
+        return source.color in ("conv", "dense")
     return (record.op in MERGED_ACTIVATIONS or record.op == "softmax" or record.family == "regularization"
             or record.op == "batch_norm")
 
@@ -301,6 +313,7 @@ def _drawn_graph(analysis: Analysis, fused: dict[str, str]) -> tuple[dict[str, B
     names: dict[str, list[str]] = {"input": ["input"]}
     sources: dict[str, list[str]] = {"input": []}
     alias: dict[str, str | None] = {"input": "input"}
+    readers = Counter(name for record in analysis.layers if record.family != "parameter" for name in record.inputs)
     for record in analysis.layers:
         if record.family == "parameter":
             alias[record.name] = None
@@ -311,7 +324,9 @@ def _drawn_graph(analysis: Analysis, fused: dict[str, str]) -> tuple[dict[str, B
             if record.family == "shape":
                 alias[record.name] = source
                 continue
-            if source != "input" and (_folds_into_previous(record) or record.family == "merge"):
+            opens_branch = any(readers[name] > 1 for name in record.inputs)
+            if source != "input" and (_folds_into_previous(record, boxes[source], opens_branch)
+                                      or record.family == "merge"):
                 alias[record.name] = source
                 if record.family != "merge":  # a class token or layer scale is in the tooltip, not the legend
                     inside[source].append(_merged_name(record))
@@ -363,7 +378,7 @@ def _merged_name(record: LayerRecord) -> str:
         return MERGED_ACTIVATIONS[record.op]
     if record.op == "batch_norm":
         return "BN"
-    return BASE_NAMES.get(record.op, record.op)
+    return NORMS_AFTER_WEIGHTS.get(record.op) or BASE_NAMES.get(record.op, record.op)
 
 
 def _decompose(boxes: dict[str, Box], sources: dict[str, list[str]]) -> list[Item] | None:
@@ -938,7 +953,7 @@ def _box_svg(item: _Placed, theme: Theme, tooltip: bool = True) -> str:
     side = _polygon([(x + w, y), (x + w + d, y - d), (x + w + d, y + h - d), (x + w, y + h)], shade(solid, -0.16))
     title = f"<title>{_esc(_described(item.box))}</title>" if tooltip else ""
     label = ""
-    if item.box.kernel and w >= KERNEL_SIZE + 2 and h >= 4 * KERNEL_SIZE:
+    if item.box.kernel and w >= KERNEL_SIZE + 2 and h >= _text_width(item.box.kernel, KERNEL_SIZE) + 8:
         # along the front face, read bottom to top, in the page's background colour
         cx, cy = x + w / 2 + KERNEL_SIZE * 0.35, y + h / 2
         label = (f'<text x="{_n(cx)}" y="{_n(cy)}" transform="rotate(-90 {_n(cx)} {_n(cy)})" '
