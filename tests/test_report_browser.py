@@ -188,6 +188,15 @@ def test_printed_report_keeps_every_layer_row_and_column(tmp_path: Path) -> None
     assert missing == []
     assert [COLUMNS[c].header for c in TABLE_COLUMNS if COLUMNS[c].header not in text] == []
     assert "MACS" not in text and "FLOPS" not in text  # no uppercase transform: MACs stays MACs
+    # each figure prints whole on the page of its heading (the memory chart, taller than a page,
+    # ran over two with a blank one between; the blocks figure printed cut, with a scrollbar)
+    pages = text.split("\f")
+    for heading, inside in (("Architecture", "138.4 M params"), ("Where the activation memory goes", "relu5_3"),
+                            ("Where the activation memory goes", "prob")):
+        page_of = [i for i, p in enumerate(pages) if heading in p]
+        assert len(page_of) == 1 and inside in pages[page_of[0]], heading
+    assert "Layer graph" not in text  # folded away on screen: no empty heading on paper
+    assert all(p.strip() for p in pages[:-1])
 
 
 def test_expectations_table_uses_the_page_number_format() -> None:

@@ -69,7 +69,8 @@ body{background:none;font-size:10px}main{max-width:none;padding:0}.wide{width:au
 thead th,#layers tbody td:first-child,#layers thead th:first-child{position:static}
 table{font-size:7px;width:auto}th,td{padding:1px 3px}
 thead{display:table-header-group}tr{break-inside:avoid}
-.tools{display:none}details.figure{display:none}.figure{break-inside:avoid}
+h2{break-after:avoid}.tools,section.graph{display:none}.figure{break-inside:avoid;overflow:visible}
+.figure svg{width:auto;height:auto;min-width:0;max-width:100%;max-height:170mm}
 .cards{grid-template-columns:repeat(4,1fr)}}
 """
 
@@ -324,7 +325,7 @@ def html_report(network: Network, analysis: Analysis, graph_svg: bytes | None, b
         sections.append(f"<section><h2>Where the activation memory goes</h2>{_figure(memory_svg)}</section>")
     if graph_svg is not None:
         # the graph's own title block carries its colour legend (render/diagram.py)
-        sections.append("<section><h2>Layer graph</h2>" + _figure(
+        sections.append('<section class="graph"><h2>Layer graph</h2>' + _figure(
             graph_svg, "details", "<summary>Graphviz layer graph, with its colour legend (click to open)</summary>")
             + "</section>")
     reference = f'<p class="ref">{e(" ".join(network.reference.split()))}</p>' if network.reference else ""
