@@ -5,15 +5,14 @@ machine without Helvetica or Arial draws it in)."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 import archviz
 from archviz.render.figure import render_blocks
 
-SPECS = ["vgg16", "vgg16-c", "vgg19", "vgg16-bn", "vgg16-cifar10", "vgg16-dense", "resnet18", "inception-block",
-         "vit-b16", "mobilenet-v2", "resnet50", "shufflenet-v2", "fcn8s-vgg16", "ssd300-vgg16", "convnext-tiny",
-         "efficientnet-b0"]
+SPECS = [path.stem for path in sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))]
 
 
 def _extent(text: str, size: float, bold: bool) -> float:
@@ -55,3 +54,20 @@ def test_subtitle_and_boxes_share_one_axis_order() -> None:
     assert any("input 3x224x224" in text for text in texts)
     assert "3x224x224" in texts and "64x224x224" in texts and "512x7x7" in texts
     assert "224x224x3" not in texts and "224x224x64" not in texts
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_no_two_boxes_cover_each_other(spec: str) -> None:
+    """Branches stacked across the flow, pooling slabs on their stage: no front face is drawn over
+    another (a box's receding side may pass behind the next box, as in the classic figure)."""
+    network = archviz.load(spec)
+    root = ET.fromstring(render_blocks(network.analyze(), network, "svg", warn=lambda _: None))
+    faces = []
+    for group in root.iter("{http://www.w3.org/2000/svg}g"):
+        front = group.find("{http://www.w3.org/2000/svg}rect")
+        if group.find("{http://www.w3.org/2000/svg}title") is not None and front is not None:
+            x, y, w, h = (float(front.attrib[key]) for key in ("x", "y", "width", "height"))
+            faces.append((x, y, x + w, y + h))
+    overlapping = [(a, b) for index, a in enumerate(faces) for b in faces[index + 1:]
+                   if a[0] < b[2] - 0.2 and b[0] < a[2] - 0.2 and a[1] < b[3] - 0.2 and b[1] < a[3] - 0.2]
+    assert overlapping == []

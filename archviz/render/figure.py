@@ -38,7 +38,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from archviz.analysis import Analysis, LayerRecord
 from archviz.errors import ArchvizError
@@ -149,7 +149,7 @@ class Repeat:
     times: int
 
 
-Item = Union[Box, Branches, Repeat]  # noqa: UP007 - a runtime alias, read by isinstance-free code only
+Item = Box | Branches | Repeat  # one thing in a row: a box, a fork's branches, or a run of repeated items
 
 
 @dataclass(frozen=True)
