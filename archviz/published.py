@@ -238,7 +238,8 @@ def accuracy_chart(analyses: Sequence[Analysis], source: Source | str = Source.t
             continue
         if name not in numbers:
             others = ", ".join(numbers) or "none"
-            raise ArchvizError(f"{name!r} has no published {what}. Networks with one: {others}",
+            where = "" if chosen is Source.torchvision else f" in the VGG paper's Table {table} at S={_scale_text(scale)}"
+            raise ArchvizError(f"{name!r} has no published {what}{where}. Networks with one: {others}",
                                hint=f"chart those, or give your own number: --accuracy {name}=VALUE")
         builtin = load(name).analyze()
         if (analysis.totals.params, analysis.input_shape) != (builtin.totals.params, builtin.input_shape):

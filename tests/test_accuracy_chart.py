@@ -140,6 +140,9 @@ def test_published_number_needs_the_built_in_network(analyses) -> None:  # type:
         accuracy_chart([analyses["vgg16"]], "paper", table=2)
     with pytest.raises(ArchvizError, match="'resnet18' has no published top-1 validation error"):
         accuracy_chart([analyses["resnet18"]], "paper")
+    with pytest.raises(ArchvizError, match=r"'vgg11' has no .* in the VGG paper's Table 3 at S=384\. "
+                                           "Networks with one: vgg16-c, vgg16, vgg19"):
+        accuracy_chart([analyses["vgg11"]], "paper", train_scale="384")
 
 
 # -- the drawing --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 MARKER = 42  # scatter size (points squared)
 HEIGHT = 6.4  # inches
+MIN_SPAN = 2.0  # percentage points: the least the accuracy axis shows
 
 
 def render_accuracy(chart: AccuracyChart, fmt: str = "svg", theme: str | Theme = "light") -> bytes:
@@ -46,8 +47,10 @@ def accuracy_figure(chart: AccuracyChart, palette: Theme) -> Figure:
     from matplotlib.lines import Line2D
 
     footnote = textwrap.wrap(_label(chart.footnote, 600), 175)
-    # The footnote is no part of the constrained layout: its lines' height is kept free below the axes.
-    below = (len(footnote) * 11 + 10) / (72 * HEIGHT)
+    # The footnote and the legend are no part of the constrained layout: their height is kept free
+    # below the axes (the legend's row just above the footnote, where no point or front can be).
+    footnote_height = (len(footnote) * 11 + 6) / (72 * HEIGHT)
+    below = footnote_height + 22 / (72 * HEIGHT)
     figure = Figure(figsize=(13, HEIGHT), layout=ConstrainedLayoutEngine(rect=(0, below, 1, 1 - below)))
     axes = figure.subplots(1, 2, sharey=True)
     front_color, other_color = palette.family("conv").border, palette.muted
@@ -73,6 +76,11 @@ def accuracy_figure(chart: AccuracyChart, palette: Theme) -> Figure:
             ax.spines[side].set_visible(False)
         ax.set_title(f"against {'compute' if field == 'macs' else 'size'}: "
                      f"Pareto front {len(front)} of {len(chart.points)}", loc="left", fontsize=10.5)
+    values = [p.value for p in chart.points]
+    middle, span = (max(values) + min(values)) / 2, max(values) - min(values)
+    if span < MIN_SPAN:  # a few tenths apart: no offset notation ('+7.159e1'), a readable range
+        axes[0].set_ylim(middle - MIN_SPAN * 0.55, middle + MIN_SPAN * 0.55)
+    axes[0].yaxis.get_major_formatter().set_useOffset(False)
     axes[0].set_ylabel(chart.quantity + ("" if chart.higher_is_better else ", lower is better"))
     figure.suptitle(_label(chart.title, 110), x=0.01, ha="left", fontsize=12, fontweight="bold")
     better = "more accurate" if chart.higher_is_better else "lower in error"
@@ -84,14 +92,14 @@ def accuracy_figure(chart: AccuracyChart, palette: Theme) -> Figure:
     if any(p.own for p in chart.points):
         handles.append(Line2D([], [], color=other_color, marker="o", markerfacecolor=palette.background,
                               linewidth=0, label="your number (--accuracy), not published"))
-    legend = axes[0].legend(handles=handles, loc="best", frameon=False, fontsize=8.5)
+    figure.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.003, footnote_height), ncols=len(handles),
+                  frameon=False, fontsize=8.5, borderaxespad=0.2)
     figure.text(0.01, 0.012, "\n".join(footnote), fontsize=8, color=palette.muted, ha="left", va="bottom")
     renderer = freeze_layout(figure)
     for ax, field, front, _ in panels:
         xy = [(getattr(p, field), p.value) for p in chart.points]
         place_labels(ax, renderer, xy, [_label(p.label, 40) for p in chart.points], marker_points=4.5,
                      lines=[_staircase([xy[i] for i in front])],
-                     obstacles=[legend.get_window_extent(renderer)] if ax is axes[0] else [],
                      fontsize=8.5, color=palette.text)
     return figure
 
