@@ -43,7 +43,7 @@ def _boxes(root: ET.Element) -> list[tuple[str, dict[str, float]]]:
 def _lane_centres(root: ET.Element) -> list[float]:
     """The y each tower's line reaches: the first line of a tower ends at its lane's centre."""
     centres = []
-    for tower in _classed(root, "tower"):
+    for tower in _classed(root, "blocks-tower"):
         first = tower.find(f"{SVG}polyline")
         assert first is not None
         centres.append(float(first.attrib["points"].split()[-1].split(",")[1]))
@@ -54,8 +54,8 @@ def test_inception_towers_stand_side_by_side_into_the_concat() -> None:
     """GoogLeNet's inception (3a): four branches (1×1; 1×1 then 3×3; 1×1 then 5×5; 3×3 max pool
     then 1×1), each its own lane between the input and the filter concatenation."""
     root = _root("inception-block")
-    assert len(_classed(root, "tower")) == 4
-    assert _classed(root, "skip") == []  # no branch without a layer
+    assert len(_classed(root, "blocks-tower")) == 4
+    assert _classed(root, "blocks-skip") == []  # no branch without a layer
     assert len(set(_lane_centres(root))) == 4  # four lanes, one above another
     boxes = _boxes(root)
     names = [title.split(":")[0].split(",")[0] for title, _ in boxes]
@@ -73,17 +73,17 @@ def test_resnet18_draws_every_shortcut_and_folds_identical_blocks() -> None:
     projection shortcut (a lane with its own box), the others an identity shortcut (an arc).
     layer1's two blocks are identical and drawn once, ×2."""
     root = _root("resnet18")
-    repeats = [element.text for element in _classed(root, "repeat")]
+    repeats = [element.text for element in _classed(root, "blocks-repeat")]
     assert repeats == ["×2"]
     # identity shortcuts drawn: layer1 (folded into one), layer2_2, layer3_2, layer4_2
-    assert len(_classed(root, "skip")) == 4
+    assert len(_classed(root, "blocks-skip")) == 4
     # lanes: one per identity block (4), two per projection block (3 x 2)
-    assert len(_classed(root, "tower")) == 10
+    assert len(_classed(root, "blocks-tower")) == 10
     projections = [title for title, _ in _boxes(root) if "downsample_conv" in title]
     assert [title.split(":")[0] for title in projections] == [
         f"layer{n}_1.downsample_conv, layer{n}_1.shortcut" for n in (2, 3, 4)]
     assert all("kernel 1×1" in title for title in projections)
-    adds = [element for element in root.iter(f"{SVG}g") if element.attrib.get("class") == "merge"
+    adds = [element for element in root.iter(f"{SVG}g") if element.attrib.get("class") == "blocks-merge"
             and element.find(f"{SVG}title") is not None]  # not the legend's swatch
     assert len(adds) == 7  # eight adds, two of them drawn as one
 
@@ -104,7 +104,7 @@ def test_resnet18_draws_every_shortcut_and_folds_identical_blocks() -> None:
 ])
 def test_repeated_blocks_are_counted_as_published(spec: str, repeats: list[str]) -> None:
     root = _root(spec)
-    assert [element.text for element in _classed(root, "repeat")] == repeats
+    assert [element.text for element in _classed(root, "blocks-repeat")] == repeats
 
 
 def test_squeeze_excitation_and_residuals_are_found_in_efficientnet() -> None:
@@ -162,7 +162,7 @@ def test_stage_headers_lead_and_dimensions_follow() -> None:
 @pytest.mark.parametrize("spec", ["vgg16", "vgg16-dense", "resnet18", "inception-block", "vit-b16"])
 def test_legend_has_one_entry_per_colour_with_equal_gaps(spec: str) -> None:
     root = _root(spec)
-    entries = [element for element in root.iter(f"{SVG}text") if element.attrib.get("class") == "legend"]
+    entries = [element for element in root.iter(f"{SVG}text") if element.attrib.get("class") == "blocks-legend"]
     xs = [float(element.attrib["x"]) for element in entries]
     ys = [float(element.attrib["y"]) for element in entries]
     # the swatch before each entry: its front face colour
@@ -179,7 +179,7 @@ def test_legend_has_one_entry_per_colour_with_equal_gaps(spec: str) -> None:
 def test_vgg16_dense_has_one_convolution_entry() -> None:
     """vgg16-dense had three legend entries in the convolution colour."""
     texts = [element.text for element in _root("vgg16-dense").iter(f"{SVG}text")
-             if element.attrib.get("class") == "legend"]
+             if element.attrib.get("class") == "blocks-legend"]
     assert [text for text in texts if text and text.startswith("convolution")] == [
         "convolution (+ ReLU, dropout on some)"]
 
@@ -260,12 +260,27 @@ def test_shortcut_arcs_leave_the_fork_and_enter_the_merge() -> None:
     (they were drawn a margin to the right of both)."""
     root = _root("resnet18")
     centres = [float(circle.attrib["cx"]) for group in root.iter(f"{SVG}g")
-               if group.attrib.get("class") == "merge" and group.find(f"{SVG}title") is not None
+               if group.attrib.get("class") == "blocks-merge" and group.find(f"{SVG}title") is not None
                for circle in group.iter(f"{SVG}circle")]
-    for arc in _classed(root, "skip"):
+    for arc in _classed(root, "blocks-skip"):
         words = arc.attrib["d"].split()
         start_x = float(words[1])
         end_x = float(words[words.index("L") + 1])
         assert any(abs(end_x - centre) <= 0.1 for centre in centres), (end_x, centres)
         if start_x > 200:  # all but layer1's, which leaves the stem's pooling slab
             assert any(abs(start_x - centre) <= 0.1 for centre in centres), (start_x, centres)
+
+
+def test_figure_classes_cannot_meet_the_report_stylesheet() -> None:
+    """The HTML report inlines the figure; its '.legend' rule (font-size 13px) restyled the
+    figure's legend texts when they were class="legend"."""
+    from archviz.report.html import html_report
+
+    network = archviz.load("resnet18")
+    analysis = network.analyze()
+    svg = render_blocks(analysis, network, "svg")
+    classes = {element.attrib["class"] for element in ET.fromstring(svg).iter() if "class" in element.attrib}
+    assert classes and all(name.startswith("blocks-") for name in classes), classes
+    page = html_report(network, analysis, None, svg, None)
+    style = page[page.index("<style>"):page.index("</style>")]
+    assert ".blocks-" not in style

@@ -880,9 +880,9 @@ def figure_svg(analysis: Analysis, figure: Figure, theme: Theme, title: bool = T
     out.append(f'<g fill="none" stroke="{theme.edge}" stroke-width="1.4">')
     for tower in canvas.towers:
         lines = "".join(f'<polyline points="{_points(line)}"/>' for line in tower)
-        out.append(f'<g class="tower">{lines}</g>')
+        out.append(f'<g class="blocks-tower">{lines}</g>')
     for arc in canvas.arcs:
-        out.append(f'<path class="skip" d="{_arc_path(arc)}"/>')
+        out.append(f'<path class="blocks-skip" d="{_arc_path(arc)}"/>')
     out.append("</g>")
     out.append('<g stroke-linejoin="round" stroke-width="0.8">')
     for item in canvas.boxes:
@@ -891,7 +891,7 @@ def figure_svg(analysis: Analysis, figure: Figure, theme: Theme, title: bool = T
     for left, right, y, text in canvas.repeats:
         out.append(f'<path d="M {_n(left)} {_n(y + 5)} V {_n(y)} H {_n(right)} V {_n(y + 5)}" fill="none" '
                    f'stroke="{theme.muted}" stroke-width="1"/>')
-        out.append(f'<text class="repeat" x="{_n((left + right) / 2)}" y="{_n(y - 5)}" font-size="{REPEAT_SIZE}" '
+        out.append(f'<text class="blocks-repeat" x="{_n((left + right) / 2)}" y="{_n(y - 5)}" font-size="{REPEAT_SIZE}" '
                    f'font-weight="bold" text-anchor="middle" fill="{theme.text}">{_esc(text)}</text>')
     for x, y, text, secondary in canvas.captions:
         size = SECOND_CAPTION_SIZE if secondary else CAPTION_SIZE
@@ -981,7 +981,7 @@ def _symbol_svg(item: _Placed, theme: Theme, tooltip: bool = True) -> str:
         sign = [((cx - arm, cy), (cx + arm, cy)), ((cx, cy - arm), (cx, cy + arm))]
     lines = "".join(f'<line x1="{_n(a[0])}" y1="{_n(a[1])}" x2="{_n(b[0])}" y2="{_n(b[1])}"/>' for a, b in sign)
     title = f"<title>{_esc(_described(item.box))}</title>" if tooltip else ""
-    return (f'<g class="merge" stroke="{shade(solid, -0.45)}">{title}<circle cx="{_n(cx)}" cy="{_n(cy)}" '
+    return (f'<g class="blocks-merge" stroke="{shade(solid, -0.45)}">{title}<circle cx="{_n(cx)}" cy="{_n(cy)}" '
             f'r="{_n(r)}" fill="{solid}"/><g stroke="{theme.background}" stroke-width="2">{lines}</g></g>')
 
 
@@ -1068,7 +1068,7 @@ def _legend_svg(entries: Sequence[tuple[str, str, bool, float, float, float]], t
             out.append(_symbol_svg(_Placed(box, x, y - 5, 16, 16, 0), theme, tooltip=False))
         else:
             out.append(_box_svg(_Placed(box, x, y - 5, 14, 14, 5), theme, tooltip=False))
-        out.append(f'<text class="legend" x="{_n(x + 26)}" y="{_n(y + 7)}" font-size="{LEGEND_SIZE}" '
+        out.append(f'<text class="blocks-legend" x="{_n(x + 26)}" y="{_n(y + 7)}" font-size="{LEGEND_SIZE}" '
                    f'fill="{theme.text}">{_esc(printable(text, LEGEND_LIMIT))}</text>')
     return out
 
