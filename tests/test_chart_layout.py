@@ -85,6 +85,7 @@ def bar_widths(ax: Axes) -> list[float]:
 
 
 def legend_labels(figure: Figure) -> list[str]:
+    """The legend's entries (families that share a colour share an entry: "shape, attention")."""
     return [t.get_text() for t in figure.legends[0].get_texts()]
 
 
@@ -206,8 +207,11 @@ def test_legend_lists_only_families_with_a_visible_bar(analyses: dict[str, archv
         theme = get_theme("light")
         from matplotlib.colors import to_rgba
 
-        for family in legend_labels(figure):
-            assert to_rgba(theme.family(family).solid) in shown, family
+        swatches = [to_rgba(patch.get_facecolor()) for patch in figure.legends[0].get_patches()]
+        assert len(set(swatches)) == len(swatches)  # one entry per colour
+        for label in legend_labels(figure):
+            for family in label.split(", "):
+                assert to_rgba(theme.family(family).solid) in shown, family
 
 
 def test_many_layers_keep_ticks_only(analyses: dict[str, archviz.Analysis]) -> None:

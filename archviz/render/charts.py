@@ -323,8 +323,13 @@ def _stage_rules(axes: Sequence[Axes], rows: _Rows, theme: Theme) -> None:
 def _legend(figure: Figure, families: Sequence[str], theme: Theme, note: str = "") -> None:
     from matplotlib.patches import Patch
 
-    handles = [Patch(facecolor=theme.family(f).solid, edgecolor=theme.family(f).border, label=f)
-               for f in dict.fromkeys(families)]
+    # families that share a colour (the greys of shape, attention, parameter) share one entry:
+    # three identical swatches would key nothing
+    by_colour: dict[str, list[str]] = {}
+    for family in dict.fromkeys(families):
+        by_colour.setdefault(theme.family(family).solid, []).append(family)
+    handles = [Patch(facecolor=colour, edgecolor=theme.family(names[0]).border, label=", ".join(names))
+               for colour, names in by_colour.items()]
     if not handles and not note:
         return
     # wrapped to the figure: matplotlib does not wrap a legend's title (DejaVu Sans at 8.5 pt sets
