@@ -123,3 +123,20 @@ def test_sweep_chart_many_variants_and_no_parameters(write_spec) -> None:  # typ
     ax = figure.axes[0]
     # no parameters and no MACs: linear axes from 0, never a negative range
     assert ax.get_yscale() == "linear" and ax.get_ylim()[0] == 0 and ax.get_xlim()[0] == 0
+
+
+def test_sweep_chart_labels_inside_and_svg_deterministic() -> None:
+    from matplotlib.text import Text
+
+    from archviz.render.sweep_chart import render_sweep_chart
+
+    points, figure, renderer = _sweep_figure("resnet18", {"width": [0.25, 0.5, 1, 2], "input": range(64, 257, 64)})
+    ax = figure.axes[0]
+    frame = ax.get_window_extent(renderer)
+    for text in ax.texts:
+        box = Text.get_window_extent(text, renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert ticks[:3] == ["10 M", "20 M", "50 M"]  # 1-2-5 over three decades
+    svg = render_sweep_chart(points, "resnet18")
+    assert svg == render_sweep_chart(points, "resnet18") and b"<dc:date>" not in svg

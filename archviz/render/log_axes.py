@@ -2,7 +2,7 @@
 
 matplotlib's log locator labels powers of ten only, so a range within one decade (the VGG
 family's 133-144 M parameters) gets no label at all. Here the ticks are the first of these that
-gives at least three inside the data's range: powers of ten alone (over more than three
+gives at least three inside the data's range: powers of ten alone (over more than 3.5
 decades), 1-2-5 per decade, 1-1.5-2-3-5-7, every integer multiple of a
 power of ten, or round linear steps.
 """
@@ -27,7 +27,7 @@ def log_ticks(low: float, high: float) -> list[float]:
     [132000000, 134000000, 136000000, 138000000, 140000000, 142000000, 144000000]
     """
     first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
-    wide = math.log10(high / low) > 3  # 1-2-5 over more than three decades: labels run together
+    wide = math.log10(high / low) > 3.5  # 1-2-5 over more decades: the labels run together
     for multiples in (((1,),) if wide else ()) + ((1, 2, 5), (1, 1.5, 2, 3, 5, 7), tuple(range(1, 10))):
         ticks = [m * 10.0**k for k in range(first, last + 1) for m in multiples]
         inside = [t for t in ticks if low <= t <= high]
