@@ -225,3 +225,5 @@ def test_many_layers_keep_ticks_only(analyses: dict[str, archviz.Analysis]) -> N
             assert first.get_ylabel() == f"{len(rows):,} layers, in network order"
             assert panel_texts(first) == []  # no value labels, no stage headers
             assert len(first.lines) == 2  # the rules between stage a, stage b and the unstaged head
+            longest = max(bar_widths(first))
+            assert first.get_xlim()[1] <= 1.05 * longest  # no room kept for value labels not drawn

@@ -113,7 +113,7 @@ def _costs(analysis: Analysis, kind: Kind, theme: Theme) -> Figure:
             for position, value in zip(rows.positions, values, strict=True):
                 text = f"{units.human(value)} ({units.percent(value, totals[field])})" if value else "0"
                 _value_label(ax, value, position, text, theme)
-        ax.set_xlim(0, max(values, default=1) * LABEL_HEADROOM or 1)
+        ax.set_xlim(0, max(values, default=1) * (LABEL_HEADROOM if len(records) <= LABELLED_BARS else 1.05) or 1)
     _layer_axis(axes[0], records, rows)
     _stage_rules(axes, rows, theme)
     question = {Kind.cost: "where the parameters and the compute are", Kind.params: "where the parameters are",
@@ -158,7 +158,7 @@ def _memory(analysis: Analysis, theme: Theme) -> Figure:
                 _value_label(ax, value, position, units.human_bytes(step.allocated_bytes), theme)
             else:
                 _value_label(ax, 0, position, step.storage, theme, italic=True)
-    ax.set_xlim(0, max(allocated, default=1) * MEMORY_HEADROOM or 1)
+    ax.set_xlim(0, max(allocated, default=1) * (MEMORY_HEADROOM if len(records) <= LABELLED_BARS else 1.05) or 1)
     ax.set_xlabel(unit)
     ax.set_title(f"Allocated by each layer: {units.human_bytes(profile.allocated_bytes)} in all "
                  f"({units.human_bytes(analysis.totals.activation_bytes)} if every output had its own)",
