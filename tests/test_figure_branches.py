@@ -284,3 +284,20 @@ def test_figure_classes_cannot_meet_the_report_stylesheet() -> None:
     page = html_report(network, analysis, None, svg, None)
     style = page[page.index("<style>"):page.index("</style>")]
     assert ".blocks-" not in style
+
+
+def test_branch_lines_run_from_the_fork_to_the_merge() -> None:
+    """Each tower's lines leave the input's front face and end on the concat's (they started and
+    ended a caption's width away, leaving gaps beside boxes whose caption is wider)."""
+    root = _root("inception-block")
+    boxes = _boxes(root)
+    fork, merge = boxes[0][1], boxes[-1][1]
+    for tower in _classed(root, "blocks-tower"):
+        lines = [[tuple(float(v) for v in point.split(",")) for point in line.attrib["points"].split()]
+                 for line in tower.iter(f"{SVG}polyline")]
+        into, out = lines
+        assert into[0][0] == pytest.approx(fork["x"] + fork["width"], abs=0.1)
+        assert out[-1][0] == pytest.approx(merge["x"], abs=0.1)
+        # and reach a box of their lane: some front face starts where the line in ends
+        assert any(abs(face["x"] - into[-1][0]) <= 0.1 and face["y"] <= into[-1][1] <= face["y"] + face["height"]
+                   for _, face in boxes)

@@ -619,6 +619,17 @@ class _Extent:
     width: float
     top: float
     bottom: float
+    first_left: float = 0.0   # the first box's front face, from the row's left edge
+    last_right: float = 0.0   # the last box's front face's right edge
+
+
+@dataclass
+class _Waiting:
+    """Lines that end on a merge not yet placed, by the merge box's id: shortcut arcs (start and
+    apex known) and branch lines (their last point moved onto the merge's front face)."""
+
+    arcs: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
+    lines: dict[int, list[list[tuple[float, float]]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -630,6 +641,7 @@ class _Open:
     fork: _Placed | None      # the box before
     reach: float = 0.0        # how far up the span's boxes and inner marks reach (positive)
     floor: float = 0.0        # how far down inner branches reach
+    first: _Placed | None = None  # the span's first box on the row's line
 
 
 def _tokens(items: Sequence[Item]) -> Iterator[tuple[str, Box | Branches | Repeat]]:
@@ -676,13 +688,15 @@ class _Layout:
         group: list[tuple[Box, float, tuple[float, float, float]]] = []  # (box, offset, size)
         last_placed: _Placed | None = None
         box_index = 0
-        pending: dict[int, list[tuple[float, float]]] = {}  # shortcut arcs waiting for their merge box
+        waiting = _Waiting()
+        first_left: float | None = None
+        last_right = 0.0
 
         def next_box(after: int) -> Box | None:
             return boxes[after] if after < len(boxes) else None
 
         def flush() -> None:
-            nonlocal cursor, has_second, last_placed
+            nonlocal cursor, has_second, last_placed, first_left, last_right
             if not group:
                 return
             first = group[0][0]
@@ -714,10 +728,18 @@ class _Layout:
                 placed = _Placed(box, dx + start + offset, dy - total / 2 + depth, thickness, height, depth)
                 if canvas is not None:
                     canvas.boxes.append(placed)
-                    arc = pending.pop(id(box), None)
+                    arc = waiting.arcs.pop(id(box), None)
                     if arc is not None:
                         end = _top_middle(placed)
                         canvas.arcs.append([*arc, (end[0], arc[1][1]), end])
+                    for line in waiting.lines.pop(id(box), []):
+                        line[-1] = (placed.x, line[-1][1])
+                for frame in stack:
+                    if frame.first is None:
+                        frame.first = placed
+                if first_left is None:
+                    first_left = placed.x - dx
+                last_right = placed.x - dx + thickness
                 last_placed = placed
             cursor += needed + GROUP_GAP
             group.clear()
@@ -765,7 +787,8 @@ class _Layout:
             cursor += frame.pad
             following = next_box(box_index)
             if isinstance(frame.item, Branches):
-                reach, floor = self._branches(frame, span_right, following, caption_y + 6, canvas, dx, dy, pending)
+                reach, floor = self._branches(frame, span_right, following, last_placed, caption_y + 6, canvas,
+                                              dx, dy, waiting)
             else:
                 # a bracket over the repeated blocks, ×N above its middle
                 reach, floor = frame.reach + 14 + REPEAT_SIZE, frame.floor
@@ -781,11 +804,10 @@ class _Layout:
         if has_second:
             bottom = max(bottom, caption_y + SECOND_CAPTION_SIZE + 12)
         width = max(cursor - GROUP_GAP, 0.0)
-        return _Extent(width, top, bottom)
+        return _Extent(width, top, bottom, first_left or 0.0, last_right)
 
-    def _branches(self, frame: _Open, right: float, merge: Box | None, floor_start: float,
-                  canvas: _Canvas | None, dx: float, dy: float,
-                  pending: dict[int, list[tuple[float, float]]]) -> tuple[float, float]:
+    def _branches(self, frame: _Open, right: float, merge: Box | None, last: _Placed | None, floor_start: float,
+                  canvas: _Canvas | None, dx: float, dy: float, waiting: _Waiting) -> tuple[float, float]:
         """Place the lanes other than the main one, the lines into and out of every lane and the
         shortcut arc; return how far the branches reach up and down."""
         item = frame.item
@@ -802,7 +824,7 @@ class _Layout:
             if canvas is not None and frame.fork is not None and merge is not None:
                 # from the middle of the fork's top; the end is set when the merge is placed
                 start = _top_middle(frame.fork)
-                pending[id(merge)] = [start, (start[0], dy + arc_y)]
+                waiting.arcs[id(merge)] = [start, (start[0], dy + arc_y)]
         lanes: list[tuple[int, float]] = []  # (lane number, centre line)
         upper = -reach
         for number in range(item.anchor - 1, -1, -1):
@@ -816,18 +838,24 @@ class _Layout:
             centre = lower + LANE_GAP - extent.top
             lower = centre + extent.bottom
             lanes.append((number, centre))
-        if canvas is not None:
-            canvas.towers.append([[(dx + x_in - GROUP_GAP / 2, dy), (dx + left, dy)],
-                                  [(dx + left + span, dy), (dx + x_out + GROUP_GAP / 2, dy)]])
+        if canvas is not None and frame.fork is not None and frame.first is not None and last is not None:
+            # lines from the fork's front face to each lane's first box, and from each lane's last
+            # box to the merge's front face (set when the merge is placed)
+            fork_right = frame.fork.x + frame.fork.width
+            into = [(dx + x_out + GROUP_GAP / 2, dy)]
+            outs = [[(last.x + last.width, dy), *into]]
+            canvas.towers.append([[(fork_right, dy), (frame.first.x, dy)], outs[0]])
             for number, centre in sorted(lanes):
                 extent = self.row(item.lanes[number])
-                lane_left = left + (span - extent.width) / 2
-                self.row(item.lanes[number], canvas, dx + lane_left, dy + centre)
+                lane_left = dx + left + (span - extent.width) / 2
+                self.row(item.lanes[number], canvas, lane_left, dy + centre)
+                outs.append([(lane_left + extent.last_right, dy + centre), (dx + x_out, dy + centre),
+                             (dx + x_out, dy), *into])
                 canvas.towers.append([
-                    [(dx + x_in - GROUP_GAP / 2, dy), (dx + x_in, dy), (dx + x_in, dy + centre),
-                     (dx + lane_left, dy + centre)],
-                    [(dx + lane_left + extent.width, dy + centre), (dx + x_out, dy + centre), (dx + x_out, dy),
-                     (dx + x_out + GROUP_GAP / 2, dy)]])
+                    [(fork_right, dy), (dx + x_in, dy), (dx + x_in, dy + centre),
+                     (lane_left + extent.first_left, dy + centre)], outs[-1]])
+            if merge is not None:
+                waiting.lines[id(merge)] = outs
         return -upper, lower
 
 
