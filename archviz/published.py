@@ -228,6 +228,10 @@ def accuracy_chart(analyses: Sequence[Analysis], source: Source | str = Source.t
         raise ArchvizError(f"--accuracy names {', '.join(map(repr, unknown))}, which is not among the charted "
                            f"networks ({', '.join(a.name for a in analyses)})",
                            hint="write --accuracy NAME=VALUE with the network's name as the chart labels it")
+    batched = sorted({a.batch for a in analyses} - {1})
+    if batched:
+        raise ArchvizError(f"the accuracy chart compares networks per image, at batch 1. Received: batch {batched[0]}",
+                           hint="drop --batch")
     what = _describe(chosen, kind, table, scale)
     points: list[AccuracyPoint] = []
     for analysis in analyses:

@@ -134,6 +134,8 @@ def test_published_number_needs_the_built_in_network(analyses) -> None:  # type:
         accuracy_chart([small])
     own = accuracy_chart([changed, analyses["resnet18"]], own={"vgg16": 93.5})
     assert [(p.name, p.value, p.own) for p in own.points] == [("vgg16", 93.5, True), ("resnet18", 69.758, False)]
+    with pytest.raises(ArchvizError, match="per image, at batch 1. Received: batch 8"):
+        accuracy_chart([archviz.load("vgg16").analyze(batch=8)])
     with pytest.raises(ArchvizError, match="--accuracy names 'vgg61'"):
         accuracy_chart([analyses["vgg16"]], own={"vgg61": 70.0})
     with pytest.raises(ArchvizError, match="Tables 3 and 4"):
