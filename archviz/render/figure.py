@@ -84,6 +84,7 @@ LEGEND_GAP = 24        # between legend columns
 LEGEND_LIMIT = 90      # characters of a legend entry before it is cut
 REPEAT_SIZE = 15
 NOTE_SIZE = 13
+NOTE_WIDTH = 560       # the narrowest a note wraps to
 TITLE_SIZE = 21
 SUBTITLE_SIZE = 14
 
@@ -881,7 +882,9 @@ def figure_svg(analysis: Analysis, figure: Figure, theme: Theme, title: bool = T
     notes = [note for note in (figure.note, _scale_note(figure.boxes, scale, layout.spatial_scale)) if note]
     if title:
         width = max(width, _text_width(_title_line(analysis), SUBTITLE_SIZE) + 2 * MARGIN)
-    for note in notes:  # a network of few stages (ViT: three) is narrower than its note
+    # notes wrap to the figure's width (at least NOTE_WIDTH), and a narrower figure widens to them
+    notes = [line for note in notes for line in _wrap(note, max(width - 2 * MARGIN, NOTE_WIDTH))]
+    for note in notes:
         width = max(width, 1.1 * _text_width(note, NOTE_SIZE) + 2 * MARGIN)
     entries = _legend_entries(figure.boxes)
     legend_top = axis + extent.bottom + 16
@@ -931,6 +934,17 @@ def figure_svg(analysis: Analysis, figure: Figure, theme: Theme, title: bool = T
                    f'font-size="{NOTE_SIZE}" fill="{theme.muted}">{_esc(note)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _wrap(text: str, width: float) -> list[str]:
+    """Words into lines no wider than ``width`` (by the width estimate, with a tenth to spare)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and 1.1 * _text_width(f"{lines[-1]} {word}", NOTE_SIZE) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
 
 
 def _fit(figure: Figure, scale: Scale) -> tuple[_Layout, _Extent]:
