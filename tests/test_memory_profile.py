@@ -3,6 +3,11 @@ against sums worked out by hand from the layers' shapes."""
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
+import pytest
+
 import archviz
 from archviz.ops.base import IN_PLACE, NEW_STORAGE, VIEW
 
@@ -78,3 +83,67 @@ def test_dtype_scales_the_profile() -> None:
     float32, bfloat16 = network.analyze().memory_profile(), network.analyze(dtype="bfloat16").memory_profile()
     assert bfloat16.allocated_bytes * 2 == float32.allocated_bytes
     assert bfloat16.peak_bytes * 2 == float32.peak_bytes and bfloat16.peak_layer == "conv1_2"
+
+
+@pytest.mark.parametrize("spec", ["vgg16", "resnet18", "inception-block"])
+def test_allocated_and_peak_match_what_pytorch_allocates(spec: str) -> None:
+    """Measured, not modelled: the spec built as a PyTorch module with torchvision's
+    ReLU(inplace=True), run without gradients under a dispatch mode that sees every tensor the
+    aten ops return and a finalizer that sees each freed. A storage is new when its address is
+    not the input's, a weight's or a live tensor's; the live bytes rise when one is made and fall
+    when its last tensor is freed (the module drops each output after its last reader).
+    Max pooling's int64 indices, which PyTorch's CPU kernel allocates and frees at once, are left
+    out: archviz counts the layers' outputs."""
+    torch = pytest.importorskip("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    import archviz.torch as backend
+
+    class Storages(TorchDispatchMode):
+        def __init__(self, known: set[int]) -> None:
+            super().__init__()
+            self.known, self.tensors, self.sizes, self.objects = known, {}, {}, set()  # type: ignore[var-annotated]
+            self.live = self.peak = self.allocated = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+            out = func(*args, **(kwargs or {}))
+            for tensor in tree_flatten(out)[0]:
+                if isinstance(tensor, torch.Tensor) and tensor.dtype.is_floating_point:
+                    self.track(tensor)
+            return out
+
+        def track(self, tensor: Any) -> None:
+            address = tensor.untyped_storage().data_ptr()
+            if address in self.known or id(tensor) in self.objects:  # a weight, or an op's `self` returned
+                return
+            if address not in self.tensors:
+                self.tensors[address], self.sizes[address] = 0, tensor.untyped_storage().nbytes()
+                self.live += self.sizes[address]
+                self.allocated += self.sizes[address]
+                self.peak = max(self.peak, self.live)
+            self.tensors[address] += 1
+            self.objects.add(id(tensor))
+            weakref.finalize(tensor, self.freed, id(tensor), address)
+
+        def freed(self, key: int, address: int) -> None:
+            self.objects.discard(key)
+            self.tensors[address] -= 1
+            if not self.tensors[address]:
+                self.live -= self.sizes.pop(address)
+                del self.tensors[address]
+
+    network = archviz.load(spec)
+    module = backend.build(network).eval()
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.ReLU):
+            layer.inplace = True
+    x = torch.randn(1, *network.analyze().input_shape)
+    known = {x.untyped_storage().data_ptr()} | {t.untyped_storage().data_ptr()
+                                                 for t in [*module.parameters(), *module.buffers()]}
+    mode = Storages(known)
+    with torch.no_grad(), mode:
+        result = module(x)
+    del result
+    profile = network.analyze().memory_profile()
+    assert (mode.allocated, mode.peak) == (profile.allocated_bytes, profile.peak_bytes)
