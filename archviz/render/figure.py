@@ -187,7 +187,7 @@ def parse_scale(value: str | Scale) -> Scale:
     if not (math.isfinite(side) and math.isfinite(channels) and side > 0 and channels > 0):
         raise ArchvizError(f"the blocks scale is 'auto', 'fixed' or two positive numbers 'SIDE,CHANNELS'. "
                            f"Received: scale={value!r}",
-                           hint="e.g. --scale fixed (1 px per 1.5 pixels of side, per 8 channels of depth) "
+                           hint="e.g. --scale fixed (1 px per 1.5 pixels of side, per 8 channels of thickness) "
                                 "or --scale 2,16 for a figure half as large")
     return Scale(side, channels)
 
@@ -217,8 +217,9 @@ def render_blocks(
 
     ``network`` adds activations fused into a layer (Keras' ``activation=``) to the legend.
     ``warn`` receives the message when the figure falls back to one box per stage because the
-    network has more than ``max_boxes`` boxes (default: ``warnings.warn``). ``scale``: 'auto'
-    (fitted to this figure), 'fixed' (the same for every figure) or 'S,C' (see ``parse_scale``).
+    network has more than ``max_boxes`` boxes or would be wider than ``MAX_WIDTH`` at this scale
+    (default: ``warnings.warn``). ``scale``: 'auto' (fitted to this figure), 'fixed' (the same
+    for every figure) or 'S,C' (see ``parse_scale``).
     """
     if fmt not in FORMATS:
         raise ArchvizError(f"the blocks style writes {', '.join(FORMATS)}. Received: format={fmt!r}",
