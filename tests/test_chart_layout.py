@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 pytest.importorskip("matplotlib")
 
-EDGE_PX = 4  # every text at least this far inside the figure's edge
+EDGE_PX = 10  # every text at least this far inside the figure's edge (the old titles sat 4 px below the top)
 DEEP_SPEC = """
 archviz: 1
 name: deep
