@@ -139,8 +139,9 @@ def test_markdown_report_of_a_relative_path_stays_in_out(tmp_path: Path, monkeyp
     result = invoke("report", "../../x.yaml", "--no-verify", "--out", "rep")
     assert result.exit_code == 0, result.output
     assert listing(tmp_path) == [
-        "w", "w/deep", "w/deep/rep", "w/deep/rep/README.md", "w/deep/rep/diagrams",
-        "w/deep/rep/diagrams/vgg-family-compare.svg", "w/deep/rep/diagrams/x-blocks.svg",
+        "w", "w/deep", "w/deep/rep", "w/deep/rep/README.md", "w/deep/rep/diagrams", "w/deep/rep/diagrams/accuracy.svg",
+        "w/deep/rep/diagrams/vgg-family-compare.svg", "w/deep/rep/diagrams/vgg-family-errors.svg",
+        "w/deep/rep/diagrams/x-blocks.svg",
         "w/deep/rep/diagrams/x-cost.svg", "w/deep/rep/diagrams/x-graph.svg", "w/deep/rep/specs",
         "w/deep/rep/specs/x.md", "w/deep/rep/verification.md", "x.yaml"]
     page = (work / "rep" / "specs" / "x.md").read_text()
