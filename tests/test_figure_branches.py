@@ -62,7 +62,7 @@ def test_inception_towers_stand_side_by_side_into_the_concat() -> None:
     assert names[0] == "input" and names[-1] == "output"  # the concat is drawn last, as its 256x28x28 output
     assert "concatenate, 256x28x28" in boxes[-1][0]
     kernels = [element.text for element in root.iter(f"{SVG}text") if "rotate" in element.attrib.get("transform", "")]
-    assert sorted(text or "" for text in kernels) == ["1×1", "1×1", "1×1", "3×3", "5×5"]  # b3_reduce (16 channels) is too thin to label
+    assert sorted(text or "" for text in kernels) == ["1×1", "1×1", "1×1", "1×1", "3×3", "5×5"]  # all six convolutions
     # the lanes sit between the input and the concat along the flow
     first_left, last_left = boxes[0][1]["x"], boxes[-1][1]["x"]
     assert all(first_left < face["x"] < last_left for _, face in boxes[1:-1])

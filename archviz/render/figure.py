@@ -996,7 +996,7 @@ def _box_svg(item: _Placed, theme: Theme, tooltip: bool = True) -> str:
     side = _polygon([(x + w, y), (x + w + d, y - d), (x + w + d, y + h - d), (x + w, y + h)], shade(solid, -0.16))
     title = f"<title>{_esc(_described(item.box))}</title>" if tooltip else ""
     label = ""
-    if item.box.kernel and w >= KERNEL_SIZE + 2 and h >= _text_width(item.box.kernel, KERNEL_SIZE) + 8:
+    if item.box.kernel and w >= KERNEL_SIZE and h >= _text_width(item.box.kernel, KERNEL_SIZE) + 8:
         # along the front face, read bottom to top, in the page's background colour
         cx, cy = x + w / 2 + KERNEL_SIZE * 0.35, y + h / 2
         label = (f'<text x="{_n(cx)}" y="{_n(cy)}" transform="rotate(-90 {_n(cx)} {_n(cy)})" '
