@@ -186,7 +186,7 @@ def _letter_label(name: str) -> str:
 def default_specs(source: Source | str = Source.torchvision, metric: Metric | str = Metric.top1, table: int = 3,
                   train_scale: TrainScale | str = TrainScale.s256) -> list[str]:
     """The built-ins with a published ImageNet number for these choices, in the order above."""
-    return [spec for spec in _numbers(Source(source), Metric(metric), table, TrainScale(train_scale))]
+    return list(_numbers(Source(source), Metric(metric), table, TrainScale(train_scale)))
 
 
 def _numbers(source: Source, metric: Metric, table: int, scale: TrainScale) -> dict[str, tuple[float, str]]:
@@ -217,7 +217,6 @@ def accuracy_chart(analyses: Sequence[Analysis], source: Source | str = Source.t
     is an ArchvizError naming it and the built-ins that have numbers.
     """
     from archviz.network import load
-    from archviz.render import units
     from archviz.sweep import pareto_front
 
     chosen, kind, scale = Source(source), Metric(metric), TrainScale(train_scale)
@@ -232,7 +231,7 @@ def accuracy_chart(analyses: Sequence[Analysis], source: Source | str = Source.t
     if batched:
         raise ArchvizError(f"the accuracy chart compares networks per image, at batch 1. Received: batch {batched[0]}",
                            hint="drop --batch")
-    what = _describe(chosen, kind, table, scale)
+    what = _describe(chosen, kind)
     points: list[AccuracyPoint] = []
     for analysis in analyses:
         name = analysis.name
@@ -248,9 +247,9 @@ def accuracy_chart(analyses: Sequence[Analysis], source: Source | str = Source.t
         builtin = load(name).analyze()
         if (analysis.totals.params, analysis.input_shape) != (builtin.totals.params, builtin.input_shape):
             raise ArchvizError(
-                f"the published {what} of {name} is for the built-in network ({units.exact(builtin.totals.params)} "
-                f"params, input {units.shape(builtin.input_shape)}); this one differs "
-                f"(Received: {units.exact(analysis.totals.params)} params, input {units.shape(analysis.input_shape)})",
+                f"the published {what} of {name} is for the built-in network ({builtin.totals.params:,} "
+                f"params, input {_shape(builtin.input_shape)}); this one differs "
+                f"(Received: {analysis.totals.params:,} params, input {_shape(analysis.input_shape)})",
                 hint=f"drop --set/--input, or give its own number: --accuracy {name}=VALUE")
         value, row = numbers[name]
         points.append(AccuracyPoint(name, _letter_label(name), analysis.totals.macs, analysis.totals.params,
@@ -258,14 +257,18 @@ def accuracy_chart(analyses: Sequence[Analysis], source: Source | str = Source.t
     higher = chosen is Source.torchvision
     front_macs = pareto_front([(p.macs, p.value) for p in points], maximise=(False, higher))
     front_params = pareto_front([(p.params, p.value) for p in points], maximise=(False, higher))
-    inputs = sorted({units.shape(a.input_shape) for a in analyses})
+    inputs = sorted({_shape(a.input_shape) for a in analyses})
     return AccuracyChart(tuple(points), what[0].upper() + what[1:], higher, tuple(front_macs), tuple(front_params),
                          _title(chosen, kind, table, scale),
                          _footnote(chosen, kind, table, scale, any(p.own for p in points), ", ".join(inputs)),
                          ", ".join(inputs))
 
 
-def _describe(source: Source, metric: Metric, table: int, scale: TrainScale) -> str:
+def _shape(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape))
+
+
+def _describe(source: Source, metric: Metric) -> str:
     k = "top-1" if metric is Metric.top1 else "top-5"
     if source is Source.torchvision:
         return f"ImageNet-1K {k} accuracy (%)"
