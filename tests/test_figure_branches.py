@@ -301,3 +301,25 @@ def test_branch_lines_run_from_the_fork_to_the_merge() -> None:
         # and reach a box of their lane: some front face starts where the line in ends
         assert any(abs(face["x"] - into[-1][0]) <= 0.1 and face["y"] <= into[-1][1] <= face["y"] + face["height"]
                    for _, face in boxes)
+
+
+def test_deeply_nested_branches_are_measured_once() -> None:
+    """Every branch point measured the rows inside it again, so each level of nesting doubled the
+    work: 24 residual blocks each inside the last took hours; now well under a second."""
+    import time
+
+    depth = 24
+    lines = ["archviz: 1", "name: nested", "input: [8, 16, 16]", "layers:",
+             "  - conv2d: {name: f0, filters: 8, kernel: 3, padding: same}"]
+    lines += [f"  - conv2d: {{name: f{k}, inputs: f{k - 1}, filters: 8, kernel: 3, padding: same}}"
+              for k in range(1, depth + 1)]
+    previous = f"f{depth}"
+    for k in range(depth, 0, -1):
+        lines.append(f"  - conv2d: {{name: c{k}, inputs: {previous}, filters: 8, kernel: 1}}")
+        lines.append(f"  - add: {{name: a{k}, inputs: [c{k}, f{k - 1}]}}")
+        previous = f"a{k}"
+    network = archviz.loads("\n".join(lines) + "\n")
+    started = time.perf_counter()
+    root = ET.fromstring(render_blocks(network.analyze(), network, warn=lambda _: None))
+    assert time.perf_counter() - started < 10
+    assert len(_classed(root, "blocks-skip")) == depth  # every level's shortcut, one inside the other

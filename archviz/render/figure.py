@@ -250,16 +250,16 @@ def figure_boxes(analysis: Analysis, network: Network | None = None, max_boxes: 
     """One box per weight layer and pooling step, branches as lanes; one box per stage where the
     branches do not nest or the boxes are too many."""
     graph = _drawn_graph(analysis, _fused_activations(network))
-    items = _decompose(*graph) if graph is not None else None
-    if items is None:
-        return Figure(tuple(_stage_boxes(analysis)),
-                      "Branches that do not nest into blocks (outputs taken from several depths): "
-                      "one box per stage, showing each stage's output tensor.", per_stage=True)
     count = len(graph[0]) if graph is not None else 0
     if count > max_boxes:
         note = (f"More than {max_boxes:,} boxes ({count:,}): the figure shows one box per stage, "
                 "each stage's output tensor.")
         return Figure(tuple(_stage_boxes(analysis)), note, per_stage=True)
+    items = _decompose(*graph) if graph is not None else None
+    if items is None:
+        return Figure(tuple(_stage_boxes(analysis)),
+                      "Branches that do not nest into blocks (outputs taken from several depths): "
+                      "one box per stage, showing each stage's output tensor.", per_stage=True)
     folded = _fold(tuple(items))
     return Figure(tuple(_walk_boxes(folded)), None, items=folded)
 
@@ -399,9 +399,11 @@ def _decompose(boxes: dict[str, Box], sources: dict[str, list[str]]) -> list[Ite
 
 
 def _row(first: str, last: str, boxes: dict[str, Box], sources: dict[str, list[str]],
-         targets: dict[str, list[str]], order: dict[str, int]) -> list[Item] | None:
-    between = _reachable(first, targets) & _reachable(last, sources)
+         targets: dict[str, list[str]], order: dict[str, int], within: set[str] | None = None) -> list[Item] | None:
+    """The row from ``first`` to ``last``, looking only at the boxes ``within`` (a branch's own)."""
+    between = _reachable(first, targets, within) & _reachable(last, sources, within)
     ordered = sorted(between, key=order.__getitem__)
+    position = {name: index for index, name in enumerate(ordered)}
     paths_in: dict[str, int] = {}
     for name in ordered:
         paths_in[name] = 1 if name == first else sum(paths_in.get(s, 0) for s in sources[name] if s in between)
@@ -413,8 +415,8 @@ def _row(first: str, last: str, boxes: dict[str, Box], sources: dict[str, list[s
     cuts = [name for name in ordered if paths_in[name] * paths_out[name] == total]
     items: list[Item] = [boxes[first]]
     for fork, merge in itertools.pairwise(cuts):
-        inner = {name for name in between if order[fork] < order[name] < order[merge]}
-        inner &= _reachable(fork, targets) & _reachable(merge, sources)
+        # every box between two cuts in the order lies on a path from the one to the other
+        inner = set(ordered[position[fork] + 1:position[merge]])
         if not inner:
             items.append(boxes[merge])
             continue
@@ -427,7 +429,7 @@ def _row(first: str, last: str, boxes: dict[str, Box], sources: dict[str, list[s
             stops = [n for n in component if merge in targets[n]]
             if len(starts) != 1 or len(stops) != 1:
                 return None
-            lane = _row(starts[0], stops[0], boxes, sources, targets, order)
+            lane = _row(starts[0], stops[0], boxes, sources, targets, order, component)
             if lane is None:
                 return None
             lanes.append(tuple(lane))
@@ -444,12 +446,12 @@ def _row(first: str, last: str, boxes: dict[str, Box], sources: dict[str, list[s
     return items
 
 
-def _reachable(start: str, edges: dict[str, list[str]]) -> set[str]:
+def _reachable(start: str, edges: dict[str, list[str]], within: set[str] | None = None) -> set[str]:
     seen = {start}
     stack = [start]
     while stack:
         for following in edges[stack.pop()]:
-            if following not in seen:
+            if following not in seen and (within is None or following in within):
                 seen.add(following)
                 stack.append(following)
     return seen
@@ -666,6 +668,16 @@ class _Layout:
         self.spatial_scale = spatial_scale
         self.scale = scale
         self.per_stage = per_stage
+        # measured rows by identity (the row kept alive beside its extent): a row is measured by
+        # every branch point around it, which doubled the work per level of nesting
+        self._measured: dict[int, tuple[Sequence[Item], _Extent]] = {}
+
+    def measure(self, items: Sequence[Item]) -> _Extent:
+        known = self._measured.get(id(items))
+        if known is None or known[0] is not items:
+            known = (items, self.row(items))
+            self._measured[id(items)] = known
+        return known[1]
 
     def size(self, box: Box) -> tuple[float, float, float]:
         return _size(box, self.spatial_scale, self.scale)
@@ -778,8 +790,9 @@ class _Layout:
                 assert isinstance(item, (Branches, Repeat))
                 pad = 0.0
                 if isinstance(item, Branches):
-                    main = self.row(item.lanes[item.anchor]).width
-                    others = [self.row(lane).width for number, lane in enumerate(item.lanes) if number != item.anchor]
+                    main = self.measure(item.lanes[item.anchor]).width
+                    others = [self.measure(lane).width for number, lane in enumerate(item.lanes)
+                              if number != item.anchor]
                     pad = max(0.0, max(others, default=0.0) - main) / 2
                     cursor += pad
                 stack.append(_Open(kind, item, cursor, pad, last_placed))
@@ -830,13 +843,13 @@ class _Layout:
         lanes: list[tuple[int, float]] = []  # (lane number, centre line)
         upper = -reach
         for number in range(item.anchor - 1, -1, -1):
-            extent = self.row(item.lanes[number])
+            extent = self.measure(item.lanes[number])
             centre = upper - LANE_GAP - extent.bottom
             upper = centre + extent.top
             lanes.append((number, centre))
         lower = max(floor_start, frame.floor)
         for number in range(item.anchor + 1, len(item.lanes)):
-            extent = self.row(item.lanes[number])
+            extent = self.measure(item.lanes[number])
             centre = lower + LANE_GAP - extent.top
             lower = centre + extent.bottom
             lanes.append((number, centre))
@@ -848,7 +861,7 @@ class _Layout:
             outs = [[(last.x + last.width, dy), *into]]
             canvas.towers.append([[(fork_right, dy), (frame.first.x, dy)], outs[0]])
             for number, centre in sorted(lanes):
-                extent = self.row(item.lanes[number])
+                extent = self.measure(item.lanes[number])
                 lane_left = dx + left + (span - extent.width) / 2
                 self.row(item.lanes[number], canvas, lane_left, dy + centre)
                 outs.append([(lane_left + extent.last_right, dy + centre), (dx + x_out, dy + centre),
