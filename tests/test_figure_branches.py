@@ -323,3 +323,23 @@ def test_deeply_nested_branches_are_measured_once() -> None:
     root = ET.fromstring(render_blocks(network.analyze(), network, warn=lambda _: None))
     assert time.perf_counter() - started < 10
     assert len(_classed(root, "blocks-skip")) == depth  # every level's shortcut, one inside the other
+
+
+def test_a_long_residual_chain_decomposes_in_linear_time() -> None:
+    """3,000 residual blocks in a row: each pair of cuts rescanned every box (2,000 took 4.8 s);
+    the identical blocks fold into one ×3000."""
+    import time
+
+    lines = ["archviz: 1", "name: long", "input: [8, 16, 16]", "layers:",
+             "  - conv2d: {name: f0, filters: 8, kernel: 3, padding: same}"]
+    previous = "f0"
+    for k in range(1, 3001):
+        lines.append(f"  - conv2d: {{name: c{k}, inputs: {previous}, filters: 8, kernel: 3, padding: same}}")
+        lines.append(f"  - add: {{name: a{k}, inputs: [c{k}, {previous}]}}")
+        previous = f"a{k}"
+    network = archviz.loads("\n".join(lines) + "\n")
+    analysis = network.analyze()
+    started = time.perf_counter()
+    result = figure_boxes(analysis, network, max_boxes=10**6)
+    assert time.perf_counter() - started < 5
+    assert isinstance(result.items[-1], figure.Repeat) and result.items[-1].times == 3000
