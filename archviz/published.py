@@ -300,3 +300,50 @@ def _footnote(source: Source, metric: Metric, table: int, scale: TrainScale, has
     if has_own:
         text += " Hollow points: numbers given with --accuracy, not published."
     return text
+
+
+# -- one network's published numbers, for its report page -----------------------------------
+
+@dataclass(frozen=True)
+class PublishedRow:
+    source: str  # 'torchvision 0.29.1, vgg16 IMAGENET1K_V1' or 'VGG paper, Table 3'
+    setting: str  # how it was measured: 'ImageNet-1K val, single 224 crop', 'S=256, Q=256'
+    quantity: str  # 'accuracy (%)', 'error (%)', 'COCO box mAP (%)'
+    top1: float
+    top5: float | None
+    decimals: int  # as the source prints it: torchvision's accuracies 3, the paper and COCO mAP 1
+
+
+def published_rows(analysis: Analysis) -> list[PublishedRow]:
+    """Every published number for this network, when it is the built-in one (same name, params
+    and input); an empty list for any other network.
+
+    >>> import archviz
+    >>> [(r.source, r.top1) for r in published_rows(archviz.load("vgg13").analyze())]
+    [('torchvision 0.29.1, vgg13 IMAGENET1K_V1', 69.928), ('VGG paper, Table 3', 28.7), ('VGG paper, Table 4', 28.2)]
+    """
+    from archviz.errors import SpecError
+    from archviz.network import load
+
+    name = analysis.name
+    tv = [row for row in TORCHVISION if row.spec == name]
+    paper = [row for row in PAPER_TABLES if row.spec == name]
+    if not tv and not paper:
+        return []
+    try:
+        builtin = load(name).analyze()
+    except SpecError:  # pragma: no cover  (every name in the tables is a built-in)
+        return []
+    if (analysis.totals.params, analysis.input_shape) != (builtin.totals.params, builtin.input_shape):
+        return []
+    rows: list[PublishedRow] = []
+    for row in tv:
+        source = f"torchvision 0.29.1, {row.model} {row.weights}"
+        if row.acc1 is not None:
+            rows.append(PublishedRow(source, "ImageNet-1K val, single 224 crop", "accuracy (%)", row.acc1, row.acc5, 3))
+        elif row.box_map is not None:
+            rows.append(PublishedRow(source, "COCO-val2017", "box mAP (%)", row.box_map, None, 1))
+    for result in paper:
+        rows.append(PublishedRow(f"VGG paper, Table {result.table}", f"S={result.train_text}, Q={result.test_text}",
+                                 "error (%)", result.top1_error, result.top5_error, 1))
+    return rows

@@ -246,3 +246,21 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert result.exit_code == 0 and (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     result = runner.invoke(app, ["chart", "--kind", "cost", "--accuracy", "vgg16=71", "--out", str(out)])
     assert result.exit_code == 2 and "--accuracy goes with --kind accuracy" in result.output
+
+
+def test_report_page_rows(analyses) -> None:  # type: ignore[no-untyped-def]
+    from archviz.published import published_rows
+    from archviz.report.pages import _published
+
+    rows = published_rows(analyses["vgg16"])
+    assert [(r.source, r.setting) for r in rows][:2] == [("torchvision 0.29.1, vgg16 IMAGENET1K_V1",
+                                                          "ImageNet-1K val, single 224 crop"),
+                                                         ("VGG paper, Table 3", "S=256, Q=256")]
+    assert len(rows) == 7 and [r.quantity for r in rows] == ["accuracy (%)"] + ["error (%)"] * 6
+    (ssd,) = published_rows(analyses["ssd300-vgg16"])
+    assert (ssd.quantity, ssd.top1, ssd.top5) == ("box mAP (%)", 25.1, None)
+    assert published_rows(analyses["vgg16-dense"]) == []
+    assert published_rows(archviz.load("vgg16").with_variables(num_classes=10).analyze()) == []
+    page = "\n".join(_published(analyses["vgg16"]))
+    assert "| VGG paper, Table 3 | S=256, Q=256 | error (%) | 27.0 | 8.8 |" in page
+    assert "| torchvision 0.29.1, vgg16 IMAGENET1K_V1 | ImageNet-1K val, single 224 crop | accuracy (%) | 71.592 | 90.382 |" in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from archviz.analysis import Analysis
 from archviz.expectations import check_expectations
 from archviz.network import Network
 from archviz.render import units
@@ -90,6 +91,25 @@ def summarize_verification(network: Network, device: str, input_shape: tuple[int
                                mismatches)
 
 
+def _published(analysis: Analysis) -> list[str]:
+    """The published accuracies of a built-in, as published (errors stay errors), with their source."""
+    from archviz.published import published_rows
+
+    rows = published_rows(analysis)
+    if not rows:
+        return []
+    lines = ["## Published accuracy", "",
+             ("As published, not computed (an error is not turned into an accuracy): torchvision's weights meta, "
+              "the VGG paper's Tables 3 and 4 (S: training scale, Q: test scales). Sources and the chart: "
+              "[docs/conventions.md](../../docs/conventions.md#published-accuracies), `archviz chart --kind accuracy`."),
+             "", "| source | setting | quantity | top-1 | top-5 |", "|---|---|---|---:|---:|"]
+    for row in rows:
+        top5 = "" if row.top5 is None else f"{row.top5:.{row.decimals}f}"
+        lines.append(f"| {row.source} | {markdown_escape(row.setting)} | {row.quantity} | "
+                     f"{row.top1:.{row.decimals}f} | {top5} |")
+    return [*lines, ""]
+
+
 def spec_page(network: Network, source: str, diagrams: str, verifications: list[VerificationSummary]) -> str:
     """``source``: link to the spec file; ``diagrams``: link prefix of its pictures."""
     analysis = network.analyze()
@@ -110,6 +130,7 @@ def spec_page(network: Network, source: str, diagrams: str, verifications: list[
             lines.append(f"| {markdown_escape(e.quantity)} | {show(e.expected)} | {show(e.got)} | "
                          f"{'✓' if e.holds else '✗'} |")
         lines.append("")
+    lines += _published(analysis)
     lines += [
         "## Diagrams",
         "",
