@@ -246,6 +246,11 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert result.exit_code == 0 and (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     result = runner.invoke(app, ["chart", "--kind", "cost", "--accuracy", "vgg16=71", "--out", str(out)])
     assert result.exit_code == 2 and "--accuracy goes with --kind accuracy" in result.output
+    # the accuracy chart's other options are refused elsewhere too, rather than silently ignored
+    result = runner.invoke(app, ["chart", "--kind", "memory", "--source", "paper", "--table", "4",
+                                 "--out", str(tmp_path / "d.svg")])
+    assert result.exit_code == 2 and "--source, --table go with --kind accuracy" in result.output
+    assert not (tmp_path / "d.svg").exists()
 
 
 def test_report_page_rows(analyses) -> None:  # type: ignore[no-untyped-def]

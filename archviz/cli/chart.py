@@ -39,15 +39,19 @@ def chart(
         "memory per layer; compare: params against MACs, one point per network; accuracy: published ImageNet "
         "accuracy against MACs and params, with the Pareto front. Default: cost for one spec, compare for several.",
         show_default=False)] = None,
-    source: Annotated[Source, typer.Option(
-        "--source", help="accuracy: whose numbers. torchvision: acc@1/acc@5 of its IMAGENET1K_V1 weights; paper: "
-        "the VGG paper's top-1/top-5 validation error (Tables 3 and 4), configurations A-E only.")] = Source.torchvision,
-    metric: Annotated[Metric, typer.Option("--metric", help="accuracy: top1 or top5.")] = Metric.top1,
-    table: Annotated[int, typer.Option(
-        "--table", help="accuracy --source paper: Table 3 (single test scale Q) or 4 (multiple test scales).")] = 3,
-    train_scale: Annotated[TrainScale, typer.Option(
-        "--train-scale", help="accuracy --source paper: the training scale S, 256, 384 or 256-512 "
-        "(jittered, the paper's [256;512]).")] = TrainScale.s256,
+    # None stands for "not given", so that these options given to another kind are refused
+    source: Annotated[Source | None, typer.Option(
+        "--source", help="accuracy: whose numbers. torchvision (default): acc@1/acc@5 of its IMAGENET1K_V1 weights; "
+        "paper: the VGG paper's top-1/top-5 validation error (Tables 3 and 4), configurations A-E only.",
+        show_default=False)] = None,
+    metric: Annotated[Metric | None, typer.Option("--metric", help="accuracy: top1 (default) or top5.",
+                                                  show_default=False)] = None,
+    table: Annotated[int | None, typer.Option(
+        "--table", help="accuracy --source paper: Table 3 (single test scale Q; default) or 4 (multiple test scales).",
+        show_default=False)] = None,
+    train_scale: Annotated[TrainScale | None, typer.Option(
+        "--train-scale", help="accuracy --source paper: the training scale S, 256 (default), 384 or 256-512 "
+        "(jittered, the paper's [256;512]).", show_default=False)] = None,
     accuracy: Annotated[list[str] | None, typer.Option(
         "--accuracy", help="accuracy: NAME=VALUE (repeatable), your own number for a network without a published "
         "one, in the chart's quantity (an accuracy in %, or an error for --source paper); drawn hollow.",
@@ -83,13 +87,18 @@ def chart(
         from archviz.render.accuracy_chart import render_accuracy
 
         own = _own_numbers(accuracy or [])
-        names = specs or default_specs(source, metric, table, train_scale)
-        data = accuracy_chart(_analyses(names, input, batch, set_), source, metric, table, train_scale, own)
+        chosen_source, chosen_metric = source or Source.torchvision, metric or Metric.top1
+        chosen_table, chosen_scale = table or 3, train_scale or TrainScale.s256
+        names = specs or default_specs(chosen_source, chosen_metric, chosen_table, chosen_scale)
+        data = accuracy_chart(_analyses(names, input, batch, set_), chosen_source, chosen_metric, chosen_table,
+                              chosen_scale, own)
         write_output(out, render_accuracy(data, fmt, theme.value))
         return
-    if accuracy:
-        raise ArchvizError(f"--accuracy goes with --kind accuracy. Received: --kind {chosen.value}",
-                           hint="add --kind accuracy")
+    given = [flag for flag, value in (("--accuracy", accuracy), ("--source", source), ("--metric", metric),
+                                      ("--table", table), ("--train-scale", train_scale)) if value]
+    if given:
+        raise ArchvizError(f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} with --kind accuracy. "
+                           f"Received: --kind {chosen.value}", hint="add --kind accuracy, or leave them out")
     if chosen is Kind.compare:
         analyses = _analyses(specs or list(VGG_FAMILY), input, batch, set_)
     else:
