@@ -343,3 +343,18 @@ def test_a_long_residual_chain_decomposes_in_linear_time() -> None:
     result = figure_boxes(analysis, network, max_boxes=10**6)
     assert time.perf_counter() - started < 5
     assert isinstance(result.items[-1], figure.Repeat) and result.items[-1].times == 3000
+
+
+def test_branches_nested_past_the_stack_are_drawn_per_stage() -> None:
+    depth = 600  # only reachable past --max-nodes: 1,801 boxes
+    lines = ["archviz: 1", "name: nested", "input: [8, 16, 16]", "layers:",
+             "  - conv2d: {name: f0, filters: 8, kernel: 3, padding: same}"]
+    lines += [f"  - conv2d: {{name: f{k}, inputs: f{k - 1}, filters: 8, kernel: 1}}" for k in range(1, depth + 1)]
+    previous = f"f{depth}"
+    for k in range(depth, 0, -1):
+        lines.append(f"  - conv2d: {{name: c{k}, inputs: {previous}, filters: 8, kernel: 1}}")
+        lines.append(f"  - add: {{name: a{k}, inputs: [c{k}, f{k - 1}]}}")
+        previous = f"a{k}"
+    network = archviz.loads("\n".join(lines) + "\n")
+    result = figure_boxes(network.analyze(), network, max_boxes=10**6)
+    assert result.per_stage and result.note is not None and result.note.startswith("Branches nested too deeply")

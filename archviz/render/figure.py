@@ -101,6 +101,7 @@ BASE_NAMES = {
 }
 SYMBOLS = {"add": "+", "multiply": "×"}  # merges drawn as a circled sign rather than a tensor
 KERNEL_SIZE = 9  # font size of the kernel printed on a convolution's box
+DEEP_NOTE = "Branches nested too deeply to draw: one box per stage, showing each stage's output tensor."
 STAGE_NAMES = {"conv": "convolution stage", "dense": "fully connected stage", "pool": "pooling stage",
                "merge": "stage with branches", "norm": "normalisation stage"}
 
@@ -227,7 +228,10 @@ def render_blocks(
     chosen = parse_scale(scale)
     figure = figure_boxes(analysis, network, max_boxes)
     if not figure.per_stage:
-        wide = _fit(figure, chosen)[1].width + 2 * MARGIN
+        try:
+            wide = _fit(figure, chosen)[1].width + 2 * MARGIN
+        except RecursionError:  # decomposed, but too deep to lay out (possible only past --max-nodes)
+            figure, wide = Figure(tuple(_stage_boxes(analysis)), DEEP_NOTE, per_stage=True), 0.0
         if wide > MAX_WIDTH:
             note = (f"Wider than {MAX_WIDTH:,} px at one box per layer ({math.ceil(wide):,} px): the figure shows "
                     "one box per stage, each stage's output tensor.")
@@ -255,12 +259,15 @@ def figure_boxes(analysis: Analysis, network: Network | None = None, max_boxes: 
         note = (f"More than {max_boxes:,} boxes ({count:,}): the figure shows one box per stage, "
                 "each stage's output tensor.")
         return Figure(tuple(_stage_boxes(analysis)), note, per_stage=True)
-    items = _decompose(*graph) if graph is not None else None
+    try:
+        items = _decompose(*graph) if graph is not None else None
+        folded = _fold(tuple(items)) if items is not None else ()
+    except RecursionError:  # branches nested hundreds deep (possible only past --max-nodes)
+        return Figure(tuple(_stage_boxes(analysis)), DEEP_NOTE, per_stage=True)
     if items is None:
         return Figure(tuple(_stage_boxes(analysis)),
                       "Branches that do not nest into blocks (outputs taken from several depths): "
                       "one box per stage, showing each stage's output tensor.", per_stage=True)
-    folded = _fold(tuple(items))
     return Figure(tuple(_walk_boxes(folded)), None, items=folded)
 
 
