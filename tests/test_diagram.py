@@ -207,6 +207,12 @@ def test_blocks_detail_draws_each_residual_block_as_one_node_in_a_chain() -> Non
     assert height < 0.55 * full_height, (height, full_height)
 
 
+def test_blocks_detail_of_a_network_without_blocks_is_the_compact_graph() -> None:
+    network = archviz.load("vgg16")
+    analysis = network.analyze()
+    assert graph_source(analysis, network, detail="blocks") == graph_source(analysis, network)
+
+
 def test_blocks_detail_keeps_every_layer_in_exactly_one_node() -> None:
     from archviz.render.diagram import group_blocks
 

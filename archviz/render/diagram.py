@@ -133,6 +133,8 @@ def graph_source(
     """DOT source of the graph (no external program needed)."""
     palette = get_theme(theme)
     chosen = Detail(detail)
+    if chosen is Detail.blocks and not any(block.is_block for block in group_blocks(analysis)[0]):
+        chosen = Detail.compact  # no block instances (a VGG): the compact graph, with its stage rows
     if chosen is Detail.stages:
         members: dict[str | None, list[LayerRecord]] = {}
         for record in analysis.layers:
