@@ -267,3 +267,25 @@ def test_console_script_runs_without_traceback() -> None:
     bad = subprocess.run([exe, "summary", "tests/data/bad/13-cycle.yaml"], check=False, cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "13-cycle.yaml:4:5" in bad.stderr
+
+
+def test_dtype_takes_both_spellings_on_every_command() -> None:
+    # 138,357,544 params at 2 bytes = 276,715,088 B = 263.90 MiB; at 4 bytes 527.79 MiB
+    assert round(138_357_544 * 2 / 2**20, 2) == 263.90
+    for spelling in ("bfloat16", "bf16", "BF16"):
+        result = invoke("summary", "vgg11", "--dtype", spelling, "--format", "json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["totals"]["dtype"] == "bfloat16"
+    result = invoke("summary", "vgg16", "--dtype", "fp32")
+    assert result.exit_code == 0 and "527.79 MiB fp32" in result.output
+    result = invoke("summary", "vgg16", "--dtype", "fp64")
+    assert result.exit_code == 2 and "float32 (fp32)" in result.output and "int8" in result.output
+
+
+def test_verify_takes_the_long_dtype_names_and_refuses_int8() -> None:
+    pytest.importorskip("torch")
+    result = invoke("verify", "vgg11", "--dtype", "bfloat16")
+    assert result.exit_code == 0, result.output
+    assert "(bf16," in result.output
+    result = invoke("verify", "vgg11", "--dtype", "int8")
+    assert result.exit_code == 2 and "int8" in result.output and "bfloat16 (bf16)" in result.output

@@ -63,10 +63,35 @@ class Dtype(str, Enum):
     int8 = "int8"
 
 
+# One spelling set for every command: summary's float32/bfloat16/float16 and verify's fp32/bf16/fp16
+# (PyTorch's and the benchmarks' names) both work wherever --dtype is taken.
+DTYPE_SPELLINGS = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
+                   "float16": "float16", "fp16": "float16", "half": "float16", "int8": "int8"}
+
+
+MEMORY_DTYPES = tuple(dtype.value for dtype in Dtype)
+
+
+def canonical_dtype(text: str, allowed: tuple[str, ...] = MEMORY_DTYPES) -> str:
+    """'bf16' -> 'bfloat16'; a name outside ``allowed`` is a usage error (exit 2) naming the choices."""
+    value = DTYPE_SPELLINGS.get(str(text).strip().lower())
+    if value is None or value not in allowed:
+        shown = " ".join(f"{name} ({short})" if short else name for name, short in
+                         ((name, next((k for k, v in DTYPE_SPELLINGS.items() if v == name and len(k) == 4 and k != name), ""))
+                          for name in allowed))
+        raise typer.BadParameter(f"{text!r} is not a dtype here; choose one of {shown}")
+    return value
+
+
+def parse_dtype(text: str | Dtype) -> Dtype:
+    return Dtype(canonical_dtype(text.value if isinstance(text, Dtype) else text))
+
+
 DtypeOption = Annotated[Dtype, typer.Option(
-    "--dtype", help="Count parameter, activation and training memory in this dtype (bfloat16/float16: mixed "
-    "precision training with float32 master weights, gradients and optimizer state; int8: no training estimate). "
-    "See docs/conventions.md.")]
+    "--dtype", parser=parse_dtype, metavar="<float32|bfloat16|float16|int8>",
+    help="Count parameter, activation and training memory in this dtype (bfloat16/float16: mixed "
+    "precision training with float32 master weights, gradients and optimizer state; int8: no training estimate; "
+    "fp32, bf16, fp16 are the same). See docs/conventions.md.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.", hidden=True)]
 
 F = TypeVar("F", bound=Callable[..., Any])

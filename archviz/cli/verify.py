@@ -15,6 +15,7 @@ from archviz.cli.common import (
     SetOption,
     SpecArgument,
     UntilOption,
+    canonical_dtype,
     check_width,
     clean_errors,
     emit,
@@ -57,6 +58,13 @@ class Format(str, Enum):
     json = "json"
 
 
+def _parse_precision(text: str | DType) -> DType:
+    if isinstance(text, DType):
+        return text
+    short = {"float32": DType.fp32, "bfloat16": DType.bf16, "float16": DType.fp16}
+    return short[canonical_dtype(text, tuple(short))]
+
+
 def verify(
     spec: SpecArgument = None,
     input: InputOption = None,
@@ -67,7 +75,9 @@ def verify(
                                              "Runtime (the ONNX export) or Keras 3 (the Keras export).")] = Backend.pytorch,
     device: Annotated[Device, typer.Option("--device", "-d", help="meta: shapes and counts only, no memory for "
                                            "weights; cpu or cuda: real weights and a real forward pass.")] = Device.meta,
-    dtype: Annotated[DType, typer.Option("--dtype", help="Weights and activations type.")] = DType.fp32,
+    dtype: Annotated[DType, typer.Option("--dtype", parser=_parse_precision, metavar="<fp32|bf16|fp16>",
+                                         help="Weights and activations type (float32, bfloat16, float16 are the "
+                                         "same).")] = DType.fp32,
     benchmark: Annotated[bool, typer.Option("--benchmark", help="Also time whole forward passes and each layer "
                                             "(cpu or cuda).")] = False,
     channels_last: Annotated[bool, typer.Option("--channels-last", help="Benchmark in channels_last memory "
