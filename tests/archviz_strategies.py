@@ -297,7 +297,9 @@ def pointwise_layer(draw: st.DrawFn, w: Writer, shape: Shape) -> tuple[Any, Shap
         if w.flag(draw):
             attrs["momentum"] = draw(_floats(0, 1))
     elif op == "dropout" and w.flag(draw):
-        attrs["rate"] = draw(_floats(0, 1))
+        # archviz takes a drop rate in [0, 1) (docs/spec.md); rounding to 4 places would turn
+        # 0.99999 into the excluded 1.0, so the draw stops short of it
+        attrs["rate"] = draw(_floats(0, 0.999))
     elif op == "lrn":
         if w.flag(draw):
             attrs["size"] = w.number(draw, draw(st.integers(1, 7)))
