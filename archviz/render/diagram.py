@@ -283,8 +283,13 @@ class BlockGroup:
 
 
 def _instance_of(name: str) -> str:
-    """'layer1_1' for 'layer1_1.conv1' and for 'layer1_1' itself: the outermost block instance."""
-    return name.split(".", 1)[0]
+    """'layer1_1' for 'layer1_1.conv1' and for 'layer1_1' itself: the outermost block instance.
+
+    A name with nothing before or after its first dot ('.x', 'x.', '.') names no instance: it is
+    its own node, never one named ''.
+    """
+    head, _, rest = name.partition(".")
+    return head if head and rest else name
 
 
 def group_blocks(analysis: Analysis) -> tuple[list[BlockGroup], dict[str, str]]:
@@ -301,13 +306,16 @@ def group_blocks(analysis: Analysis) -> tuple[list[BlockGroup], dict[str, str]]:
             blocks[-1].groups.append(group)
         else:
             blocks.append(BlockGroup(name, [group]))
-    # a block's name is unique even when an instance is interrupted (a layer between its parts)
-    seen: Counter[str] = Counter()
+    # a block's name is unique even when an instance is interrupted (a layer between its parts),
+    # when a layer is really named 'a (2)', and against the input endpoint's key 'input'
+    used = {"input"}
     node_of: dict[str, str] = {}
     for block in blocks:
-        seen[block.name] += 1
-        if seen[block.name] > 1:
-            block.name = f"{block.name} ({seen[block.name]})"
+        base, copy = block.name, 1
+        while block.name in used:
+            copy += 1
+            block.name = f"{base} ({copy})"
+        used.add(block.name)
         for group in block.groups:
             node_of[group.host.name] = block.name
     return blocks, {layer: ("input" if host == "input" else node_of[host]) for layer, host in owner.items()}

@@ -233,15 +233,28 @@ def render_blocks(
         except RecursionError:  # decomposed, but too deep to lay out (possible only past --max-nodes)
             figure, wide = Figure(tuple(_stage_boxes(analysis)), DEEP_NOTE, per_stage=True), 0.0
         if wide > MAX_WIDTH:
-            note = (f"Wider than {MAX_WIDTH:,} px at one box per layer ({math.ceil(wide):,} px): the figure shows "
+            note = (f"Wider than {MAX_WIDTH:,} px at one box per layer ({_pixels(wide)}): the figure shows "
                     "one box per stage, each stage's output tensor.")
             figure = Figure(tuple(_stage_boxes(analysis)), note, per_stage=True)
+    if chosen.fixed and figure.per_stage:
+        # Only a scale the user chose can make even one box per stage too wide: refuse it rather
+        # than write a figure no viewer opens (a PNG of a million pixels a side).
+        stage_wide = _fit(figure, chosen)[1].width + 2 * MARGIN
+        if stage_wide > MAX_WIDTH:
+            raise ArchvizError(f"the blocks figure at scale {scale!s} is wider than {MAX_WIDTH:,} px even at one box "
+                               f"per stage. Received: scale={scale!s} ({_pixels(stage_wide)})",
+                               hint="use a larger SIDE,CHANNELS, e.g. --scale fixed (1.5,8) or --scale auto")
     if figure.note is not None and figure.note.startswith(("More than", "Wider than")):
         (warn or _default_warn)(figure.note)
     svg = figure_svg(analysis, figure, get_theme(theme), title, chosen).encode("utf-8")
     if fmt == "svg":
         return svg
     return convert_svg(svg, fmt, scale=PNG_SCALE)
+
+
+def _pixels(width: float) -> str:
+    """A width in px, short even when an absurd scale makes it astronomical."""
+    return f"{math.ceil(width):,} px" if width < 1e12 else "over 10^12 px"
 
 
 def _default_warn(message: str) -> None:
