@@ -246,13 +246,68 @@ def test_cli_scale_option(tmp_path: object) -> None:
     assert not bad.exists()
 
 
-def test_networks_too_wide_fall_back_to_stages_with_a_warning() -> None:
+def _unfolded(items: tuple[figure.Item, ...]) -> list[figure.Box]:
+    """Every box a figure stands for, a run marked ×N counted N times."""
+    boxes: list[figure.Box] = []
+    for item in items:
+        if isinstance(item, figure.Box):
+            boxes.append(item)
+        elif isinstance(item, Branches):
+            for lane in item.lanes:
+                boxes.extend(_unfolded(lane))
+        else:
+            boxes.extend(_unfolded(item.items) * item.times)
+    return boxes
+
+
+def test_networks_too_wide_per_layer_are_drawn_one_box_per_block_instance() -> None:
+    """EfficientNet-B0 at one box per layer is 7,048 px wide: it is drawn one box per MBConv
+    block instance instead (it was one box per stage, the blocks lost). Counted from the spec:
+    stages s1..s7 hold 1, 2, 2, 3, 3, 4, 1 blocks = 16, each but the first of a stage residual
+    (0+1+1+2+2+3+0 = 9 adds); the stem and head convolutions, the pool and the classifier keep
+    their own boxes."""
     network = archviz.load("efficientnet-b0")
     messages: list[str] = []
     root = ET.fromstring(render_blocks(network.analyze(), network, warn=messages.append))
-    assert len(messages) == 1 and messages[0].startswith("Wider than 6,000 px at one box per layer")
+    assert messages == [("Wider than 6,000 px at one box per layer (7,048 px): the figure shows one box per block "
+                         "instance, each block's output tensor (a circled + after a block that ends in an add).")]
     assert float(root.attrib["width"]) < figure.MAX_WIDTH
-    assert figure_boxes(network.analyze(), network).per_stage is False  # the structure itself is found
+    result = figure.block_figure(network.analyze(), network, "note")
+    assert result is not None and result.level == "block" and not result.per_stage
+    boxes = _unfolded(result.items)
+    blocks = [box.names[0] for box in boxes if box.legend == "block instance"]
+    counts = [sum(name.startswith(f"s{stage}_") for name in blocks) for stage in range(1, 8)]
+    assert counts == [1, 2, 2, 3, 3, 4, 1] and len(blocks) == 16
+    drawn = [box.names[0] for box in result.boxes if box.legend == "block instance"]
+    assert len(drawn) == 16 - 1 - 1 - 2  # s4's and s5's last two drawn once (×2), s6's last three (×3)
+    assert sum(box.symbol == "+" for box in boxes) == 9
+    others = [box.names[0] for box in boxes if box.legend != "block instance" and not box.symbol]
+    assert others == ["input", "conv0.conv", "conv_last.conv", "avgpool", "fc"]
+    # the repeats are folded: s4's, s5's last two blocks ×2, s6's last three ×3, drawn once each
+    assert [item.times for item in result.items if isinstance(item, figure.Repeat)] == [2, 2, 3]
+    assert [box.kernel for box in boxes if box.names[0] in ("s1_1", "s3_1", "s6_1", "s7_1")] == ["3×3", "5×5", "5×5", "3×3"]
+    # residual blocks: the shortcut is an arc into the add, one per drawn residual block
+    assert len(_classed(root, "blocks-skip")) == 5
+    assert figure_boxes(network.analyze(), network).per_stage is False  # the layer structure itself is found
+
+
+def test_figures_too_wide_per_block_instance_too_fall_back_to_stages() -> None:
+    network = archviz.load("efficientnet-b0")
+    messages: list[str] = []
+    root = ET.fromstring(render_blocks(network.analyze(), network, warn=messages.append, scale="0.1,0.5"))
+    assert len(messages) == 1 and messages[0].startswith("Wider than 6,000 px at one box per layer (")
+    assert "px) and at one box per block instance (" in messages[0]
+    assert messages[0].endswith("px): the figure shows one box per stage, each stage's output tensor.")
+    assert len(_boxes(root)) == 1 + 10  # the input and the ten stages
+
+
+def test_figures_that_fit_per_layer_are_drawn_per_layer() -> None:
+    for name in ("resnet18", "mobilenet-v2", "inception-block"):
+        network = archviz.load(name)
+        messages: list[str] = []
+        render_blocks(network.analyze(), network, warn=messages.append)
+        result = figure_boxes(network.analyze(), network)
+        assert messages == [] and result.level == "layer" and result.note is None, name
 
 
 def test_shortcut_arcs_leave_the_fork_and_enter_the_merge() -> None:

@@ -12,9 +12,12 @@ fork's branches meet again at one merge): the branches of a fork are lanes stack
 flow (Inception's towers), the longest on the main line when one is longest; a branch with no
 layer (an identity shortcut) is an arc over the others into the merge; ``add`` and ``multiply``
 are drawn as ⊕ and ⊗, ``concat`` as the box of its output. Runs of identical blocks (ResNet's,
-MobileNet's) are drawn once, marked ×N. A network whose branches do not nest (SSD's heads,
-taken from several depths) and a network of more than ``MAX_BOXES`` boxes get one box per
-stage, showing each stage's output tensor, and a note that says so.
+MobileNet's) are drawn once, marked ×N. A figure wider than ``MAX_WIDTH`` at one box per layer,
+or whose branches do not nest (SSD's heads, taken from several depths), is drawn one box per
+block instance (EfficientNet-B0's MBConv blocks, each its output tensor, ⊕ after the residual
+ones); where that is too wide as well or does not nest either, and for a network of more than
+``MAX_BOXES`` boxes, one box per stage, showing each stage's output tensor; the note says which
+level is drawn and why.
 
 The scale is either fitted to the figure (``scale="auto"``: side ∝ √pixels, thickness ∝
 channels^0.4, so 224 and 7, 64 and 512 all read) or fixed (``scale="fixed"``, or ``"S,C"``: 1 px
@@ -43,6 +46,7 @@ from typing import TYPE_CHECKING
 from archviz.analysis import Analysis, LayerRecord
 from archviz.errors import ArchvizError
 from archviz.render import units
+from archviz.render.diagram import group_blocks
 from archviz.render.external import convert_svg
 from archviz.render.theme import FONT, Theme, get_theme, printable, shade
 
@@ -67,7 +71,7 @@ SYMBOL_RADIUS = 11     # the ⊕ and ⊗ of add and multiply
 LANE_GAP = 18          # between stacked branches
 ARC_CLEARANCE = 14     # a shortcut arc's height above the boxes it passes over
 HEIGHT_BUDGET = 640    # auto scale: the tallest a figure's boxes, branches and captions may stand
-MAX_WIDTH = 6000       # wider than this at one box per layer, a figure draws one box per stage
+MAX_WIDTH = 6000       # wider than this at one box per layer, one box per block instance; then per stage
 # Fixed scale (scale="fixed"): the same for every figure, so a family of figures compares.
 FIXED_SIDE = 1.5       # pixels of input side per SVG pixel (224 -> 149 px, 32 -> 21 px)
 FIXED_CHANNELS = 8.0   # channels per SVG pixel of thickness (64 -> 8 px, 512 -> 64 px)
@@ -121,6 +125,7 @@ class Box:
     symbol: str = ""           # '+' for add, '×' for multiply: drawn as a circled sign
     base: str = ""             # 'convolution': the legend before the layers merged into it
     inputs: tuple[tuple[int, ...], ...] = ()  # the input shapes, so equal-looking blocks that stride differ
+    content: tuple[object, ...] = ()  # a block instance's box: what is inside it, so only equal blocks fold
 
     @property
     def flat(self) -> bool:
@@ -202,6 +207,7 @@ class Figure:
     note: str | None
     per_stage: bool = False
     items: tuple[Item, ...] = ()
+    level: str = "layer"       # what one box is: "layer", "block" (instance) or "stage"
 
 
 def render_blocks(
@@ -217,9 +223,9 @@ def render_blocks(
     """The blocks figure as a file's bytes: svg (pure Python), png or pdf (through cairosvg).
 
     ``network`` adds activations fused into a layer (Keras' ``activation=``) to the legend.
-    ``warn`` receives the message when the figure falls back to one box per stage because the
-    network has more than ``max_boxes`` boxes or would be wider than ``MAX_WIDTH`` at this scale
-    (default: ``warnings.warn``). ``scale``: 'auto' (fitted to this figure), 'fixed' (the same
+    ``warn`` receives the message when the figure falls back to one box per block instance or per
+    stage because the network has more than ``max_boxes`` boxes or would be wider than
+    ``MAX_WIDTH`` at this scale (default: ``warnings.warn``). ``scale``: 'auto' (fitted to this figure), 'fixed' (the same
     for every figure) or 'S,C' (see ``parse_scale``).
     """
     if fmt not in FORMATS:
@@ -229,13 +235,22 @@ def render_blocks(
     figure = figure_boxes(analysis, network, max_boxes)
     if not figure.per_stage:
         try:
-            wide = _fit(figure, chosen)[1].width + 2 * MARGIN
+            wide = _width(figure, chosen)
         except RecursionError:  # decomposed, but too deep to lay out (possible only past --max-nodes)
-            figure, wide = Figure(tuple(_stage_boxes(analysis)), DEEP_NOTE, per_stage=True), 0.0
-        if wide > MAX_WIDTH:
-            note = (f"Wider than {MAX_WIDTH:,} px at one box per layer ({_pixels(wide)}): the figure shows "
-                    "one box per stage, each stage's output tensor.")
-            figure = Figure(tuple(_stage_boxes(analysis)), note, per_stage=True)
+            figure, wide = _stage_figure(analysis, DEEP_NOTE), 0.0
+        if wide > MAX_WIDTH and figure.level == "layer":
+            reason = f"Wider than {MAX_WIDTH:,} px at one box per layer ({_pixels(wide)})"
+            blocks = block_figure(analysis, network, f"{reason}: {BLOCK_NOTE}")
+            block_wide = _width(blocks, chosen) if blocks is not None else math.inf
+            if blocks is not None and block_wide <= MAX_WIDTH:
+                figure = blocks
+            else:
+                if blocks is not None:
+                    reason += f" and at one box per block instance ({_pixels(block_wide)})"
+                figure = _stage_figure(analysis, f"{reason}: {STAGE_NOTE}")
+        elif wide > MAX_WIDTH:  # already one box per block instance (branches that do not nest)
+            figure = _stage_figure(analysis, f"Wider than {MAX_WIDTH:,} px at one box per block instance "
+                                             f"({_pixels(wide)}): {STAGE_NOTE}")
     if chosen.fixed and figure.per_stage:
         # Only a scale the user chose can make even one box per stage too wide: refuse it rather
         # than write a figure no viewer opens (a PNG of a million pixels a side).
@@ -261,27 +276,110 @@ def _default_warn(message: str) -> None:
     warnings.warn(message, stacklevel=3)
 
 
+def _width(figure: Figure, scale: Scale) -> float:
+    return _fit(figure, scale)[1].width + 2 * MARGIN
+
+
+def _stage_figure(analysis: Analysis, note: str) -> Figure:
+    return Figure(tuple(_stage_boxes(analysis)), note, per_stage=True, level="stage")
+
+
 # -- which boxes --------------------------------------------------------------------------------
 
 def figure_boxes(analysis: Analysis, network: Network | None = None, max_boxes: int = MAX_BOXES) -> Figure:
-    """One box per weight layer and pooling step, branches as lanes; one box per stage where the
-    branches do not nest or the boxes are too many."""
+    """One box per weight layer and pooling step, branches as lanes; one box per block instance
+    where the branches do not nest, or per stage where those do not either or the boxes are too many."""
     graph = _drawn_graph(analysis, _fused_activations(network))
     count = len(graph[0]) if graph is not None else 0
     if count > max_boxes:
         note = (f"More than {max_boxes:,} boxes ({count:,}): the figure shows one box per stage, "
                 "each stage's output tensor.")
-        return Figure(tuple(_stage_boxes(analysis)), note, per_stage=True)
+        return _stage_figure(analysis, note)
     try:
         items = _decompose(*graph) if graph is not None else None
         folded = _fold(tuple(items)) if items is not None else ()
     except RecursionError:  # branches nested hundreds deep (possible only past --max-nodes)
-        return Figure(tuple(_stage_boxes(analysis)), DEEP_NOTE, per_stage=True)
+        return _stage_figure(analysis, DEEP_NOTE)
     if items is None:
-        return Figure(tuple(_stage_boxes(analysis)),
-                      "Branches that do not nest into blocks (outputs taken from several depths): "
-                      "one box per stage, showing each stage's output tensor.", per_stage=True)
+        reason = "Branches that do not nest into blocks (outputs taken from several depths)"
+        blocks = block_figure(analysis, network, f"{reason} at one box per layer: {BLOCK_NOTE}", graph)
+        return blocks or _stage_figure(analysis, f"{reason}: one box per stage, showing each stage's output tensor.")
     return Figure(tuple(_walk_boxes(folded)), None, items=folded)
+
+
+BLOCK_NOTE = ("the figure shows one box per block instance, each block's output tensor "
+              "(a circled + after a block that ends in an add).")
+STAGE_NOTE = "the figure shows one box per stage, each stage's output tensor."
+
+
+def block_figure(analysis: Analysis, network: Network | None, note: str,
+                 graph: tuple[dict[str, Box], dict[str, list[str]]] | None = None) -> Figure | None:
+    """One box per block instance (the outermost block a layer was expanded from, as the graph's
+    ``--detail blocks`` groups them), drawn as the block's output tensor; a block that ends in
+    an add or multiply is its body's box and the sign, so a shortcut into it is an arc. A layer
+    outside any block, and a block drawn as one box anyway, keeps its own box. None when the
+    blocks' branches do not nest either, or the network has no block with more than one box."""
+    graph = graph or _drawn_graph(analysis, _fused_activations(network))
+    if graph is None:
+        return None
+    boxes, sources = graph
+    _, owner = group_blocks(analysis)
+    members: dict[str, list[str]] = {}
+    for key in boxes:
+        members.setdefault(owner.get(key, key), []).append(key)
+    if all(len(keys) == 1 for keys in members.values()):
+        return None  # nothing to group: the figure at one box per block would be the same
+    drawn_as: dict[str, str] = {}  # a layer box's key -> the block-level box it is drawn in
+    block_boxes: dict[str, Box] = {}
+    block_sources: dict[str, list[str]] = {}
+
+    def outside(keys: Sequence[str], block: set[str]) -> list[str]:
+        return list(dict.fromkeys(drawn_as[s] for key in keys for s in sources.get(key, []) if s not in block))
+
+    for block, keys in members.items():
+        if len(keys) == 1:
+            block_boxes[keys[0]] = boxes[keys[0]]
+            block_sources[keys[0]] = outside(keys, set(keys))
+            drawn_as[keys[0]] = keys[0]
+            continue
+        inside = set(keys)
+        last = boxes[keys[-1]]
+        body_keys = keys[:-1] if last.symbol else keys
+        body_out = next((s for s in sources[keys[-1]] if s in inside), body_keys[-1]) if last.symbol else keys[-1]
+        body = _block_box(block, [boxes[key] for key in body_keys], boxes[body_out].shape,
+                          [block_boxes[s] for s in outside(body_keys, inside)])
+        body_key = f"\0{block}"  # a block's own key, apart from every layer's name
+        block_boxes[body_key] = body
+        block_sources[body_key] = outside(body_keys, inside)
+        for key in body_keys:
+            drawn_as[key] = body_key
+        if last.symbol:
+            block_boxes[keys[-1]] = last
+            block_sources[keys[-1]] = [body_key, *(s for s in outside(keys[-1:], inside) if s != body_key)]
+            drawn_as[keys[-1]] = keys[-1]
+    try:
+        items = _decompose(block_boxes, block_sources)
+        folded = _fold(tuple(items)) if items is not None else ()
+    except RecursionError:
+        return None
+    if items is None:
+        return None
+    return Figure(tuple(_walk_boxes(folded)), note, items=folded, level="block")
+
+
+def _block_box(name: str, inner: Sequence[Box], shape: tuple[int, ...], inputs: Sequence[Box]) -> Box:
+    """A block instance drawn as one tensor: its body's output, in the colour of most of its boxes,
+    the largest spatial kernel of its convolutions printed on it (3×3 or 5×5 in an MBConv)."""
+    colors = Counter(box.color for box in inner if not box.symbol)
+    kernels = [box.kernel for box in inner if box.kernel]
+    kernel = max(kernels, key=lambda text: [int(part) for part in text.split("×")], default="")
+    if kernel == "1×1":
+        kernel = ""
+    names = tuple(n for box in inner for n in box.names)
+    return Box(color=colors.most_common(1)[0][0] if colors else "merge", shape=shape, names=(name, *names),
+               legend="block instance", caption=_caption(shape, False), stage=inner[0].stage, kernel=kernel,
+               base="block instance", inputs=tuple(box.shape for box in inputs),
+               content=tuple(_signature(box) for box in inner))
 
 
 def _walk_boxes(items: Sequence[Item]) -> Iterator[Box]:
@@ -504,7 +602,8 @@ def _weight(items: Sequence[Item]) -> int:
 
 def _signature(item: Item) -> tuple[object, ...]:
     if isinstance(item, Box):
-        return ("box", item.color, item.shape, item.legend, item.kernel, item.symbol, item.stage, item.inputs)
+        return ("box", item.color, item.shape, item.legend, item.kernel, item.symbol, item.stage, item.inputs,
+                item.content)
     if isinstance(item, Branches):
         return ("branches", item.anchor, item.shortcut, tuple(tuple(map(_signature, lane)) for lane in item.lanes))
     return ("repeat", item.times, tuple(map(_signature, item.items)))
