@@ -294,7 +294,7 @@ def test_networks_too_wide_per_layer_are_drawn_one_box_per_block_instance() -> N
 def test_figures_too_wide_per_block_instance_too_fall_back_to_stages() -> None:
     network = archviz.load("efficientnet-b0")
     messages: list[str] = []
-    root = ET.fromstring(render_blocks(network.analyze(), network, warn=messages.append, scale="0.1,0.5"))
+    root = ET.fromstring(render_blocks(network.analyze(), network, warn=messages.append, scale="0.3,0.5"))
     assert len(messages) == 1 and messages[0].startswith("Wider than 6,000 px at one box per layer (")
     assert "px) and at one box per block instance (" in messages[0]
     assert messages[0].endswith("px): the figure shows one box per stage, each stage's output tensor.")
