@@ -69,3 +69,41 @@ def test_a_coarse_fixed_scale_still_draws(write_spec: WriteSpec) -> None:
     svg = render_blocks(archviz.load("resnet18").analyze(), scale="1e308,1e308").decode()
     width = int(svg.split('width="', 1)[1].split('"', 1)[0])
     assert 0 < width <= MAX_WIDTH
+
+
+REPEATED_STAGE = """archviz: 1
+name: rep
+input: [3, 16, 16]
+layers:
+  - stage: a
+    layers:
+      - conv2d: {filters: 4, kernel: 3, padding: 1}
+  - stage: b
+    layers:
+      - conv2d: {filters: 4, kernel: 3, padding: 1}
+  - stage: a
+    layers:
+      - conv2d: {filters: 4, kernel: 3, padding: 1}
+  - flatten
+  - dense: {units: 2}
+"""
+
+
+def test_a_stage_named_twice_has_one_subtotal_after_its_last_layer(write_spec: WriteSpec) -> None:
+    """Stage 'a' (conv 3->4: 112 params; conv 4->4: 148) around stage 'b': its subtotal, 260, is
+    printed once, after its last layer. Was: '260' under each run of it, the first under a
+    single 112-parameter layer, so the table's subtotals added up to 668 of 408 conv params."""
+    from archviz.render.columns import COLUMNS
+    from archviz.render.table import summary_rows
+    from archviz.report.html import html_report
+
+    network = archviz.load(write_spec(REPEATED_STAGE))
+    analysis = network.analyze()
+    rows = summary_rows(analysis, [COLUMNS["name"], COLUMNS["params"]], human_units=False)
+    kinds = [(row.kind, row.cells[0]) for row in rows if row.kind != "gap"]
+    assert kinds == [("layer", "conv2d_1"), ("layer", "conv2d_2"), ("subtotal", "b total"),
+                     ("layer", "conv2d_3"), ("subtotal", "a total"), ("layer", "flatten_1"), ("layer", "dense_1")]
+    assert [row.cells[1] for row in rows if row.kind == "subtotal"] == ["148", "260"]
+    page = html_report(network, analysis, None, None, None)
+    assert page.count('<tr class="subtotal" data-stage="a">') == 1
+    assert page.index('<tr class="subtotal" data-stage="a">') > page.index('data-index="2"')

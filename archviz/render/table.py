@@ -68,6 +68,8 @@ class SummaryRow:
 def summary_rows(analysis: Analysis, columns: Sequence[Column], human_units: bool) -> list[SummaryRow]:
     stages = analysis.stage_totals()
     subtotal = dict(stages)
+    # a stage's subtotal follows its last layer: once, even when its name returns after another stage
+    last_of = {record.stage: index for index, record in enumerate(analysis.layers)}
     hidden = hidden_layers(analysis)
     rows: list[SummaryRow] = []
     for index, record in enumerate(analysis.layers):
@@ -76,8 +78,7 @@ def summary_rows(analysis: Analysis, columns: Sequence[Column], human_units: boo
                 rows.append(SummaryRow("hidden", (f"… {len(hidden):,} layers",) + ("",) * (len(columns) - 1)))
             continue
         rows.append(SummaryRow("layer", tuple(cell_text(c, record, analysis, human_units) for c in columns)))
-        last_of_stage = index + 1 == len(analysis.layers) or analysis.layers[index + 1].stage != record.stage
-        if last_of_stage and record.stage is not None and len(stages) > 1:
+        if last_of[record.stage] == index and record.stage is not None and len(stages) > 1:
             rows.append(SummaryRow("subtotal", tuple(_subtotal_cell(c, record.stage, subtotal[record.stage],
                                                                     analysis, human_units) for c in columns)))
             rows.append(SummaryRow("gap", ("",) * len(columns)))

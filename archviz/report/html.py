@@ -294,6 +294,8 @@ def html_report(network: Network, analysis: Analysis, graph_svg: bytes | None, b
     # stage subtotals after each stage's last layer, as the terminal table has them
     stages = analysis.stage_totals()
     subtotal = dict(stages)
+    # a stage's subtotal follows its last layer: once, even when its name returns after another stage
+    last_of = {record.stage: index for index, record in enumerate(analysis.layers)}
     rows = []
     for index, record in enumerate(analysis.layers):
         search = " ".join((record.name, record.op, record.label, record.stage or "")).lower()
@@ -302,8 +304,7 @@ def html_report(network: Network, analysis: Analysis, graph_svg: bytes | None, b
             f"{e(cell_text(c, record, analysis, human_units=c.kind == 'bytes'))}</td>" for c in columns)
         rows.append(f'<tr class="layer fam-{e(record.family)}" data-index="{index}" '
                     f'data-stage="{e(record.stage or "")}" data-search="{e(search)}">{cells}</tr>')
-        last_of_stage = index + 1 == len(analysis.layers) or analysis.layers[index + 1].stage != record.stage
-        if last_of_stage and record.stage is not None and len(stages) > 1:
+        if last_of[record.stage] == index and record.stage is not None and len(stages) > 1:
             rows.append(_subtotal_row(record.stage, subtotal[record.stage], analysis, columns))
     facts = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in summary_facts(analysis))
     conventions = "".join(
