@@ -107,3 +107,14 @@ def test_a_stage_named_twice_has_one_subtotal_after_its_last_layer(write_spec: W
     page = html_report(network, analysis, None, None, None)
     assert page.count('<tr class="subtotal" data-stage="a">') == 1
     assert page.index('<tr class="subtotal" data-stage="a">') > page.index('data-index="2"')
+
+
+def test_escaped_backticks_in_a_name_open_no_code_span_for_the_unit_filter() -> None:
+    """A name 'r`1 KiB`' is written escaped (r\\`1 KiB\\`): plain text, so its number keeps its
+    unit; a real code span after it keeps ordinary spaces. Was: the escaped backticks were taken
+    for a code span (left '1 KiB' breakable) and could pair with a real span's backtick."""
+    from archviz.report.markdown import NO_BREAK_SPACE as NB
+    from archviz.report.markdown import keep_units_together
+
+    assert keep_units_together("| r\\`1 KiB\\` | 5 MiB | `x 3 G` |") == f"| r\\`1{NB}KiB\\` | 5{NB}MiB | `x 3 G` |"
+    assert keep_units_together("a\\` 2 MiB `code 3 G`") == f"a\\` 2{NB}MiB `code 3 G`"

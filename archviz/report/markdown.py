@@ -14,7 +14,7 @@ NO_BREAK_SPACE = "\u00a0"
 # units; "MB", "px" in the report's prose).
 UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB", "KB", "MB", "GB", "TB", "B", "K", "M", "G", "T", "P", "px")
 NUMBER_THEN_UNIT = re.compile(r"(?<![\w.,])([-+−]?\d[\d,]*(?:\.\d+)?) (?=(?:" + "|".join(UNITS) + r")\b)")
-CODE = re.compile(r"^```.*?^```[^\n]*$|(`+)[^\n]*?\1", re.DOTALL | re.MULTILINE)
+CODE = re.compile(r"^```.*?^```[^\n]*$|(?<!\\)(`+)[^\n]*?\1", re.DOTALL | re.MULTILINE)
 
 
 def keep_units_together(text: str) -> str:
