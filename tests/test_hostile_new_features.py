@@ -118,3 +118,17 @@ def test_escaped_backticks_in_a_name_open_no_code_span_for_the_unit_filter() -> 
 
     assert keep_units_together("| r\\`1 KiB\\` | 5 MiB | `x 3 G` |") == f"| r\\`1{NB}KiB\\` | 5{NB}MiB | `x 3 G` |"
     assert keep_units_together("a\\` 2 MiB `code 3 G`") == f"a\\` 2{NB}MiB `code 3 G`"
+
+
+def test_accuracy_given_twice_with_two_numbers_is_an_error(tmp_path: Path) -> None:
+    """Was: the last of --accuracy resnet18=50 --accuracy resnet18=60 silently won."""
+    from typer.testing import CliRunner
+
+    from archviz.cli.main import app
+
+    out = tmp_path / "a.svg"
+    result = CliRunner().invoke(app, ["chart", "resnet18", "--kind", "accuracy", "--accuracy", "resnet18=50",
+                                      "--accuracy", "resnet18=60", "--out", str(out)])
+    assert result.exit_code == 2
+    assert "'resnet18' two numbers. Received: 50 and 60" in result.output
+    assert not out.exists()

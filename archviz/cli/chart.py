@@ -136,7 +136,11 @@ def _own_numbers(texts: list[str]) -> dict[str, float]:
         if not sep or not name.strip() or not 0 <= value <= 100:
             raise ArchvizError(f"--accuracy expects NAME=VALUE with a percentage from 0 to 100. Received: {text!r}",
                                hint="e.g. --accuracy my-net=74.5")
-        numbers[name.strip()] = value
+        name = name.strip()
+        if name in numbers and numbers[name] != value:
+            raise ArchvizError(f"--accuracy gives {name!r} two numbers. Received: {numbers[name]:g} and {value:g}",
+                               hint=f"keep one --accuracy {name}=VALUE")
+        numbers[name] = value + 0.0  # -0 is 0
     return numbers
 
 
