@@ -358,22 +358,28 @@ def test_branch_lines_run_from_the_fork_to_the_merge() -> None:
                    for _, face in boxes)
 
 
+def _nested_residuals(depth: int, chain: str) -> str:
+    """A chain f1..f{depth} (convolutions with ``chain`` attributes) closed from the inside out by
+    residual blocks: block k adds a 1x1 convolution of block k+1's output to f{k-1}, so each
+    block sits inside the one before."""
+    lines = ["archviz: 1", "name: nested", "input: [8, 16, 16]", "layers:",
+             "  - conv2d: {name: f0, filters: 8, kernel: 3, padding: same}"]
+    lines += [f"  - conv2d: {{name: f{k}, inputs: f{k - 1}, filters: 8, {chain}}}" for k in range(1, depth + 1)]
+    previous = f"f{depth}"
+    for k in range(depth, 0, -1):
+        lines.append(f"  - conv2d: {{name: c{k}, inputs: {previous}, filters: 8, kernel: 1}}")
+        lines.append(f"  - add: {{name: a{k}, inputs: [c{k}, f{k - 1}]}}")
+        previous = f"a{k}"
+    return "\n".join(lines) + "\n"
+
+
 def test_deeply_nested_branches_are_measured_once() -> None:
     """Every branch point measured the rows inside it again, so each level of nesting doubled the
     work: 24 residual blocks each inside the last took hours; now well under a second."""
     import time
 
     depth = 24
-    lines = ["archviz: 1", "name: nested", "input: [8, 16, 16]", "layers:",
-             "  - conv2d: {name: f0, filters: 8, kernel: 3, padding: same}"]
-    lines += [f"  - conv2d: {{name: f{k}, inputs: f{k - 1}, filters: 8, kernel: 3, padding: same}}"
-              for k in range(1, depth + 1)]
-    previous = f"f{depth}"
-    for k in range(depth, 0, -1):
-        lines.append(f"  - conv2d: {{name: c{k}, inputs: {previous}, filters: 8, kernel: 1}}")
-        lines.append(f"  - add: {{name: a{k}, inputs: [c{k}, f{k - 1}]}}")
-        previous = f"a{k}"
-    network = archviz.loads("\n".join(lines) + "\n")
+    network = archviz.loads(_nested_residuals(depth, "kernel: 3, padding: same"))
     started = time.perf_counter()
     root = ET.fromstring(render_blocks(network.analyze(), network, warn=lambda _: None))
     assert time.perf_counter() - started < 10
@@ -402,14 +408,6 @@ def test_a_long_residual_chain_decomposes_in_linear_time() -> None:
 
 def test_branches_nested_past_the_stack_are_drawn_per_stage() -> None:
     depth = 600  # only reachable past --max-nodes: 1,801 boxes
-    lines = ["archviz: 1", "name: nested", "input: [8, 16, 16]", "layers:",
-             "  - conv2d: {name: f0, filters: 8, kernel: 3, padding: same}"]
-    lines += [f"  - conv2d: {{name: f{k}, inputs: f{k - 1}, filters: 8, kernel: 1}}" for k in range(1, depth + 1)]
-    previous = f"f{depth}"
-    for k in range(depth, 0, -1):
-        lines.append(f"  - conv2d: {{name: c{k}, inputs: {previous}, filters: 8, kernel: 1}}")
-        lines.append(f"  - add: {{name: a{k}, inputs: [c{k}, f{k - 1}]}}")
-        previous = f"a{k}"
-    network = archviz.loads("\n".join(lines) + "\n")
+    network = archviz.loads(_nested_residuals(depth, "kernel: 1"))
     result = figure_boxes(network.analyze(), network, max_boxes=10**6)
     assert result.per_stage and result.note is not None and result.note.startswith("Branches nested too deeply")
